@@ -1,0 +1,1 @@
+"""Streaming rep and set counting from signal samples."""

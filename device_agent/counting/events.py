@@ -1,0 +1,55 @@
+"""What a counter reports: domain events in media time, before they get ids and wall-clock times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RepMeasurement:
+    """One completed repetition, times in media seconds.
+
+    ``rom`` is in signal units; ``rom_m`` and the velocities are set only when the station has a
+    scale (metres per signal unit).
+    """
+
+    index: int  # 1-based within the set
+    start_s: float
+    turn_s: float  # the turning point (top for a stack, bottom for a squat)
+    end_s: float
+    rom: float
+    concentric_s: float
+    eccentric_s: float
+    confidence: float
+    rom_m: float | None = None
+    mean_velocity_m_s: float | None = None
+    peak_velocity_m_s: float | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class SetStarted:
+    """A set began with its first rep (emitted together with that rep's RepCompleted)."""
+
+    start_s: float
+    rest_before_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RepCompleted:
+    rep: RepMeasurement
+
+
+@dataclass(frozen=True, slots=True)
+class SetEnded:
+    """No rep for the configured rest time, or the source ended."""
+
+    start_s: float
+    end_s: float
+    reps: tuple[RepMeasurement, ...]
+
+
+CountEvent = SetStarted | RepCompleted | SetEnded

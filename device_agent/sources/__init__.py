@@ -1,0 +1,1 @@
+"""Frame sources: video files, local cameras, RTSP/HTTP streams."""

@@ -1,0 +1,1 @@
+"""Trackers turn frames into one position signal per station."""

@@ -1,0 +1,1 @@
+"""Glue for Home Assistant and Grafana (imported as ``replens.integrations``)."""
