@@ -1,0 +1,23 @@
+"""Configuration: one YAML file, strict pydantic models, errors with file:line and key path."""
+
+from replens.config.agent import AgentConfig, CounterConfig, SourceConfig, StackTrackerConfig, StationConfig
+from replens.config.hub import HubConfig
+from replens.config.influxdb import InfluxConfig
+from replens.config.loader import load_config
+from replens.config.mqtt import MqttConfig, MqttTlsConfig
+from replens.config.root import LoggingConfig, RepLensConfig
+
+__all__ = [
+    "AgentConfig",
+    "CounterConfig",
+    "HubConfig",
+    "InfluxConfig",
+    "LoggingConfig",
+    "MqttConfig",
+    "MqttTlsConfig",
+    "RepLensConfig",
+    "SourceConfig",
+    "StackTrackerConfig",
+    "StationConfig",
+    "load_config",
+]

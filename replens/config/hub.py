@@ -1,0 +1,17 @@
+"""``hub:`` the central service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from replens.config.base import StrictModel
+
+
+class HubConfig(StrictModel):
+    data_dir: Path | None = Field(default=None, description="Journal folder; default <data_dir>/hub.")
+    stats_interval_s: float = Field(default=30.0, ge=1, le=3600, description="How often health goes to <prefix>/stats.")
+    ack_interval_s: float = Field(
+        default=0.2, gt=0, le=10, description="How often stored sequence numbers are confirmed to agents."
+    )

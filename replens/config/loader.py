@@ -1,0 +1,221 @@
+"""Read a YAML config file into RepLensConfig with errors that say file, line, key path and value."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from replens.config.root import RepLensConfig
+from replens.config.secrets import DEFAULT_SECRETS_DIR, MissingSecretError, resolve_placeholders
+from replens.errors import ConfigError
+
+Loc = tuple[int | str, ...]
+SECRET_KEYS = frozenset({"password", "token"})
+
+
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, secrets_dir: Path = DEFAULT_SECRETS_DIR
+) -> RepLensConfig:
+    """Load, resolve secrets, validate, and make relative paths relative to the file's folder."""
+    env = os.environ if env is None else env
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config file: {err}") from err
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: {_yaml_problem(err)}") from err
+    if root is None:
+        raise ConfigError(f"{path}: the file is empty; see config/demo.yaml for an example")
+    _fill_secrets(path, root, (), env, secrets_dir)
+    data = _construct(root)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:{root.start_mark.line + 1}: the top level must be a mapping of sections")
+    try:
+        config = RepLensConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(path, root, err)) from err
+    return _with_absolute_paths(config, path.parent.resolve())
+
+
+def _construct(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    if mark is None:
+        return f"invalid YAML: {problem}"
+    return f"line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {problem}"
+
+
+def _fill_secrets(path: Path, node: yaml.Node, loc: Loc, env: Mapping[str, str], secrets_dir: Path) -> None:
+    if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str) and "{REPLENS_" in node.value:
+        try:
+            node.value = resolve_placeholders(node.value, env, secrets_dir)
+        except MissingSecretError as err:
+            raise ConfigError(f"{path}:{node.start_mark.line + 1}: {_path_text(loc)}: {err}") from err
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _fill_secrets(path, value, (*loc, key.value), env, secrets_dir)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _fill_secrets(path, item, (*loc, index), env, secrets_dir)
+
+
+def format_validation_error(path: Path, root: yaml.Node, err: ValidationError) -> str:
+    """One line per problem: ``file:line: a -> b -> c: message (got: value)``."""
+    data = _construct(root)
+    lines = []
+    for problem in err.errors():
+        loc = _data_loc(data, problem["loc"])
+        node, _ = _find_node(root, loc)
+        line = node.start_mark.line + 1
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key" + _did_you_mean(loc)
+        elif problem["type"] == "enum" and isinstance(problem.get("input"), str):
+            choices = re.findall(r"'([^']+)'", str(problem.get("ctx", {}).get("expected", "")))
+            close = difflib.get_close_matches(problem["input"], choices, n=1, cutoff=0.6)
+            message += f"; did you mean '{close[0]}'?" if close else ""
+        lines.append(f"{path}:{line}: {_path_text(loc)}: {message}{_got(loc, problem)}")
+    return "\n".join(lines)
+
+
+def _got(loc: Loc, problem: Any) -> str:
+    """The offending value, unless it is a whole section, missing, or a secret."""
+    value = problem.get("input")
+    if problem["type"] in ("missing", "extra_forbidden") or isinstance(value, dict | list):
+        return ""
+    if loc and str(loc[-1]) in SECRET_KEYS:
+        return " (got: ***)"
+    return f" (got: {_show(value)})"
+
+
+def _data_loc(data: Any, loc: Sequence[int | str]) -> Loc:
+    """Keep only the steps that exist in the document: drops pydantic's discriminator tags (``stack``)."""
+    kept: list[int | str] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part not in current and current.get("type") == part:
+            continue
+        kept.append(part)
+        if isinstance(current, dict):
+            current = current.get(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+        else:
+            current = None
+    return tuple(kept)
+
+
+def _path_text(loc: Loc) -> str:
+    return " -> ".join(str(p) for p in loc) if loc else "(top level)"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _find_node(root: yaml.Node, loc: Loc) -> tuple[yaml.Node, bool]:
+    """The deepest YAML node along ``loc``; True when the last step is a mapping key (unknown keys)."""
+    node = root
+    for depth, part in enumerate(loc):
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if str(key.value) == str(part):
+                    child = key if depth == len(loc) - 1 else value
+                    if depth == len(loc) - 1 and not isinstance(value, yaml.ScalarNode):
+                        return key, True
+                    if depth == len(loc) - 1:
+                        return value, False
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            return node, False
+        node = child
+    return node, False
+
+
+def _did_you_mean(loc: Loc) -> str:
+    allowed = _allowed_keys(loc[:-1])
+    matches = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+    if matches:
+        return f"; did you mean '{matches[0]}'?"
+    return f"; allowed here: {', '.join(sorted(allowed))}" if allowed else ""
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """Field names of the model that ``loc`` points into, found by walking the type annotations."""
+    current: Any = RepLensConfig
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    model = _as_model(current)
+    return list(model.model_fields) if model else []
+
+
+def _step(annotation: Any, part: int | str) -> Any:
+    model = _as_model(annotation)
+    if model is not None:
+        field = model.model_fields.get(str(part))
+        return field.annotation if field else None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (dict, Mapping) and len(args) == 2:
+        return args[1]
+    if origin in (list, tuple, Sequence) and args:
+        return args[0]
+    return None
+
+
+def _as_model(annotation: Any) -> type[BaseModel] | None:
+    """Unwrap Optional and Annotated down to a pydantic model class, if there is exactly one."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        models = [a for a in typing.get_args(annotation) if _as_model(a) is not None]
+        return _as_model(models[0]) if len(models) == 1 else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _with_absolute_paths(config: RepLensConfig, base: Path) -> RepLensConfig:
+    """Relative paths in the file mean relative to the file, not to wherever the service was started."""
+
+    def absolute(p: Path | None) -> Path | None:
+        return None if p is None or p.is_absolute() else base / p
+
+    updates: dict[str, Any] = {"data_dir": absolute(config.data_dir) or config.data_dir}
+    agents = {}
+    for agent_id, agent in config.agents.items():
+        source = agent.source
+        url = source.url
+        if isinstance(url, str) and "://" not in url and not url.isdigit() and not Path(url).is_absolute():
+            source = source.model_copy(update={"url": str(base / url)})
+        agents[agent_id] = agent.model_copy(
+            update={"source": source, "data_dir": absolute(agent.data_dir) or agent.data_dir}
+        )
+    updates["agents"] = agents
+    updates["hub"] = config.hub.model_copy(update={"data_dir": absolute(config.hub.data_dir) or config.hub.data_dir})
+    return config.model_copy(update=updates)

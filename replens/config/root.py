@@ -1,0 +1,37 @@
+"""The whole configuration file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from replens.config.agent import AgentConfig
+from replens.config.base import StrictModel
+from replens.config.hub import HubConfig
+from replens.config.influxdb import InfluxConfig
+from replens.config.mqtt import MqttConfig
+from replens.contract.events import Id
+
+CURRENT_VERSION: Literal[1] = 1
+
+
+class LoggingConfig(StrictModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class RepLensConfig(StrictModel):
+    version: Literal[1] = Field(default=CURRENT_VERSION, description="Config file format version.")
+    data_dir: Path = Field(default=Path("data"), description="Where outboxes and the journal live (relative to this file).")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    influxdb: InfluxConfig | None = Field(default=None, description="Leave out to run the hub without InfluxDB.")
+    hub: HubConfig = Field(default_factory=HubConfig)
+    agents: dict[Id, AgentConfig] = Field(default_factory=dict, description="Camera boxes, by agent id.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    def hub_data_dir(self) -> Path:
+        return self.hub.data_dir or self.data_dir / "hub"
+
+    def agent_data_dir(self, agent_id: str) -> Path:
+        return self.agents[agent_id].data_dir or self.data_dir / "agents" / agent_id

@@ -1,0 +1,68 @@
+"""Payload bytes ↔ wire models. Every failure is a ContractError naming the topic and the reason."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from replens.contract.events import SCHEMA_VERSION, Ack, AgentState, Availability, RepEvent, SetEvent, Stats
+from replens.contract.topics import Topics
+from replens.errors import ContractError
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Larger payloads are rejected before parsing: no legitimate event comes near this."""
+
+M = TypeVar("M", bound=BaseModel)
+
+Incoming = SetEvent | RepEvent | Stats | AgentState | tuple[str, Availability]
+
+
+def decode(model: type[M], topic: str, payload: bytes) -> M:
+    """Parse one payload as ``model``; raise ContractError saying why it was rejected."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ContractError(f"{topic}: payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        raw = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ContractError(f"{topic}: not JSON ({err})") from err
+    if not isinstance(raw, dict):
+        raise ContractError(f"{topic}: expected a JSON object, got {type(raw).__name__}")
+    version = raw.get("schema")
+    if version != SCHEMA_VERSION:
+        raise ContractError(f"{topic}: unsupported schema version {version!r} (this hub speaks {SCHEMA_VERSION})")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise ContractError(f"{topic}: {where}: {first['msg']} ({err.error_count()} error(s))") from err
+
+
+def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
+    """Dispatch a message the hub subscribed to by its topic."""
+    if topic == topics.sets:
+        return decode(SetEvent, topic, payload)
+    if topic == topics.reps:
+        return decode(RepEvent, topic, payload)
+    if topic == topics.stats:
+        return decode(Stats, topic, payload)
+    agent_id = topics.agent_id_from(topic)
+    if agent_id is not None and topic == topics.agent_available(agent_id):
+        try:
+            return agent_id, Availability(payload.decode())
+        except (UnicodeDecodeError, ValueError) as err:
+            raise ContractError(f"{topic}: availability must be online, offline or stopped") from err
+    if agent_id is not None and topic == topics.agent_state(agent_id):
+        if not payload:  # a cleared retained message
+            raise ContractError(f"{topic}: empty state (retained message cleared)")
+        state = decode(AgentState, topic, payload)
+        if state.agent_id != agent_id:
+            raise ContractError(f"{topic}: agent_id {state.agent_id!r} does not match the topic")
+        return state
+    raise ContractError(f"{topic}: not a RepLens topic")
+
+
+def decode_ack(topic: str, payload: bytes) -> Ack:
+    return decode(Ack, topic, payload)

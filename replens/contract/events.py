@@ -1,0 +1,150 @@
+"""Wire payloads (schema 1). Every model rejects unknown keys, NaN and infinity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from replens.contract.exercises import Exercise
+
+SCHEMA_VERSION: Literal[1] = 1
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+"""Agent, station and member ids: they become topic levels and InfluxDB tags."""
+SetId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+Seq = Annotated[int, Field(ge=1, le=2**53 - 1)]
+Seconds = Annotated[float, Field(ge=0.0, le=86_400.0)]
+Count = Annotated[int, Field(ge=0, le=100_000)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Velocity = Annotated[float, Field(ge=-50.0, le=50.0)]
+Magnitude = Annotated[float, Field(ge=-1e9, le=1e9)]
+
+
+class WireModel(BaseModel):
+    """Base of every payload: strict about keys and numbers, immutable once parsed."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False, ser_json_inf_nan="null"
+    )
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema", description="Payload schema version.")
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+
+class Availability(StrEnum):
+    """Retained on the ``available`` topics; ``offline`` is the MQTT last will."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+    STOPPED = "stopped"
+
+
+class SetPhase(StrEnum):
+    """Set lifecycle: one ``new``, any number of ``update`` (one per rep), one ``end``."""
+
+    NEW = "new"
+    UPDATE = "update"
+    END = "end"
+
+
+class SequencedEvent(WireModel):
+    """An event that travels through the agent's durable outbox; the hub de-duplicates by (agent_id, seq)."""
+
+    agent_id: Id
+    seq: Seq = Field(description="Per-agent sequence number, strictly increasing, never reused.")
+    set_id: SetId = Field(description="Stable id of the set, the same in every event of the set.")
+    station: Id
+    exercise: Exercise
+
+
+class RepSummary(BaseModel):
+    """Short per-rep figures carried on set events."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    index: Annotated[int, Field(ge=1, le=100_000)]
+    duration_s: Seconds
+    rom: Magnitude = Field(description="Range of motion in the tracker's unit (rom_m when calibrated).")
+    rom_m: Magnitude | None = None
+    mean_velocity_m_s: Velocity | None = None
+
+
+class SetEvent(SequencedEvent):
+    """Topic ``<prefix>/sets``."""
+
+    event: SetPhase
+    member: Id | None = Field(default=None, description="Member id once attributed, else null.")
+    reps: Count
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = Field(default=None, description="Set only on ``end``.")
+    rest_before_s: Seconds | None = None
+    rep_summaries: list[RepSummary] = Field(default_factory=list, max_length=1000)
+
+
+class RepEvent(SequencedEvent):
+    """Topic ``<prefix>/reps``: one message per completed rep."""
+
+    index: Annotated[int, Field(ge=1, le=100_000)]
+    started_at: AwareDatetime
+    turned_at: AwareDatetime
+    ended_at: AwareDatetime
+    concentric_s: Seconds
+    eccentric_s: Seconds
+    rom: Magnitude
+    rom_m: Magnitude | None = None
+    mean_velocity_m_s: Velocity | None = None
+    peak_velocity_m_s: Velocity | None = None
+    confidence: Fraction
+
+
+class StationState(BaseModel):
+    """One station inside the retained agent state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    exercise: Exercise
+    set_active: bool
+    set_id: SetId | None = None
+    reps: Count = 0
+
+
+class AgentState(WireModel):
+    """Topic ``<prefix>/agent/<agent_id>/state``, retained."""
+
+    agent_id: Id
+    updated_at: AwareDatetime
+    stations: dict[Id, StationState] = Field(max_length=256)
+
+
+class Stats(WireModel):
+    """Topic ``<prefix>/stats``: periodic health of an agent or the hub."""
+
+    source: Literal["agent", "hub"]
+    id: Id
+    at: AwareDatetime
+    uptime_s: Annotated[float, Field(ge=0.0)]
+    fps: Annotated[float, Field(ge=0.0, le=10_000.0)] | None = None
+    latency_ms: Annotated[float, Field(ge=0.0)] | None = Field(
+        default=None, description="Agent: frame to event. Hub: event made to stored in InfluxDB (median)."
+    )
+    latency_p99_ms: Annotated[float, Field(ge=0.0)] | None = None
+    outbox_depth: Count = Field(description="Events not yet confirmed downstream.")
+    outbox_oldest_s: Annotated[float, Field(ge=0.0)] | None = Field(
+        default=None, description="Age of the oldest unconfirmed event: the delivery lag."
+    )
+    counters: dict[Annotated[str, StringConstraints(max_length=64)], Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, max_length=64
+    )
+
+
+class Ack(WireModel):
+    """Topic ``<prefix>/agent/<agent_id>/ack``: sequence ranges (inclusive) the hub has stored."""
+
+    ranges: list[tuple[Seq, Seq]] = Field(max_length=10_000)
+
+
+def utc_from_unix(t: float) -> datetime:
+    """UNIX seconds → aware UTC datetime (the only time type on the wire)."""
+    return datetime.fromtimestamp(t, tz=UTC)

@@ -1,0 +1,28 @@
+"""Exercise profile names: snake_case identifiers used in config, CLI, events and InfluxDB tags."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Exercise(StrEnum):
+    """Every exercise RepLens knows by name; ``auto`` needs no name."""
+
+    SQUAT = "squat"
+    BENCH_PRESS = "bench_press"
+    DEADLIFT = "deadlift"
+    OVERHEAD_PRESS = "overhead_press"
+    BARBELL_ROW = "barbell_row"
+    LAT_PULLDOWN = "lat_pulldown"
+    CHEST_PRESS = "chest_press"
+    SEATED_ROW = "seated_row"
+    LEG_PRESS = "leg_press"
+    PULL_UP = "pull_up"
+    PUSH_UP = "push_up"
+    SITUP = "situp"
+    FRONT_RAISE = "front_raise"
+    JUMPING_JACK = "jumping_jack"
+    LUNGE = "lunge"
+    BICEPS_CURL = "biceps_curl"
+    TRICEPS_PUSHDOWN = "triceps_pushdown"
+    AUTO = "auto"

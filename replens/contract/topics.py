@@ -1,0 +1,78 @@
+"""The MQTT topic layout. Build topics here, never with f-strings elsewhere."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "replens"
+
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def check_id(kind: str, value: str) -> str:
+    """Ids become topic levels and InfluxDB tags: lowercase letters, digits, ``_`` and ``-`` only."""
+    if not _ID_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{kind} id {value!r} must be 1-63 characters of a-z, 0-9, '_' or '-', starting with a letter or digit"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """All topics under one prefix (``replens`` unless configured)."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    def __post_init__(self) -> None:
+        if not self.prefix or any(c in self.prefix for c in "+#\0") or self.prefix.endswith("/"):
+            raise ValueError(f"MQTT prefix {self.prefix!r} must be non-empty, without '+', '#' or a trailing '/'")
+
+    # Availability (retained, QoS 1): online / offline (last will) / stopped (clean exit).
+    @property
+    def hub_available(self) -> str:
+        return f"{self.prefix}/hub/available"
+
+    def agent_available(self, agent_id: str) -> str:
+        return f"{self.prefix}/agent/{agent_id}/available"
+
+    def agent_state(self, agent_id: str) -> str:
+        """Retained snapshot of every station of one agent."""
+        return f"{self.prefix}/agent/{agent_id}/state"
+
+    def agent_ack(self, agent_id: str) -> str:
+        """Hub → agent: which sequence numbers the hub has stored durably."""
+        return f"{self.prefix}/agent/{agent_id}/ack"
+
+    @property
+    def sets(self) -> str:
+        return f"{self.prefix}/sets"
+
+    @property
+    def reps(self) -> str:
+        return f"{self.prefix}/reps"
+
+    @property
+    def stats(self) -> str:
+        return f"{self.prefix}/stats"
+
+    # Subscriptions.
+    @property
+    def all_agents_available(self) -> str:
+        return f"{self.prefix}/agent/+/available"
+
+    @property
+    def all_agents_state(self) -> str:
+        return f"{self.prefix}/agent/+/state"
+
+    def hub_subscriptions(self) -> tuple[str, ...]:
+        return (self.sets, self.reps, self.stats, self.all_agents_available, self.all_agents_state)
+
+    def agent_id_from(self, topic: str) -> str | None:
+        """The agent id in ``<prefix>/agent/<id>/...``, or None for other topics."""
+        head = f"{self.prefix}/agent/"
+        if not topic.startswith(head):
+            return None
+        rest = topic[len(head) :].split("/")
+        return rest[0] if len(rest) == 2 and rest[0] else None
