@@ -1,0 +1,149 @@
+"""The agent: one frame source, its stations, the outbox and the publisher, wired as a list of steps."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from replens.device_agent.outbox import Outbox
+from replens.device_agent.publisher import Publisher
+from replens.device_agent.sources.frame import Frame
+from replens.device_agent.sources.opencv_source import open_source
+from replens.device_agent.station import Draft, FinishedSet, Station
+
+from replens.config.agent import AgentConfig
+from replens.config.mqtt import MqttConfig
+from replens.contract import AgentState, Stats, Topics, utc_from_unix
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[Frame, "Agent"], None]
+
+
+@dataclass
+class AgentRunSummary:
+    frames: int = 0
+    elapsed_s: float = 0.0
+    sets: list[FinishedSet] = field(default_factory=list)
+    events: int = 0
+    drained: bool = True
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+class Agent:
+    """Runs until the source ends or ``stop`` is set. Without MQTT settings it only counts (demo, tests)."""
+
+    def __init__(self, agent_id: str, config: AgentConfig, mqtt: MqttConfig | None, data_dir: Path | None) -> None:
+        self.agent_id = agent_id
+        self.config = config
+        self.stations = [Station(agent_id, sid, sconf) for sid, sconf in config.stations.items()]
+        self._topics = mqtt.topics if mqtt else Topics()
+        self.outbox: Outbox | None = None
+        self.publisher: Publisher | None = None
+        if mqtt is not None:
+            if data_dir is None:
+                raise ValueError(f"agent {agent_id}: publishing needs a data_dir for the outbox")
+            self.outbox = Outbox(data_dir / "outbox.sqlite3")
+            self.publisher = Publisher(mqtt, agent_id, self.outbox)
+        self._frame_costs_s: deque[float] = deque(maxlen=600)
+        self._started = time.monotonic()
+        self.events = 0
+
+    def run(self, stop: threading.Event | None = None, progress: ProgressCallback | None = None,
+            drain_timeout_s: float = 30.0) -> AgentRunSummary:
+        stop = stop or threading.Event()
+        source_cfg = self.config.source
+        source = open_source(source_cfg.url, realtime=source_cfg.realtime, fps_limit=source_cfg.fps_limit,
+                             loop=source_cfg.loop)
+        summary = AgentRunSummary()
+        if self.publisher is not None:
+            self.publisher.start()
+            self._publish_state()
+        began = time.monotonic()
+        next_stats = began + self.config.stats_interval_s
+        last_t = 0.0
+        try:
+            for frame in source:
+                if stop.is_set():
+                    break
+                self._step(frame)
+                last_t = frame.t_s
+                summary.frames += 1
+                if progress is not None:
+                    progress(frame, self)
+                if time.monotonic() >= next_stats:
+                    self._publish_stats(summary.frames / max(1e-9, time.monotonic() - began))
+                    next_stats += self.config.stats_interval_s
+        finally:
+            source.close()
+            for station in self.stations:
+                self._emit(station.finish(last_t))
+            summary.elapsed_s = time.monotonic() - began
+            summary.sets = sorted((s for st in self.stations for s in st.finished), key=lambda s: s.started_wall_s)
+            summary.events = self.events
+            if self.publisher is not None:
+                self._publish_state()
+                self._publish_stats(summary.fps)
+                summary.drained = self.publisher.wait_drained(drain_timeout_s)
+                if not summary.drained:
+                    log.warning("agent %s: %d events still in the outbox at exit; they go out on the next start",
+                                self.agent_id, self.outbox.depth() if self.outbox else 0)
+                self.publisher.stop()
+            if self.outbox is not None:
+                self.outbox.close()
+        return summary
+
+    def _step(self, frame: Frame) -> None:
+        began = time.perf_counter()
+        for station in self.stations:
+            self._emit(station.process(frame))
+        self._frame_costs_s.append(time.perf_counter() - began)
+
+    def _emit(self, drafts: list[Draft]) -> None:
+        if not drafts:
+            return
+        self.events += len(drafts)
+        if self.outbox is not None and self.publisher is not None:
+            for draft in drafts:
+                topic = self._topics.sets if draft.topic_kind == "sets" else self._topics.reps
+                self.outbox.append(topic, draft.payload)
+            self.publisher.wake()
+            self._publish_state()
+
+    def state(self) -> AgentState:
+        return AgentState(
+            agent_id=self.agent_id,
+            updated_at=utc_from_unix(time.time()),
+            stations={s.station_id: s.state() for s in self.stations},
+        )
+
+    def _publish_state(self) -> None:
+        if self.publisher is not None:
+            self.publisher.set_state(self.state().to_json())
+
+    def _publish_stats(self, fps: float) -> None:
+        if self.publisher is None or self.outbox is None:
+            return
+        costs = list(self._frame_costs_s)
+        stats = Stats(
+            source="agent",
+            id=self.agent_id,
+            at=utc_from_unix(time.time()),
+            uptime_s=time.monotonic() - self._started,
+            fps=fps,
+            latency_ms=statistics.median(costs) * 1000 if costs else None,
+            outbox_depth=self.outbox.depth(),
+            outbox_oldest_s=self.outbox.oldest_age_s(),
+            counters={"events": self.events, "published": self.publisher.published,
+                      "confirmed": self.publisher.confirmed},
+        )
+        self.publisher.publish_stats(stats.to_json())

@@ -1,0 +1,134 @@
+"""SQLite outbox. Events stay until the hub confirms it stored them (not merely until the broker's PUBACK).
+
+A broker acknowledges a message before it has handed it to the hub; if the broker is killed in between,
+the message is gone. So an event leaves the outbox only when the hub's ack names its sequence number,
+and unconfirmed events are sent again after a reconnect. The hub de-duplicates by (agent_id, seq).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from replens.errors import TransientError
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    sent_at REAL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    seq: int
+    topic: str
+    payload: bytes
+    created_at: float
+
+
+class Outbox:
+    """Thread-safe; the counting loop appends, the publisher thread drains.
+
+    Sequence numbers start at the creation time in milliseconds, so an agent whose outbox file was
+    deleted still continues above every number it used before (the hub would drop reused numbers as
+    duplicates), as long as it made fewer than 1,000 events a second on average.
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('next_seq', ?)", (int(clock() * 1000),)
+            )
+        except sqlite3.Error as err:
+            raise TransientError(f"outbox {path}: cannot open: {err}") from err
+
+    def append(self, topic: str, make_payload: Callable[[int], bytes]) -> int:
+        """Give the event its sequence number and store it durably; returns the number."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                (seq,) = self._db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
+                self._db.execute(
+                    "INSERT INTO outbox(seq, topic, payload, created_at) VALUES (?, ?, ?, ?)",
+                    (seq, topic, make_payload(seq), self._clock()),
+                )
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as err:
+                self._rollback()
+                raise TransientError(f"outbox {self.path}: cannot store event for {topic}: {err}") from err
+            return int(seq)
+
+    def unsent(self, limit: int) -> list[OutboxItem]:
+        """Oldest events not yet handed to the broker since the last :meth:`resend_all`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, topic, payload, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [OutboxItem(int(s), str(t), bytes(p), float(c)) for s, t, p, c in rows]
+
+    def mark_sent(self, seqs: Iterable[int]) -> None:
+        now = self._clock()
+        with self._lock:
+            self._db.executemany("UPDATE outbox SET sent_at = ? WHERE seq = ?", [(now, s) for s in seqs])
+
+    def resend_all(self) -> int:
+        """Mark every unconfirmed event for sending again (after a reconnect or a hub restart)."""
+        with self._lock:
+            return self._db.execute("UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL").rowcount
+
+    def resend_older_than(self, age_s: float) -> int:
+        with self._lock:
+            return self._db.execute(
+                "UPDATE outbox SET sent_at = NULL WHERE sent_at < ?", (self._clock() - age_s,)
+            ).rowcount
+
+    def confirm(self, ranges: Iterable[tuple[int, int]]) -> int:
+        """The hub stored these sequence numbers (inclusive ranges): forget them. Returns rows removed."""
+        removed = 0
+        with self._lock:
+            for first, last in ranges:
+                removed += self._db.execute("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", (first, last)).rowcount
+        return removed
+
+    def depth(self) -> int:
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        return int(count)
+
+    def oldest_age_s(self) -> float | None:
+        with self._lock:
+            (oldest,) = self._db.execute("SELECT MIN(created_at) FROM outbox").fetchone()
+        return None if oldest is None else max(0.0, self._clock() - float(oldest))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.debug("outbox %s: rollback after failed write also failed", self.path)

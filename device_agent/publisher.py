@@ -1,0 +1,194 @@
+"""Drains the outbox to the broker with paho-mqtt (QoS 1), keeps availability and retained state fresh."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from replens.device_agent.outbox import Outbox
+
+from replens.config.mqtt import MqttConfig
+from replens.contract import Availability, decode_ack
+from replens.errors import ContractError
+from replens.mqtt_options import password, tls_context
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    """One MQTT connection per agent. Never drops an event: the outbox holds it until the hub confirms.
+
+    Unconfirmed events are sent again after every reconnect, whenever the hub comes back online, and
+    when they have waited ``resend_after_s``; the hub de-duplicates by (agent_id, seq).
+    """
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        agent_id: str,
+        outbox: Outbox,
+        *,
+        batch: int = 500,
+        resend_after_s: float = 30.0,
+    ) -> None:
+        self._config = config
+        self._topics = config.topics
+        self._agent_id = agent_id
+        self._outbox = outbox
+        self._batch = batch
+        self._resend_after_s = resend_after_s
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._lock = threading.Lock()
+        self._retained_state: bytes | None = None
+        self._hub_online = False
+        self.published = 0
+        self.confirmed = 0
+        self._client = self._make_client()
+        self._drainer = threading.Thread(target=self._drain_loop, name=f"outbox-{agent_id}", daemon=True)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        self._client.connect_async(self._config.host, self._config.port, keepalive=self._config.keepalive_s)
+        self._client.loop_start()
+        self._drainer.start()
+
+    def wake(self) -> None:
+        """Something was appended to the outbox."""
+        self._wake.set()
+
+    def set_state(self, payload: bytes) -> None:
+        """Latest retained station snapshot; republished after every reconnect."""
+        with self._lock:
+            self._retained_state = payload
+        if self.connected:
+            self._client.publish(self._topics.agent_state(self._agent_id), payload, qos=1, retain=True)
+
+    def publish_stats(self, payload: bytes) -> None:
+        """Health is a snapshot: if the broker is away, the next one will do."""
+        if self.connected:
+            self._client.publish(self._topics.stats, payload, qos=0)
+
+    def wait_drained(self, timeout_s: float) -> bool:
+        """Block until the hub confirmed every event (True) or the timeout passed (False)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._outbox.depth() == 0:
+                return True
+            self._wake.set()
+            time.sleep(0.05)
+        return self._outbox.depth() == 0
+
+    def stop(self) -> None:
+        """Clean exit: ``stopped`` (not the ``offline`` will) tells Home Assistant this was on purpose."""
+        self._stopping.set()
+        self._wake.set()
+        if self.connected:
+            info = self._client.publish(
+                self._topics.agent_available(self._agent_id), Availability.STOPPED.value, qos=1, retain=True
+            )
+            info.wait_for_publish(timeout=2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self._drainer.is_alive():
+            self._drainer.join(timeout=2.0)
+
+    # paho wiring -------------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=f"replens-agent-{self._agent_id}",
+            clean_session=True,
+        )
+        client.enable_logger(logging.getLogger("paho.agent"))
+        client.will_set(
+            self._topics.agent_available(self._agent_id), Availability.OFFLINE.value, qos=1, retain=True
+        )
+        if self._config.username:
+            client.username_pw_set(self._config.username, password(self._config))
+        context = tls_context(self._config)
+        if context is not None:
+            client.tls_set_context(context)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_inflight_messages_set(200)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("agent %s: broker %s:%s refused the connection: %s",
+                        self._agent_id, self._config.host, self._config.port, reason)
+            return
+        log.info("agent %s: connected to %s:%s", self._agent_id, self._config.host, self._config.port)
+        client.subscribe([(self._topics.agent_ack(self._agent_id), 1), (self._topics.hub_available, 1)])
+        client.publish(self._topics.agent_available(self._agent_id), Availability.ONLINE.value, qos=1, retain=True)
+        with self._lock:
+            state = self._retained_state
+        if state is not None:
+            client.publish(self._topics.agent_state(self._agent_id), state, qos=1, retain=True)
+        self._outbox.resend_all()
+        self._connected.set()
+        self._wake.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self._connected.clear()
+        if not self._stopping.is_set():
+            log.warning("agent %s: lost the broker (%s); events wait in the outbox", self._agent_id, reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self._topics.hub_available:
+            online = message.payload == Availability.ONLINE.value.encode()
+            if online and not self._hub_online:
+                self._outbox.resend_all()  # the hub may have missed what the broker took while it was away
+                self._wake.set()
+            self._hub_online = online
+            return
+        try:
+            ack = decode_ack(message.topic, bytes(message.payload))
+        except ContractError as err:
+            log.warning("agent %s: ignored ack: %s", self._agent_id, err)
+            return
+        self.confirmed += self._outbox.confirm(ack.ranges)
+
+    def _drain_loop(self) -> None:
+        last_resend = time.monotonic()
+        while not self._stopping.is_set():
+            self._wake.wait(timeout=0.5)
+            self._wake.clear()
+            if not self.connected:
+                continue
+            if time.monotonic() - last_resend > self._resend_after_s:
+                self._outbox.resend_older_than(self._resend_after_s)
+                last_resend = time.monotonic()
+            self._publish_unsent()
+
+    def _publish_unsent(self) -> None:
+        """Hand unsent events to paho.
+
+        "Sent" only avoids publishing twice on a healthy link: every failure passes through a reconnect
+        (which marks everything unsent again) or the resend timer.
+        """
+        while self.connected and not self._stopping.is_set():
+            items = self._outbox.unsent(self._batch)
+            if not items:
+                return
+            sent: list[int] = []
+            for item in items:
+                info = self._client.publish(item.topic, item.payload, qos=1)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    break  # disconnected: the reconnect will resend
+                sent.append(item.seq)
+            self._outbox.mark_sent(sent)
+            self.published += len(sent)
+            if len(sent) < len(items):
+                return

@@ -1,0 +1,148 @@
+"""One station: tracker → counter → set bookkeeping, giving wire events with ids and wall-clock times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from replens.device_agent.counting.counter import CounterSettings, RepCounter
+from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
+from replens.device_agent.signal import SignalSample
+from replens.device_agent.sources.frame import Frame
+from replens.device_agent.trackers.base import StationTracker
+from replens.device_agent.trackers.registry import make_tracker
+
+from replens.config.agent import StationConfig
+from replens.contract import Exercise, RepEvent, RepSummary, SetEvent, SetPhase, StationState, utc_from_unix
+
+WireEvent = SetEvent | RepEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A wire event waiting for its sequence number; ``build(seq)`` makes the payload."""
+
+    topic_kind: str  # "sets" or "reps"
+    fields: dict[str, object]
+
+    def build(self, seq: int) -> WireEvent:
+        model = SetEvent if self.topic_kind == "sets" else RepEvent
+        return model.model_validate({**self.fields, "seq": seq})
+
+    def payload(self, seq: int) -> bytes:
+        return self.build(seq).to_json()
+
+
+@dataclass
+class OpenSet:
+    set_id: str
+    started_wall_s: float
+    rest_before_s: float | None
+    reps: list[RepMeasurement] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedSet:
+    """What the CLI and the demo print."""
+
+    set_id: str
+    station: str
+    exercise: Exercise
+    started_wall_s: float
+    ended_wall_s: float
+    reps: tuple[RepMeasurement, ...]
+
+
+class Station:
+    """Owns the per-station state; the agent calls :meth:`process` for every frame."""
+
+    def __init__(self, agent_id: str, station_id: str, config: StationConfig,
+                 tracker: StationTracker | None = None) -> None:
+        self.agent_id = agent_id
+        self.station_id = station_id
+        self.exercise = config.exercise
+        self.tracker = tracker or make_tracker(config.tracker)
+        self.counter = RepCounter(CounterSettings(**config.counter.model_dump()))
+        self.finished: list[FinishedSet] = []
+        self._open: OpenSet | None = None
+        self._wall_offset_s = 0.0  # wall time minus media time of the current source
+
+    def process(self, frame: Frame) -> list[Draft]:
+        self._wall_offset_s = frame.wall_time_s - frame.t_s
+        sample = self.tracker.update(frame)
+        return self.consume(sample, frame.t_s)
+
+    def consume(self, sample: SignalSample | None, t_s: float) -> list[Draft]:
+        """Feed one signal sample (or a miss) straight to the counter; used by signal-file counting."""
+        return self._translate(self.counter.update(sample, t_s))
+
+    def finish(self, t_s: float) -> list[Draft]:
+        return self._translate(self.counter.finish(t_s))
+
+    def state(self) -> StationState:
+        open_set = self._open
+        return StationState(
+            exercise=self.exercise,
+            set_active=open_set is not None,
+            set_id=open_set.set_id if open_set else None,
+            reps=len(open_set.reps) if open_set else 0,
+        )
+
+    # counter events → wire drafts ---------------------------------------------------------------
+    def _translate(self, events: list[CountEvent]) -> list[Draft]:
+        drafts: list[Draft] = []
+        for event in events:
+            if isinstance(event, SetStarted):
+                start = self._wall(event.start_s)
+                self._open = OpenSet(f"{self.agent_id}.{self.station_id}.{int(start * 1000)}", start,
+                                     event.rest_before_s)
+            elif isinstance(event, RepCompleted) and self._open is not None:
+                self._open.reps.append(event.rep)
+                drafts.append(self._rep_draft(self._open, event.rep))
+                phase = SetPhase.NEW if len(self._open.reps) == 1 else SetPhase.UPDATE
+                drafts.append(self._set_draft(self._open, phase, None))
+            elif isinstance(event, SetEnded) and self._open is not None:
+                end = self._wall(event.end_s)
+                drafts.append(self._set_draft(self._open, SetPhase.END, end))
+                self.finished.append(FinishedSet(self._open.set_id, self.station_id, self.exercise,
+                                                 self._open.started_wall_s, end, tuple(self._open.reps)))
+                self._open = None
+        return drafts
+
+    def _wall(self, t_s: float) -> float:
+        return self._wall_offset_s + t_s
+
+    def _common(self, open_set: OpenSet) -> dict[str, object]:
+        return {"agent_id": self.agent_id, "set_id": open_set.set_id, "station": self.station_id,
+                "exercise": self.exercise}
+
+    def _rep_draft(self, open_set: OpenSet, rep: RepMeasurement) -> Draft:
+        return Draft("reps", {
+            **self._common(open_set),
+            "index": rep.index,
+            "started_at": utc_from_unix(self._wall(rep.start_s)),
+            "turned_at": utc_from_unix(self._wall(rep.turn_s)),
+            "ended_at": utc_from_unix(self._wall(rep.end_s)),
+            "concentric_s": rep.concentric_s,
+            "eccentric_s": rep.eccentric_s,
+            "rom": rep.rom,
+            "rom_m": rep.rom_m,
+            "mean_velocity_m_s": rep.mean_velocity_m_s,
+            "peak_velocity_m_s": rep.peak_velocity_m_s,
+            "confidence": min(1.0, max(0.0, rep.confidence)),
+        })
+
+    def _set_draft(self, open_set: OpenSet, phase: SetPhase, ended_wall_s: float | None) -> Draft:
+        summaries = [
+            RepSummary(index=r.index, duration_s=r.duration_s, rom=r.rom, rom_m=r.rom_m,
+                       mean_velocity_m_s=r.mean_velocity_m_s)
+            for r in open_set.reps
+        ]
+        return Draft("sets", {
+            **self._common(open_set),
+            "event": phase,
+            "reps": len(open_set.reps),
+            "started_at": utc_from_unix(open_set.started_wall_s),
+            "ended_at": utc_from_unix(ended_wall_s) if ended_wall_s is not None else None,
+            "rest_before_s": open_set.rest_before_s,
+            "rep_summaries": summaries,
+        })

@@ -1,0 +1,225 @@
+"""The hub service: MQTT in, journal, acks to agents, InfluxDB out, health stats. One TaskGroup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import aiomqtt
+from replens.hub.acks import AckBook
+from replens.hub.backoff import Backoff
+from replens.hub.journal import Inbound, Journal
+from replens.hub.storage.forwarder import Forwarder
+from replens.hub.storage.transports import LineWriter
+
+from replens.config import RepLensConfig
+from replens.contract import Ack, AgentState, Availability, RepEvent, SetEvent, Stats, decode_incoming, utc_from_unix
+from replens.errors import ContractError, TransientError
+from replens.mqtt_options import password, tls_context
+
+log = logging.getLogger(__name__)
+
+HUB_ID = "hub"
+_BATCH = 1000
+
+
+@dataclass
+class HubCounters:
+    """What the hub saw; published in its stats and printed by the CLI."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    last_rejection: str | None = None
+
+
+class Hub:
+    def __init__(self, config: RepLensConfig, *, writer: LineWriter | None = None) -> None:
+        self._config = config
+        self._topics = config.mqtt.topics
+        self.journal = Journal(config.hub_data_dir() / "journal.sqlite3")
+        self.forwarder = Forwarder(self.journal, config.influxdb, writer) if config.influxdb else None
+        self.counters = HubCounters()
+        self.connected = asyncio.Event()
+        self._inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+        self._acks = AckBook()
+        self._client: aiomqtt.Client | None = None
+        self._started = time.monotonic()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set, then say ``stopped`` on the availability topic."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self._mqtt_session(), name="mqtt"),
+                    group.create_task(self._journal_loop(), name="journal"),
+                    group.create_task(self._ack_loop(), name="acks"),
+                    group.create_task(self._stats_loop(), name="stats"),
+                ]
+                if self.forwarder is not None:
+                    tasks.append(group.create_task(self.forwarder.run(), name="influxdb"))
+                await stop.wait()
+                await self._say_stopped()
+                for task in tasks:
+                    task.cancel()
+        finally:
+            if self.forwarder is not None:
+                self.forwarder.close()
+            self.journal.close()
+
+    # MQTT ----------------------------------------------------------------------------------------
+    def _make_client(self) -> aiomqtt.Client:
+        mqtt = self._config.mqtt
+        return aiomqtt.Client(
+            mqtt.host,
+            mqtt.port,
+            username=mqtt.username,
+            password=password(mqtt),
+            identifier=f"replens-hub-{self._topics.prefix}",
+            will=aiomqtt.Will(self._topics.hub_available, Availability.OFFLINE.value, qos=1, retain=True),
+            clean_session=True,
+            keepalive=mqtt.keepalive_s,
+            tls_context=tls_context(mqtt),
+            logger=logging.getLogger("aiomqtt.hub"),
+        )
+
+    async def _mqtt_session(self) -> None:
+        backoff = Backoff(initial_s=0.5, maximum_s=30.0)
+        where = f"{self._config.mqtt.host}:{self._config.mqtt.port}"
+        while True:
+            try:
+                async with self._make_client() as client:
+                    for topic in self._topics.hub_subscriptions():
+                        await client.subscribe(topic, qos=1)
+                    await client.publish(self._topics.hub_available, Availability.ONLINE.value, qos=1, retain=True)
+                    self._client = client
+                    self.connected.set()
+                    backoff.reset()
+                    log.info("hub: connected to %s, prefix %s", where, self._topics.prefix)
+                    async for message in client.messages:
+                        self._inbox.put_nowait(message)
+            except aiomqtt.MqttError as err:
+                delay = backoff.next_delay()
+                log.warning("hub: broker %s unreachable (%s); retrying in %.1f s", where, err, delay)
+                self.counters.counts["mqtt_disconnects"] += 1
+            finally:
+                self._client = None
+                self.connected.clear()
+            await asyncio.sleep(delay)
+
+    async def _say_stopped(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            await asyncio.wait_for(
+                client.publish(self._topics.hub_available, Availability.STOPPED.value, qos=1, retain=True), 2.0
+            )
+
+    # Ingest --------------------------------------------------------------------------------------
+    async def _journal_loop(self) -> None:
+        backoff = Backoff(initial_s=0.2, maximum_s=10.0)
+        while True:
+            batch = [await self._inbox.get()]
+            while len(batch) < _BATCH and not self._inbox.empty():
+                batch.append(self._inbox.get_nowait())
+            inbound = self._sort_out(batch)
+            if not inbound:
+                continue
+            try:
+                result = await asyncio.to_thread(self.journal.record, inbound)
+            except TransientError as err:
+                # Not confirmed to the agents, so they will send these again: nothing is lost.
+                self.counters.counts["journal_errors"] += 1
+                log.error("hub: cannot record %d messages: %s", len(batch), err)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            self.counters.counts["stored"] += len(result.stored)
+            self.counters.counts["duplicates"] += len(result.duplicates)
+            self._acks.add(result.stored)
+            self._acks.add(result.duplicates)
+            if self.forwarder is not None:
+                self.forwarder.wake.set()
+
+    def _sort_out(self, batch: list[aiomqtt.Message]) -> Inbound:
+        """Decode every message; a bad one is counted and logged with its topic and reason."""
+        inbound = Inbound()
+        for message in batch:
+            topic = message.topic.value
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            self.counters.counts["received"] += 1
+            try:
+                item = decode_incoming(self._topics, topic, payload)
+            except ContractError as err:
+                self._reject(str(err))
+                continue
+            if isinstance(item, SetEvent | RepEvent):
+                inbound.events.append(item)
+            elif isinstance(item, Stats):
+                if item.source == "agent":
+                    inbound.stats.append(item)
+            elif isinstance(item, AgentState):
+                inbound.agents.append((item.agent_id, None, item.model_dump_json()))
+            else:
+                inbound.agents.append((item[0], item[1].value, None))
+        return inbound
+
+    def _reject(self, reason: str) -> None:
+        self.counters.counts["rejected"] += 1
+        self.counters.last_rejection = reason
+        log.warning("hub: rejected message: %s", reason)
+
+    # Acks and stats ------------------------------------------------------------------------------
+    async def _ack_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.hub.ack_interval_s)
+            client = self._client
+            if client is None:
+                continue  # agents resend after our reconnect; duplicates are confirmed then
+            for agent_id, ranges in self._acks.take().items():
+                for start in range(0, len(ranges), 5000):
+                    payload = Ack(ranges=ranges[start : start + 5000]).to_json()
+                    try:
+                        await client.publish(self._topics.agent_ack(agent_id), payload, qos=1)
+                    except aiomqtt.MqttError as err:
+                        log.warning("hub: could not confirm to agent %s: %s", agent_id, err)
+
+    async def _stats_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.hub.stats_interval_s)
+            stats = self.stats()
+            try:
+                await asyncio.to_thread(self.journal.record, Inbound(stats=[stats]))
+            except TransientError as err:
+                log.error("hub: %s", err)
+            client = self._client
+            if client is not None:
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await client.publish(self._topics.stats, stats.to_json(), qos=0)
+
+    def stats(self) -> Stats:
+        depth, oldest = self.journal.points_depth()
+        latency_ms = p99_ms = None
+        counts = dict(self.counters.counts)
+        if self.forwarder is not None:
+            samples = sorted(self.forwarder.latencies_s)
+            if samples:
+                latency_ms = statistics.median(samples) * 1000
+                p99_ms = samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000
+            counts.update(influx_written=self.forwarder.written, influx_failures=self.forwarder.failures,
+                          influx_rejected=self.forwarder.rejected)
+        return Stats(
+            source="hub",
+            id=HUB_ID,
+            at=utc_from_unix(time.time()),
+            uptime_s=time.monotonic() - self._started,
+            latency_ms=latency_ms,
+            latency_p99_ms=p99_ms,
+            outbox_depth=depth,
+            outbox_oldest_s=None if oldest is None else max(0.0, time.time() - oldest),
+            counters=counts,
+        )

@@ -1,0 +1,105 @@
+"""Moves queued points from the journal to InfluxDB: retries with backoff and drops nothing, whatever the age."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+
+from replens.hub.backoff import Backoff
+from replens.hub.journal import Journal, PendingPoint
+from replens.hub.storage.transports import InfluxSettings, LineWriter, WriteRejected, make_writer
+
+from replens.config.influxdb import InfluxConfig
+from replens.errors import TransientError
+
+log = logging.getLogger(__name__)
+
+_RETRY_STATUSES = frozenset({401, 403, 404})
+"""Refusals that are about the server's setup (credentials, missing database), not about a point: retry."""
+
+
+def settings_from_config(config: InfluxConfig) -> InfluxSettings:
+    return InfluxSettings(
+        api_version=config.api_version,
+        host=config.host,
+        port=config.port,
+        ssl=config.ssl,
+        verify_ssl=config.verify_ssl,
+        ssl_ca_cert=str(config.ssl_ca_cert) if config.ssl_ca_cert else None,
+        path=config.path,
+        username=config.username,
+        password=config.password.get_secret_value() if config.password else None,
+        database=config.database,
+        retention_policy=config.retention_policy,
+        token=config.token.get_secret_value() if config.token else None,
+        organization=config.organization,
+        bucket=config.bucket,
+        timeout_s=config.timeout_s,
+    )
+
+
+class Forwarder:
+    """One worker; blocking HTTP runs in a thread so the event loop keeps taking MQTT messages."""
+
+    def __init__(self, journal: Journal, config: InfluxConfig, writer: LineWriter | None = None) -> None:
+        self._journal = journal
+        self._config = config
+        self._writer = writer or make_writer(settings_from_config(config))
+        self._backoff = Backoff(initial_s=0.5, maximum_s=30.0)
+        self.latencies_s: deque[float] = deque(maxlen=10_000)
+        self.written = 0
+        self.failures = 0
+        self.rejected = 0
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            batch = await asyncio.to_thread(self._journal.pending_points, self._config.batch_size)
+            if not batch:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+                await asyncio.sleep(self._config.flush_interval_s)
+                continue
+            try:
+                await self._write(batch)
+            except TransientError as err:
+                self.failures += 1
+                delay = self._backoff.next_delay()
+                log.warning("influxdb: %s; %d points wait in the journal, retrying in %.1f s",
+                            err, len(batch), delay)
+                await asyncio.sleep(delay)
+                continue
+            self._backoff.reset()
+
+    async def _write(self, batch: Sequence[PendingPoint]) -> None:
+        try:
+            await asyncio.to_thread(self._writer.write, [p.line for p in batch])
+        except WriteRejected as err:
+            if getattr(err, "status", None) in _RETRY_STATUSES:
+                raise TransientError(str(err)) from err
+            await self._isolate_rejected(batch, err)
+            return
+        await asyncio.to_thread(self._journal.points_written, [p.id for p in batch])
+        now = time.time()
+        self.latencies_s.extend(now - p.event_time for p in batch)
+        self.written += len(batch)
+
+    async def _isolate_rejected(self, batch: Sequence[PendingPoint], err: WriteRejected) -> None:
+        """Split the batch until the refused points are found; keep them aside, write the rest."""
+        if len(batch) == 1:
+            log.error("influxdb refused a point for good, kept in the journal's influx_rejected table: %s (%s)",
+                      batch[0].line[:200], err)
+            await asyncio.to_thread(self._journal.point_rejected, batch[0], str(err))
+            self.rejected += 1
+            return
+        middle = len(batch) // 2
+        for half in (batch[:middle], batch[middle:]):
+            await self._write(half)
+
+    def close(self) -> None:
+        self._writer.close()

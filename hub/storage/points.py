@@ -1,0 +1,82 @@
+"""Wire events → InfluxDB points. The data schema lives here and in docs/influxdb.md.
+
+A set's timestamp is its start and a rep's is its start: a replayed or updated event rewrites the same
+point instead of adding one. ``member`` is a field, not a tag, so that a later attribution overwrites
+the point in place (a changed tag would make a second series).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from replens.hub.storage.line_protocol import format_line
+
+from replens.contract import RepEvent, SetEvent, SetPhase, Stats
+
+SET_MEASUREMENT = "set"
+REP_MEASUREMENT = "rep"
+STATS_MEASUREMENT = "agent_stats"
+
+
+def ns(at: datetime) -> int:
+    """Exact integer nanoseconds (float seconds would lose the last digits)."""
+    delta = at - datetime(1970, 1, 1, tzinfo=at.tzinfo)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def set_line(event: SetEvent, member: str | None) -> str:
+    velocities = [r.mean_velocity_m_s for r in event.rep_summaries if r.mean_velocity_m_s is not None]
+    fields: dict[str, float | int | bool | str] = {
+        "set_id": event.set_id,
+        "reps": event.reps,
+        "member": member or "",
+        "ended": event.event is SetPhase.END,
+    }
+    if event.ended_at is not None:
+        fields["duration_s"] = (event.ended_at - event.started_at).total_seconds()
+    if event.rest_before_s is not None:
+        fields["rest_before_s"] = event.rest_before_s
+    if velocities:
+        fields["mean_velocity_m_s"] = sum(velocities) / len(velocities)
+        fields["velocity_loss_pct"] = _velocity_loss_pct(velocities)
+    tags = {"agent": event.agent_id, "station": event.station, "exercise": event.exercise.value}
+    return format_line(SET_MEASUREMENT, tags, fields, ns(event.started_at))
+
+
+def rep_line(event: RepEvent) -> str:
+    fields: dict[str, float | int | bool | str] = {
+        "set_id": event.set_id,
+        "index": event.index,
+        "duration_s": (event.ended_at - event.started_at).total_seconds(),
+        "concentric_s": event.concentric_s,
+        "eccentric_s": event.eccentric_s,
+        "rom": event.rom,
+        "confidence": event.confidence,
+    }
+    optional = {
+        "rom_m": event.rom_m,
+        "mean_velocity_m_s": event.mean_velocity_m_s,
+        "peak_velocity_m_s": event.peak_velocity_m_s,
+    }
+    fields.update({k: v for k, v in optional.items() if v is not None})
+    tags = {"agent": event.agent_id, "station": event.station, "exercise": event.exercise.value}
+    return format_line(REP_MEASUREMENT, tags, fields, ns(event.started_at))
+
+
+def stats_line(stats: Stats) -> str:
+    fields: dict[str, float | int | bool | str] = {"uptime_s": stats.uptime_s, "outbox_depth": stats.outbox_depth}
+    optional = {
+        "fps": stats.fps,
+        "latency_ms": stats.latency_ms,
+        "latency_p99_ms": stats.latency_p99_ms,
+        "outbox_oldest_s": stats.outbox_oldest_s,
+    }
+    fields.update({k: v for k, v in optional.items() if v is not None})
+    fields.update({f"count_{k}": v for k, v in stats.counters.items()})
+    return format_line(STATS_MEASUREMENT, {"source": stats.source, "id": stats.id}, fields, ns(stats.at))
+
+
+def _velocity_loss_pct(velocities: list[float]) -> float:
+    """Drop from the fastest rep to the last one, the usual velocity-based-training fatigue figure."""
+    best = max(velocities)
+    return 0.0 if best <= 0 else max(0.0, (best - velocities[-1]) / best * 100.0)
