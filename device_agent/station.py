@@ -78,6 +78,11 @@ class Station:
     def finish(self, t_s: float) -> list[Draft]:
         return self._translate(self.counter.finish(t_s))
 
+    @property
+    def total_reps(self) -> int:
+        """Reps in finished sets plus the set in progress."""
+        return sum(len(s.reps) for s in self.finished) + (len(self._open.reps) if self._open else 0)
+
     def state(self) -> StationState:
         open_set = self._open
         return StationState(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from replens.config.base import StrictModel
 from replens.contract.events import Id
@@ -48,7 +48,7 @@ class StackTrackerConfig(StrictModel):
         if roi is not None:
             x, y, w, h = roi
             if w <= 0 or h <= 0 or x + w > 1.0 + 1e-9 or y + h > 1.0 + 1e-9:
-                raise ValueError("roi must have positive width and height and lie inside the frame (x+w <= 1, y+h <= 1)")
+                raise ValueError("roi must have positive size and lie inside the frame (x+w <= 1, y+h <= 1)")
         return roi
 
 
@@ -74,7 +74,9 @@ class CounterConfig(StrictModel):
         default=0.4, gt=0, description="Time at rest that completes the last rep; higher is surer, reports later."
     )
     smoothing_s: float = Field(default=0.1, ge=0, description="Smoothing time constant; higher rejects jitter, lags.")
-    max_gap_s: float = Field(default=1.0, gt=0, description="Gaps in the signal longer than this drop the rep in progress.")
+    max_gap_s: float = Field(
+        default=1.0, gt=0, description="Gaps in the signal longer than this drop the rep in progress."
+    )
     meters_per_unit: float | None = Field(
         default=None, gt=0, description="Scale of the signal, for range of motion in metres and velocities."
     )
@@ -90,4 +92,8 @@ class AgentConfig(StrictModel):
     source: SourceConfig
     stations: dict[Id, StationConfig] = Field(min_length=1, description="Stations this camera watches, by id.")
     data_dir: Path | None = Field(default=None, description="Outbox folder; default <data_dir>/agents/<agent id>.")
+    mqtt_username: str | None = Field(
+        default=None, description="This agent's own broker account (overrides mqtt.username), so ACLs can fence it."
+    )
+    mqtt_password: SecretStr | None = Field(default=None, description="Password of mqtt_username.")
     stats_interval_s: float = Field(default=30.0, ge=1, le=3600, description="How often health goes to <prefix>/stats.")

@@ -23,7 +23,9 @@ class LoggingConfig(StrictModel):
 
 class RepLensConfig(StrictModel):
     version: Literal[1] = Field(default=CURRENT_VERSION, description="Config file format version.")
-    data_dir: Path = Field(default=Path("data"), description="Where outboxes and the journal live (relative to this file).")
+    data_dir: Path = Field(
+        default=Path("data"), description="Where outboxes and the journal live (relative to this file)."
+    )
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     influxdb: InfluxConfig | None = Field(default=None, description="Leave out to run the hub without InfluxDB.")
     hub: HubConfig = Field(default_factory=HubConfig)
@@ -35,3 +37,10 @@ class RepLensConfig(StrictModel):
 
     def agent_data_dir(self, agent_id: str) -> Path:
         return self.agents[agent_id].data_dir or self.data_dir / "agents" / agent_id
+
+    def agent_mqtt(self, agent_id: str) -> MqttConfig:
+        """The broker settings with this agent's own account, when it has one."""
+        agent = self.agents[agent_id]
+        if agent.mqtt_username is None:
+            return self.mqtt
+        return self.mqtt.model_copy(update={"username": agent.mqtt_username, "password": agent.mqtt_password})
