@@ -15,6 +15,8 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class SourceConfig(StrictModel):
+    """Where the agent's frames come from."""
+
     url: str | int = Field(
         description="A video file (relative to the config file), a camera index (0) or an rtsp:// or http:// URL."
     )
@@ -56,6 +58,8 @@ TrackerConfig = Annotated[StackTrackerConfig, Field(discriminator="type")]
 
 
 class CounterConfig(StrictModel):
+    """How the signal becomes reps and sets; parameters belong to a station, never to one video."""
+
     min_range: float = Field(
         default=20.0,
         gt=0,
@@ -83,12 +87,16 @@ class CounterConfig(StrictModel):
 
 
 class StationConfig(StrictModel):
+    """One exercise place watched by a camera."""
+
     exercise: Exercise = Field(description="Exercise profile name, e.g. lat_pulldown, chest_press, squat.")
     tracker: TrackerConfig = Field(default_factory=StackTrackerConfig)
     counter: CounterConfig = Field(default_factory=CounterConfig)
 
 
 class AgentConfig(StrictModel):
+    """One camera box: its source and its stations."""
+
     source: SourceConfig
     stations: dict[Id, StationConfig] = Field(min_length=1, description="Stations this camera watches, by id.")
     data_dir: Path | None = Field(default=None, description="Outbox folder; default <data_dir>/agents/<agent id>.")

@@ -10,6 +10,8 @@ from replens.config.base import StrictModel
 
 
 class HubConfig(StrictModel):
+    """The central service."""
+
     data_dir: Path | None = Field(default=None, description="Journal folder; default <data_dir>/hub.")
     stats_interval_s: float = Field(default=30.0, ge=1, le=3600, description="How often health goes to <prefix>/stats.")
     ack_interval_s: float = Field(

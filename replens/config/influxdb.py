@@ -11,6 +11,8 @@ from replens.config.base import StrictModel
 
 
 class InfluxConfig(StrictModel):
+    """Where the hub writes sets, reps and health; key names as in Home Assistant's influxdb integration."""
+
     api_version: Literal[1, 2, 3] = Field(
         default=1,
         description="1: InfluxDB 1.x /write (and the v1 endpoint of 2.x/3.x). 2: InfluxDB 2.x. 3: InfluxDB 3.",

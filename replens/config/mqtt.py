@@ -11,6 +11,8 @@ from replens.contract.topics import DEFAULT_PREFIX, Topics
 
 
 class MqttTlsConfig(StrictModel):
+    """TLS to the broker; set this section to turn it on."""
+
     ca_cert: Path | None = Field(default=None, description="CA certificate (PEM) that signed the broker's certificate.")
     certfile: Path | None = Field(default=None, description="Client certificate (PEM), for brokers that require one.")
     keyfile: Path | None = Field(default=None, description="Client private key (PEM).")
@@ -20,6 +22,8 @@ class MqttTlsConfig(StrictModel):
 
 
 class MqttConfig(StrictModel):
+    """The broker every agent and the hub connect to."""
+
     host: str = Field(default="localhost", description="Broker hostname or IP address.")
     port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 is usual with TLS).")
     username: str | None = Field(default=None, description="Broker account; use a separate one per agent.")

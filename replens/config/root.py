@@ -18,10 +18,14 @@ CURRENT_VERSION: Literal[1] = 1
 
 
 class LoggingConfig(StrictModel):
+    """Log verbosity of the services."""
+
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
 class RepLensConfig(StrictModel):
+    """The whole file: one for the hub and every agent of a gym."""
+
     version: Literal[1] = Field(default=CURRENT_VERSION, description="Config file format version.")
     data_dir: Path = Field(
         default=Path("data"), description="Where outboxes and the journal live (relative to this file)."

@@ -1,0 +1,8 @@
+# One image for the hub and the agents (the command picks the role).
+FROM python:3.11.10-slim-bookworm
+WORKDIR /app
+COPY . /app
+RUN pip install --no-cache-dir /app && useradd --system --uid 10001 replens && mkdir -p /data && chown replens /data
+USER replens
+ENTRYPOINT ["replens"]
+CMD ["--help"]
