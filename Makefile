@@ -1,0 +1,47 @@
+# Quickstart:  make demo   (set up and run the demo)
+#              make test   (set up and run lint, types, docs check and all tests with real servers)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check lint typecheck docs unit integration bench clean
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/replens demo
+
+test: $(STAMP) test-servers check
+	$(BIN)/pytest
+
+test-servers:
+	bash scripts/install-test-servers.sh
+
+check: lint typecheck
+	$(BIN)/replens docs --check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	bash scripts/typecheck.sh
+
+docs: $(STAMP)
+	$(BIN)/replens docs
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP) test-servers
+	$(BIN)/pytest tests/integration
+
+bench: $(STAMP) test-servers
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

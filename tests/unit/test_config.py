@@ -1,0 +1,164 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from replens.config import load_config
+from replens.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MINIMAL = """\
+version: 1
+agents:
+  rack_1:
+    source:
+      url: clip.mp4
+    stations:
+      bench:
+        exercise: chest_press
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "replens.yaml"
+    path.write_text(text)
+    return path
+
+
+def error_of(path: Path, env=None, secrets_dir=None) -> str:
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env=env or {}, secrets_dir=secrets_dir or Path("/nonexistent"))
+    return str(err.value)
+
+
+def test_minimal_config_and_relative_paths(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL), env={})
+    agent = config.agents["rack_1"]
+    assert agent.source.url == str(tmp_path / "clip.mp4")
+    assert config.agent_data_dir("rack_1") == tmp_path / "data" / "agents" / "rack_1"
+    assert config.hub_data_dir() == tmp_path / "data" / "hub"
+    assert agent.stations["bench"].tracker.type == "stack"
+    assert config.mqtt.topics.sets == "replens/sets"
+
+
+def test_broken_yaml_names_line_and_key_path(tmp_path):
+    """The error a gym owner sees: file, line, key path, bad value, and a suggestion."""
+    text = MINIMAL.replace("exercise: chest_press", "exercise: chestpress")
+    message = error_of(write(tmp_path, text))
+    assert message == (
+        f"{tmp_path / 'replens.yaml'}:8: agents -> rack_1 -> stations -> bench -> exercise: "
+        + message.split("exercise: ", 1)[1]
+    )
+    assert "did you mean 'chest_press'?" in message
+    assert "(got: 'chestpress')" in message
+
+
+def test_unknown_key_gets_did_you_mean(tmp_path):
+    text = MINIMAL + "mqtt:\n  hots: broker\n"
+    message = error_of(write(tmp_path, text))
+    assert ":10: mqtt -> hots: unknown key; did you mean 'host'?" in message
+
+
+def test_unknown_key_inside_discriminated_tracker(tmp_path):
+    text = MINIMAL + "        tracker:\n          type: stack\n          rio: [0, 0, 1, 1]\n"
+    message = error_of(write(tmp_path, text))
+    assert ":11: agents -> rack_1 -> stations -> bench -> tracker -> rio: unknown key; did you mean 'roi'?" in message
+
+
+def test_several_errors_all_reported_with_lines(tmp_path):
+    text = MINIMAL + "        counter:\n          min_range: -3\n          set_end_rest_s: soon\n"
+    message = error_of(write(tmp_path, text))
+    lines = message.splitlines()
+    assert len(lines) == 2
+    assert ":10: " in lines[0] and "min_range" in lines[0] and "(got: -3)" in lines[0]
+    assert ":11: " in lines[1] and "set_end_rest_s" in lines[1]
+
+
+def test_yaml_syntax_error_has_line(tmp_path):
+    message = error_of(write(tmp_path, "mqtt:\n  host: [unclosed\n"))
+    assert "line 3" in message or "line 2" in message
+    assert "invalid YAML" in message
+
+
+def test_empty_and_missing_file(tmp_path):
+    assert "empty" in error_of(write(tmp_path, ""))
+    assert "cannot read" in error_of(tmp_path / "nope.yaml")
+
+
+def test_secrets_from_env_and_secret_files(tmp_path):
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "REPLENS_INFLUX_TOKEN").write_text("tok-from-file\n")
+    text = MINIMAL + (
+        "mqtt:\n  password: '{REPLENS_MQTT_PASSWORD}'\n"
+        "influxdb:\n  api_version: 2\n  token: '{REPLENS_INFLUX_TOKEN}'\n  organization: o\n  bucket: b\n"
+    )
+    config = load_config(write(tmp_path, text), env={"REPLENS_MQTT_PASSWORD": "pw"}, secrets_dir=secrets)
+    assert config.mqtt.password is not None and config.mqtt.password.get_secret_value() == "pw"
+    assert config.influxdb is not None and config.influxdb.token is not None
+    assert config.influxdb.token.get_secret_value() == "tok-from-file"
+    assert "pw" not in repr(config) and "tok-from-file" not in repr(config)
+
+
+def test_missing_secret_names_line_and_variable(tmp_path):
+    text = MINIMAL + "mqtt:\n  password: '{REPLENS_MQTT_PASSWORD}'\n"
+    message = error_of(write(tmp_path, text))
+    assert ":10: mqtt -> password: REPLENS_MQTT_PASSWORD is not set" in message
+
+
+def test_secret_values_never_printed_in_errors(tmp_path):
+    text = MINIMAL + "influxdb:\n  api_version: 2\n  token: '{REPLENS_T}'\n"
+    message = error_of(write(tmp_path, text), env={"REPLENS_T": "s3cret-token"})
+    assert "needs organization, bucket" in message
+    assert "s3cret-token" not in message
+
+
+EXAMPLE_ENV = {
+    "REPLENS_MQTT_HUB_PASSWORD": "x",
+    "REPLENS_MQTT_RACKS_PASSWORD": "x",
+    "REPLENS_MQTT_MACHINES_PASSWORD": "x",
+    "REPLENS_MQTT_CABLES_PASSWORD": "x",
+    "REPLENS_MQTT_AGENT_DEMO_PASSWORD": "x",
+    "REPLENS_INFLUX_TOKEN": "x",
+}
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "gym.yaml", "compose.yaml"])
+def test_shipped_examples_validate(name):
+    config = load_config(ROOT / "config" / name, env=EXAMPLE_ENV)
+    assert config.agents
+
+
+def test_gym_example_has_several_agents_and_stations():
+    config = load_config(ROOT / "config" / "gym.yaml", env=EXAMPLE_ENV)
+    assert len(config.agents) >= 3
+    assert sum(len(a.stations) for a in config.agents.values()) >= 5
+    assert config.agent_mqtt("racks").username == "agent-racks"
+
+
+def test_demo_example_points_at_the_bundled_clip():
+    config = load_config(ROOT / "config" / "demo.yaml", env={})
+    assert Path(str(config.agents["demo"].source.url)).is_file()
+
+
+def test_docker_compose_mounts_exist_and_configs_validate():
+    """No Docker engine here: check what can be checked without one."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"mosquitto", "influxdb", "grafana", "hub", "agent-demo"} <= set(services)
+    for name, service in services.items():
+        image = service.get("image", "")
+        assert ":" in image and not image.endswith(":latest"), f"{name}: image must be pinned"
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./.stack/"):
+                continue  # generated by `replens stack init`
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name}: mounted {source} does not exist"
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "${MQTT_HUB_PASSWORD:?" in text and "${INFLUXDB_TOKEN:?" in text
+    mosquitto_conf = (ROOT / "config/mosquitto/mosquitto.conf").read_text()
+    assert "allow_anonymous false" in mosquitto_conf
+    datasource = yaml.safe_load((ROOT / "integrations/grafana/provisioning/datasources/replens.yaml").read_text())
+    assert datasource["datasources"][0]["jsonData"]["dbName"] == "replens"

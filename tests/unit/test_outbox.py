@@ -1,0 +1,62 @@
+from replens.device_agent.outbox import Outbox
+
+
+class Clock:
+    def __init__(self, t=1_000.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def payload(seq: int) -> bytes:
+    return f'{{"seq": {seq}}}'.encode()
+
+
+def test_sequence_numbers_start_at_creation_ms_and_survive_reopen(tmp_path):
+    clock = Clock(1_700_000_000.0)
+    box = Outbox(tmp_path / "o.sqlite3", clock=clock)
+    first = box.append("t", payload)
+    second = box.append("t", payload)
+    assert first == 1_700_000_000_000 and second == first + 1
+    box.close()
+    clock.t += 5
+    reopened = Outbox(tmp_path / "o.sqlite3", clock=clock)
+    assert reopened.append("t", payload) == second + 1  # continues, does not restart at the clock
+    assert [i.payload for i in reopened.unsent(10)] == [payload(first), payload(second), payload(second + 1)]
+
+
+def test_new_outbox_file_continues_above_old_numbers(tmp_path):
+    """Deleting the outbox file must not make the hub drop new events as duplicates."""
+    clock = Clock(1_000.0)
+    old = Outbox(tmp_path / "a.sqlite3", clock=clock)
+    last_old = max(old.append("t", payload) for _ in range(50))
+    clock.t += 1.0
+    fresh = Outbox(tmp_path / "b.sqlite3", clock=clock)
+    assert fresh.append("t", payload) > last_old
+
+
+def test_confirm_removes_only_confirmed_and_resend_marks_unsent(tmp_path):
+    clock = Clock()
+    box = Outbox(tmp_path / "o.sqlite3", clock=clock)
+    seqs = [box.append("t", payload) for _ in range(5)]
+    box.mark_sent(seqs)
+    assert box.unsent(10) == []
+    assert box.confirm([(seqs[0], seqs[1]), (seqs[3], seqs[3])]) == 3
+    assert box.depth() == 2
+    assert box.resend_all() == 2
+    assert [i.seq for i in box.unsent(10)] == [seqs[2], seqs[4]]
+
+
+def test_resend_older_than_and_oldest_age(tmp_path):
+    clock = Clock(100.0)
+    box = Outbox(tmp_path / "o.sqlite3", clock=clock)
+    a = box.append("t", payload)
+    box.mark_sent([a])
+    clock.t = 110.0
+    b = box.append("t", payload)
+    box.mark_sent([b])
+    assert box.oldest_age_s() == 10.0
+    clock.t = 125.0
+    assert box.resend_older_than(20.0) == 1
+    assert [i.seq for i in box.unsent(10)] == [a]
