@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.sources.opencv_source import open_source
-from replens.device_agent.station import Draft, FinishedSet, Station
+from replens.device_agent.station import FinishedSet, Station
 
 from replens.config.agent import AgentConfig
 from replens.config.mqtt import MqttConfig

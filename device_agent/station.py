@@ -6,30 +6,14 @@ from dataclasses import dataclass, field
 
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
 from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
+from replens.device_agent.drafts import Draft
 from replens.device_agent.signal import SignalSample
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.base import StationTracker
 from replens.device_agent.trackers.registry import make_tracker
 
 from replens.config.agent import StationConfig
-from replens.contract import Exercise, RepEvent, RepSummary, SetEvent, SetPhase, StationState, utc_from_unix
-
-WireEvent = SetEvent | RepEvent
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A wire event waiting for its sequence number; ``build(seq)`` makes the payload."""
-
-    topic_kind: str  # "sets" or "reps"
-    fields: dict[str, object]
-
-    def build(self, seq: int) -> WireEvent:
-        model = SetEvent if self.topic_kind == "sets" else RepEvent
-        return model.model_validate({**self.fields, "seq": seq})
-
-    def payload(self, seq: int) -> bytes:
-        return self.build(seq).to_json()
+from replens.contract import Exercise, RepSummary, SetPhase, StationState, utc_from_unix
 
 
 @dataclass

@@ -191,15 +191,21 @@ class Hub:
     async def _stats_loop(self) -> None:
         while True:
             await asyncio.sleep(self._config.hub.stats_interval_s)
-            stats = self.stats()
             try:
-                await asyncio.to_thread(self.journal.record, Inbound(stats=[stats]))
-            except TransientError as err:
-                log.error("hub: %s", err)
-            client = self._client
-            if client is not None:
-                with contextlib.suppress(aiomqtt.MqttError):
-                    await client.publish(self._topics.stats, stats.to_json(), qos=0)
+                await self._publish_stats()
+            except Exception:  # health reporting must never take the hub down
+                log.exception("hub: could not report health")
+
+    async def _publish_stats(self) -> None:
+        stats = self.stats()
+        try:
+            await asyncio.to_thread(self.journal.record, Inbound(stats=[stats]))
+        except TransientError as err:
+            log.error("hub: %s", err)
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.publish(self._topics.stats, stats.to_json(), qos=0)
 
     def stats(self) -> Stats:
         depth, oldest = self.journal.points_depth()

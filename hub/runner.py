@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from concurrent.futures import Future
@@ -11,6 +12,8 @@ from replens.hub.app import Hub
 from replens.hub.storage.transports import LineWriter
 
 from replens.config import RepLensConfig
+
+log = logging.getLogger(__name__)
 
 
 class HubThread:
@@ -35,7 +38,7 @@ class HubThread:
         return hub
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        if self._stop is not None:
+        if self._stop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=timeout_s)
 
@@ -44,6 +47,7 @@ class HubThread:
         try:
             self._loop.run_until_complete(self._serve())
         except BaseException as err:  # reported to the caller through .error
+            log.exception("hub thread stopped by an error")
             self.error = err
             if not self._ready.done():
                 self._ready.set_exception(err)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from replens.hub.storage.points import rep_line, set_line, stats_line
 
-from replens.contract import RepEvent, SetEvent, SetPhase, Stats
+from replens.contract import RepEvent, SetEvent, Stats
 from replens.errors import TransientError
 
 _SCHEMA = """
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS reps (
     started_at TEXT NOT NULL, ended_at TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (set_id, idx)
 );
 CREATE TABLE IF NOT EXISTS influx_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, event_time REAL NOT NULL
+    id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, queued_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS influx_rejected (
     id INTEGER PRIMARY KEY, line TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL
@@ -67,7 +67,7 @@ class BatchResult:
 class PendingPoint:
     id: int
     line: str
-    event_time: float  # UNIX seconds of the event, for delivery latency
+    queued_at: float  # hub clock (UNIX s) when the point was queued: agent clocks may be off
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ class Journal:
         duplicates: list[tuple[str, int]] = []
         with self._lock, self._transaction():
             for stats in batch.stats:
-                self._queue_point(stats_line(stats), stats.at.timestamp())
+                self._queue_point(stats_line(stats))
             for agent_id, availability, state in batch.agents:
                 self._record_agent(agent_id, availability, state)
             for event in batch.events:
@@ -129,7 +129,7 @@ class Journal:
     def pending_points(self, limit: int) -> list[PendingPoint]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, line, event_time FROM influx_outbox ORDER BY id LIMIT ?", (limit,)
+                "SELECT id, line, queued_at FROM influx_outbox ORDER BY id LIMIT ?", (limit,)
             ).fetchall()
         return [PendingPoint(int(i), str(line), float(t)) for i, line, t in rows]
 
@@ -147,9 +147,9 @@ class Journal:
             self._db.execute("DELETE FROM influx_outbox WHERE id = ?", (point.id,))
 
     def points_depth(self) -> tuple[int, float | None]:
-        """Points owed to InfluxDB and the oldest one's event time."""
+        """Points owed to InfluxDB and when the oldest one was queued."""
         with self._lock:
-            count, oldest = self._db.execute("SELECT COUNT(*), MIN(event_time) FROM influx_outbox").fetchone()
+            count, oldest = self._db.execute("SELECT COUNT(*), MIN(queued_at) FROM influx_outbox").fetchone()
         return int(count), None if oldest is None else float(oldest)
 
     def sets(self) -> list[StoredSet]:
@@ -196,8 +196,7 @@ class Journal:
                 event.ended_at.isoformat() if event.ended_at else None, event.seq, event.model_dump_json(),
             ),
         )
-        when = event.ended_at if event.event is SetPhase.END and event.ended_at else event.started_at
-        self._queue_point(set_line(event, member), when.timestamp())
+        self._queue_point(set_line(event, member))
 
     def _apply_rep(self, event: RepEvent) -> None:
         self._db.execute(
@@ -208,10 +207,10 @@ class Journal:
                 event.ended_at.isoformat(), json.dumps(event.model_dump(mode="json")),
             ),
         )
-        self._queue_point(rep_line(event), event.ended_at.timestamp())
+        self._queue_point(rep_line(event))
 
-    def _queue_point(self, line: str, event_time: float) -> None:
-        self._db.execute("INSERT INTO influx_outbox(line, event_time) VALUES (?, ?)", (line, event_time))
+    def _queue_point(self, line: str) -> None:
+        self._db.execute("INSERT INTO influx_outbox(line, queued_at) VALUES (?, ?)", (line, time.time()))
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self.path)

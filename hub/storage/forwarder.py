@@ -86,7 +86,7 @@ class Forwarder:
             return
         await asyncio.to_thread(self._journal.points_written, [p.id for p in batch])
         now = time.time()
-        self.latencies_s.extend(now - p.event_time for p in batch)
+        self.latencies_s.extend(max(0.0, now - p.queued_at) for p in batch)
         self.written += len(batch)
 
     async def _isolate_rejected(self, batch: Sequence[PendingPoint], err: WriteRejected) -> None:

@@ -1,0 +1,72 @@
+"""Shared fixtures: real servers for integration tests, always stopped at teardown, never skipped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.servers import InfluxDB1, Mosquitto, VictoriaMetrics
+
+MosquittoFactory = Callable[..., Mosquitto]
+
+
+@pytest.fixture
+def make_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoFactory]:
+    """Start brokers with custom options (``persistence=True``, ``extra_config=[...]``); all stopped after."""
+    started: list[Mosquitto] = []
+
+    def make(**options: Any) -> Mosquitto:
+        server = Mosquitto(tmp_path_factory.mktemp("mosquitto"), **options)
+        started.append(server)
+        server.start()
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def mosquitto(make_mosquitto: MosquittoFactory) -> Mosquitto:
+    """A fresh anonymous broker per test."""
+    return make_mosquitto()
+
+
+@pytest.fixture(scope="session")
+def influxdb1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB1]:
+    """One InfluxDB 1.x server for the session; tests isolate themselves with ``influx_db``."""
+    server = InfluxDB1(tmp_path_factory.mktemp("influxdb1"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def influx_db(influxdb1: InfluxDB1) -> Iterator[tuple[InfluxDB1, str]]:
+    """(server, fresh database name); brings the server back if a test left it stopped."""
+    if not influxdb1.running:
+        influxdb1.start()
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    influxdb1.create_database(name)
+    yield influxdb1, name
+    if not influxdb1.running:
+        influxdb1.start()
+    influxdb1.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]:
+    """One VictoriaMetrics for the session; a test that stops it must ``restart()`` it (try/finally)."""
+    server = VictoriaMetrics(tmp_path_factory.mktemp("victoria"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
