@@ -1,0 +1,104 @@
+"""The CLI as a user runs it: real subprocesses, real files, real decoded video."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from replens.cli.demo import sample_clip
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def replens(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "replens.cli.main", *args], capture_output=True, text=True,
+                          timeout=180, check=False, cwd=cwd)
+
+
+def test_demo_json_reports_exactly_the_clips_reps():
+    result = replens("demo", "--json")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)  # nothing but JSON on stdout
+    assert [s["reps"] for s in output["sets"]] == [6, 4] == output["expected_reps"]
+    assert output["total_reps"] == 10
+    assert output["delivery"] is None
+
+
+def test_help_lists_every_command():
+    result = replens("--help")
+    for command in ("demo", "config", "agent", "hub", "count", "stack", "docs"):
+        assert command in result.stdout
+
+
+def test_config_check_valid_and_broken(tmp_path):
+    ok = replens("config", "check", str(ROOT / "config" / "demo.yaml"))
+    assert ok.returncode == 0, ok.stderr
+    assert "valid" in ok.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nmqtt:\n  port: seventy\n")
+    bad = replens("config", "check", str(broken))
+    assert bad.returncode == 2
+    assert f"{broken}:3: mqtt -> port:" in bad.stderr
+    assert "(got: 'seventy')" in bad.stderr
+
+
+def test_count_video_and_signal_files(tmp_path):
+    clip = sample_clip()
+    roi = ",".join(str(v) for v in clip.truth["roi"])
+    t = np.arange(0, 30, 1 / 20)
+    position = np.where((t > 2) & (t < 22), 50 * (1 - np.cos(2 * math.pi * (t - 2) / 4)) / 2, 0.0)  # 5 reps
+    csv = tmp_path / "signal.csv"
+    np.savetxt(csv, np.column_stack([t, position]), delimiter=",", header="t_s,position", comments="")
+    npy = tmp_path / "signal.npy"
+    np.save(npy, np.column_stack([t, position]))
+    result = replens("count", str(clip.path), str(csv), str(npy), "--json", "--roi", roi, "--set-rest", "5")
+    assert result.returncode == 0, result.stderr
+    outputs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["input"] for o in outputs] == [str(clip.path), str(csv), str(npy)]
+    assert [o["reps"] for o in outputs] == [10, 5, 5]
+    assert [s["reps"] for s in outputs[0]["sets"]] == [6, 4]
+
+
+def test_count_bad_inputs_name_the_file(tmp_path):
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("this is not a video")
+    missing = tmp_path / "missing.mp4"
+    result = replens("count", str(not_video), str(missing), "--json")
+    assert result.returncode == 1
+    outputs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert str(not_video) in outputs[0]["error"] and str(missing) in outputs[1]["error"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--exercise", "yoga"], "unknown exercise 'yoga'"),
+    (["--roi", "1,2"], "roi"),
+])
+def test_count_bad_options(tmp_path, args, message):
+    result = replens("count", str(tmp_path / "x.csv"), *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_stack_init_generates_secrets_and_a_broker_password_file(tmp_path):
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    assert replens("stack", "init", "--dir", str(tmp_path)).returncode == 0
+    env = (tmp_path / ".env").read_text()
+    assert (tmp_path / ".env").stat().st_mode & 0o077 == 0  # owner only
+    values = dict(line.split("=", 1) for line in env.splitlines())
+    assert len(values["MQTT_HUB_PASSWORD"]) >= 24 and values["MQTT_HUB_PASSWORD"] != values["INFLUXDB_TOKEN"]
+    passwd = (tmp_path / ".stack/mosquitto/passwd").read_text()
+    assert passwd.startswith("hub:$7$101$") and "agent-demo:$7$" in passwd
+    assert values["MQTT_HUB_PASSWORD"] not in passwd
+    again = replens("stack", "init", "--dir", str(tmp_path))
+    assert again.returncode == 0 and (tmp_path / ".env").read_text() == env  # keeps existing secrets
+
+
+def test_docs_are_up_to_date():
+    result = replens("docs", "--check", "--dir", str(ROOT / "docs"))
+    assert result.returncode == 0, result.stdout
