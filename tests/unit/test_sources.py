@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from replens.device_agent.sources.opencv_source import FrameSource, mask_url, open_source
 
+from replens.device_agent.sources.opencv_source import FrameSource, mask_url, open_source
 from replens.errors import SourceError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "device_agent" / "samples"
