@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def run_baseline(influx: InfluxDB1, reps: int, interval_s: float) -> list[float]
             line = format_line("rep", {"agent": "direct"}, {"index": index}, ns(datetime.fromtimestamp(now, UTC)))
             request = urllib.request.Request(f"{influx.url}/write?db={db}&precision=ns", data=line.encode(),
                                              method="POST")
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback server we started
+            with urllib.request.urlopen(request, timeout=10) as response:
                 response.read()
             time.sleep(interval_s)
         _wait(lambda: len(poller.seen) == reps, 60)
@@ -114,7 +115,7 @@ def run_baseline(influx: InfluxDB1, reps: int, interval_s: float) -> list[float]
     return [poller.seen[i] - ended[i] for i in range(1, reps + 1)]
 
 
-def _wait(predicate, timeout_s: float) -> None:
+def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:

@@ -11,16 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from replens.config.agent import AgentConfig
+from replens.config.mqtt import MqttConfig
+from replens.contract import AgentState, Stats, Topics, utc_from_unix
 from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.sources.opencv_source import open_source
 from replens.device_agent.station import FinishedSet, Station
-
-from replens.config.agent import AgentConfig
-from replens.config.mqtt import MqttConfig
-from replens.contract import AgentState, Stats, Topics, utc_from_unix
 
 log = logging.getLogger(__name__)
 

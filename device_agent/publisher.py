@@ -9,10 +9,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from replens.device_agent.outbox import Outbox
 
 from replens.config.mqtt import MqttConfig
 from replens.contract import Availability, decode_ack
+from replens.device_agent.outbox import Outbox
 from replens.errors import ContractError
 from replens.mqtt_options import password, tls_context
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from replens.config.agent import StationConfig
+from replens.contract import Exercise, RepSummary, SetPhase, StationState, utc_from_unix
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
 from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
 from replens.device_agent.drafts import Draft
@@ -11,9 +13,6 @@ from replens.device_agent.signal import SignalSample
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.base import StationTracker
 from replens.device_agent.trackers.registry import make_tracker
-
-from replens.config.agent import StationConfig
-from replens.contract import Exercise, RepSummary, SetPhase, StationState, utc_from_unix
 
 
 @dataclass

@@ -11,15 +11,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import aiomqtt
+
+from replens.config import RepLensConfig
+from replens.contract import Ack, AgentState, Availability, RepEvent, SetEvent, Stats, decode_incoming, utc_from_unix
+from replens.errors import ContractError, TransientError
 from replens.hub.acks import AckBook
 from replens.hub.backoff import Backoff
 from replens.hub.journal import Inbound, Journal
 from replens.hub.storage.forwarder import Forwarder
 from replens.hub.storage.transports import LineWriter
-
-from replens.config import RepLensConfig
-from replens.contract import Ack, AgentState, Availability, RepEvent, SetEvent, Stats, decode_incoming, utc_from_unix
-from replens.errors import ContractError, TransientError
 from replens.mqtt_options import password, tls_context
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,9 @@ import threading
 import time
 from concurrent.futures import Future
 
+from replens.config import RepLensConfig
 from replens.hub.app import Hub
 from replens.hub.storage.transports import LineWriter
-
-from replens.config import RepLensConfig
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from replens.config.agent import StackTrackerConfig, TrackerConfig
 from replens.device_agent.trackers.base import StationTracker
 from replens.device_agent.trackers.stack import StackTracker
-
-from replens.config.agent import StackTrackerConfig, TrackerConfig
 
 
 def make_tracker(config: TrackerConfig) -> StationTracker:

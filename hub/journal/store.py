@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from replens.hub.storage.points import rep_line, set_line, stats_line
-
 from replens.contract import RepEvent, SetEvent, Stats
 from replens.errors import TransientError
+from replens.hub.storage.points import rep_line, set_line, stats_line
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (agent_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (agent_id, seq))

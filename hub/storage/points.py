@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from replens.hub.storage.line_protocol import format_line
-
 from replens.contract import RepEvent, SetEvent, SetPhase, Stats
+from replens.hub.storage.line_protocol import format_line
 
 SET_MEASUREMENT = "set"
 REP_MEASUREMENT = "rep"

@@ -54,7 +54,7 @@ def demo_agent_config(clip: SampleClip) -> AgentConfig:
         stations={
             DEMO_STATION: StationConfig(
                 exercise=Exercise.LAT_PULLDOWN,
-                tracker=StackTrackerConfig(roi=roi, axis="vertical"),  # type: ignore[arg-type]
+                tracker=StackTrackerConfig(roi=roi, axis="vertical"),
                 counter=CounterConfig(set_end_rest_s=5.0),
             )
         },

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from replens.device_agent.drafts import Draft
-from replens.device_agent.outbox import Outbox
-from replens.device_agent.publisher import Publisher
 
 from replens.config import RepLensConfig, load_config
 from replens.contract import Exercise
+from replens.device_agent.drafts import Draft
+from replens.device_agent.outbox import Outbox
+from replens.device_agent.publisher import Publisher
 from tests.servers import InfluxDB1, Mosquitto
 
 

@@ -15,8 +15,8 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from replens.hub.runner import HubThread
 
+from replens.hub.runner import HubThread
 from tests.integration.harness import Producer, wait_for, write_config
 
 pytestmark = pytest.mark.integration
@@ -183,7 +183,7 @@ def test_malformed_payloads_on_every_topic_rejected_and_hub_keeps_serving(tmp_pa
 def test_availability_and_retained_state_on_the_broker(tmp_path, mosquitto):
     _, config = write_config(tmp_path, mosquitto)
     topics = config.mqtt.topics
-    seen: dict[str, bytes] = {}
+    seen: dict[str, bytes | bytearray] = {}
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
     client.on_message = lambda _c, _u, m: seen.__setitem__(m.topic, m.payload)
     client.connect(mosquitto.host, mosquitto.port)

@@ -19,6 +19,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from replens.config.influxdb import InfluxConfig
+from replens.errors import ConfigError, TransientError
 from replens.hub.storage.line_protocol import format_line
 from replens.hub.storage.transports import (
     InfluxSettings,
@@ -28,9 +31,6 @@ from replens.hub.storage.transports import (
     WriteRejected,
     make_writer,
 )
-
-from replens.config.influxdb import InfluxConfig
-from replens.errors import ConfigError, TransientError
 from tests.servers import InfluxDB1, VictoriaMetrics
 
 pytestmark = pytest.mark.integration

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from replens.hub.storage.line_protocol import FieldValue, format_line
 
 T = 1_700_000_000_123_456_789
