@@ -20,6 +20,7 @@ from replens.device_agent.publisher import Publisher
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.sources.opencv_source import open_source
 from replens.device_agent.station import FinishedSet, Station
+from replens.errors import TransientError
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class Agent:
             self.outbox = Outbox(data_dir / "outbox.sqlite3")
             self.publisher = Publisher(mqtt, agent_id, self.outbox)
         self._frame_costs_s: deque[float] = deque(maxlen=600)
+        self._unstored: deque[Draft] = deque()  # events the outbox could not take yet (disk full)
+        self._store_alarm = False
         self._started = time.monotonic()
         self.events = 0
 
@@ -87,6 +90,9 @@ class Agent:
             source.close()
             for station in self.stations:
                 self._emit(station.finish(last_t))
+            if self._unstored:
+                log.error("agent %s: exiting with %d events the outbox could not store: they are lost",
+                          self.agent_id, len(self._unstored))
             summary.elapsed_s = time.monotonic() - began
             summary.sets = sorted((s for st in self.stations for s in st.finished), key=lambda s: s.started_wall_s)
             summary.events = self.events
@@ -104,20 +110,37 @@ class Agent:
 
     def _step(self, frame: Frame) -> None:
         began = time.perf_counter()
-        for station in self.stations:
-            self._emit(station.process(frame))
+        drafts = [draft for station in self.stations for draft in station.process(frame)]
+        if drafts or self._unstored:
+            self._emit(drafts)
         self._frame_costs_s.append(time.perf_counter() - began)
 
     def _emit(self, drafts: list[Draft]) -> None:
-        if not drafts:
-            return
         self.events += len(drafts)
-        if self.outbox is not None and self.publisher is not None:
-            for draft in drafts:
-                topic = self._topics.sets if draft.topic_kind == "sets" else self._topics.reps
+        if self.outbox is None or self.publisher is None:
+            return
+        self._unstored.extend(drafts)
+        if not self._unstored:
+            return
+        while self._unstored:
+            draft = self._unstored[0]
+            topic = self._topics.sets if draft.topic_kind == "sets" else self._topics.reps
+            try:
                 self.outbox.append(topic, draft.payload)
-            self.publisher.wake()
-            self._publish_state()
+            except TransientError as err:
+                # Disk full or unwritable: keep the events in memory, in order, and retry on every frame.
+                if not self._store_alarm:
+                    log.error("agent %s: cannot store events (%s); %d held in memory until it works again",
+                              self.agent_id, err, len(self._unstored))
+                    self._store_alarm = True
+                break
+            self._unstored.popleft()
+        else:
+            if self._store_alarm:
+                log.warning("agent %s: outbox writable again; held events stored", self.agent_id)
+                self._store_alarm = False
+        self.publisher.wake()
+        self._publish_state()
 
     def state(self) -> AgentState:
         return AgentState(
@@ -144,6 +167,6 @@ class Agent:
             outbox_depth=self.outbox.depth(),
             outbox_oldest_s=self.outbox.oldest_age_s(),
             counters={"events": self.events, "published": self.publisher.published,
-                      "confirmed": self.publisher.confirmed},
+                      "confirmed": self.publisher.confirmed, "held_in_memory": len(self._unstored)},
         )
         self.publisher.publish_stats(stats.to_json())

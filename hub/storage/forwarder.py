@@ -21,33 +21,13 @@ _RETRY_STATUSES = frozenset({401, 403, 404})
 """Refusals that are about the server's setup (credentials, missing database), not about a point: retry."""
 
 
-def settings_from_config(config: InfluxConfig) -> InfluxSettings:
-    return InfluxSettings(
-        api_version=config.api_version,
-        host=config.host,
-        port=config.port,
-        ssl=config.ssl,
-        verify_ssl=config.verify_ssl,
-        ssl_ca_cert=str(config.ssl_ca_cert) if config.ssl_ca_cert else None,
-        path=config.path,
-        username=config.username,
-        password=config.password.get_secret_value() if config.password else None,
-        database=config.database,
-        retention_policy=config.retention_policy,
-        token=config.token.get_secret_value() if config.token else None,
-        organization=config.organization,
-        bucket=config.bucket,
-        timeout_s=config.timeout_s,
-    )
-
-
 class Forwarder:
     """One worker; blocking HTTP runs in a thread so the event loop keeps taking MQTT messages."""
 
     def __init__(self, journal: Journal, config: InfluxConfig, writer: LineWriter | None = None) -> None:
         self._journal = journal
         self._config = config
-        self._writer = writer or make_writer(settings_from_config(config))
+        self._writer = writer or make_writer(InfluxSettings.from_config(config))
         self._backoff = Backoff(initial_s=0.5, maximum_s=30.0)
         self.latencies_s: deque[float] = deque(maxlen=10_000)
         self.written = 0

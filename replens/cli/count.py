@@ -11,7 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from replens.cli.progress import frame_progress
+from replens.cli.progress import LiveCounting, live_counting
 from replens.config import AgentConfig, CounterConfig, SourceConfig, StackTrackerConfig, StationConfig
 from replens.contract import Exercise
 from replens.errors import ConfigError, SourceError
@@ -64,7 +64,7 @@ def _header_lines(path: Path) -> int:
     return 1 if any(c.isalpha() for c in first) else 0
 
 
-def count_one(path: Path, station: StationConfig, progress: Any) -> dict[str, Any]:
+def count_one(path: Path, station: StationConfig, live: LiveCounting | None) -> dict[str, Any]:
     from replens.device_agent.app import Agent
     from replens.device_agent.signal import SignalSample
     from replens.device_agent.station import Station
@@ -80,13 +80,9 @@ def count_one(path: Path, station: StationConfig, progress: Any) -> dict[str, An
     else:
         agent = Agent("count", AgentConfig(source=SourceConfig(url=str(path), realtime=False),
                                            stations={"input": station}), None, None)
-        task = progress.add_task(path.name, total=None, status="") if progress else None
-
-        def on_frame(_frame: Any, a: Agent) -> None:
-            if progress is not None:
-                progress.update(task, advance=1, status=f"{a.stations[0].total_reps} reps")
-
-        summary = agent.run(progress=on_frame)
+        if live is not None:
+            live.track(path.name, _frame_count(path))
+        summary = agent.run(progress=live.on_frame if live else None)
         sets, frames, fps = summary.sets, summary.frames, round(summary.fps, 1)
     return {
         "input": str(path),
@@ -98,14 +94,25 @@ def count_one(path: Path, station: StationConfig, progress: Any) -> dict[str, An
     }
 
 
+def _frame_count(path: Path) -> int | None:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+    return frames if frames > 0 else None
+
+
 def run_count(args: argparse.Namespace) -> int:
     station = station_config(args)
     results = []
     failed = False
-    with frame_progress(not args.json) as progress:
+    with live_counting(not args.json) as live:
         for path in args.inputs:
             try:
-                result = count_one(path, station, progress)
+                result = count_one(path, station, live)
             except SourceError as err:
                 result = {"input": str(path), "error": str(err)}
                 failed = True

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from replens.cli.progress import frame_progress
+from replens.cli.progress import live_counting
 from replens.config import (
     AgentConfig,
     CounterConfig,
@@ -63,19 +63,16 @@ def demo_agent_config(clip: SampleClip) -> AgentConfig:
 
 
 def run_demo(config_path: Path | None, *, as_json: bool) -> int:
-    from replens.device_agent.app import Agent, AgentRunSummary
+    from replens.device_agent.app import Agent, AgentRunSummary, ProgressCallback
 
     clip = sample_clip()
     agent_config = demo_agent_config(clip)
     config = load_config(config_path) if config_path else None
-    with frame_progress(not as_json) as progress:
-        task = progress.add_task("demo", total=clip.truth["frames"], status="") if progress else None
-
-        def on_frame(_frame: Any, agent: Agent) -> None:
-            if progress is not None and task is not None:
-                station = agent.stations[0].state()
-                progress.update(task, advance=1, status=f"{station.reps} reps in current set")
-
+    with live_counting(not as_json) as live:
+        on_frame: ProgressCallback | None = None
+        if live is not None:
+            live.track(clip.path.name, clip.truth["frames"])
+            on_frame = live.on_frame
         if config is None:
             summary: AgentRunSummary = Agent(DEMO_AGENT, agent_config, None, None).run(progress=on_frame)
             delivered: dict[str, Any] | None = None
@@ -86,7 +83,9 @@ def run_demo(config_path: Path | None, *, as_json: bool) -> int:
     return 0 if found == clip.expected_reps else 1
 
 
-def _run_with_servers(config: RepLensConfig, agent_config: AgentConfig, on_frame: Any) -> tuple[Any, dict[str, Any]]:
+def _run_with_servers(
+    config: RepLensConfig, agent_config: AgentConfig, on_frame: Any
+) -> tuple[Any, dict[str, Any]]:
     """Agent → broker → in-process hub → InfluxDB (when configured); waits until everything is stored."""
     from replens.device_agent.app import Agent
     from replens.hub.runner import HubThread
