@@ -97,3 +97,28 @@ def test_hub_writes_through_the_v2_api(tmp_path, mosquitto, victoria):
     # VictoriaMetrics keeps every sample, so check the timestamps rather than the count).
     assert len(sets) == 1 and len(set(sets[0]["timestamps"])) == 1
     assert max(sets[0]["values"]) == 7
+
+
+def test_agent_and_hub_as_processes(tmp_path, mosquitto, influx_db):
+    """`replens hub run` and `replens agent run` from one config file, stopped the way a service manager does."""
+    import signal
+
+    from replens.hub.journal import Journal
+
+    clip = sample_clip()
+    config_path, config = write_config(tmp_path, mosquitto, influx_db, agents={"cam_2": clip_agent(str(clip.path))})
+    command = [sys.executable, "-m", "replens.cli.main"]
+    hub = subprocess.Popen([*command, "hub", "run", "--config", str(config_path)], stderr=subprocess.PIPE, text=True)
+    try:
+        agent = subprocess.run([*command, "agent", "run", "--config", str(config_path)], capture_output=True,
+                               text=True, timeout=120, check=False)
+        assert agent.returncode == 0, agent.stderr
+        assert "2 sets, 22 events" in agent.stderr
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        _, hub_log = hub.communicate(timeout=20)
+    assert hub.returncode == 0, hub_log
+    journal = Journal(config.hub_data_dir() / "journal.sqlite3")
+    assert journal.counts() == {"sets": 2, "reps": 10, "events": 22}
+    assert [s.reps for s in journal.sets()] == [6, 4]
+    journal.close()
