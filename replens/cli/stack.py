@@ -12,7 +12,7 @@ from replens.errors import ConfigError
 from replens.mosquitto_passwd import password_line
 
 ENV_FILE = ".env"
-STACK_DIR = Path(".stack")
+PASSWD_FILE = Path("config") / "mosquitto" / "passwd"
 SECRETS = (
     "INFLUXDB_ADMIN_PASSWORD",
     "INFLUXDB_TOKEN",
@@ -34,7 +34,7 @@ def read_env(path: Path) -> dict[str, str]:
 
 
 def init_stack(folder: Path, *, force: bool) -> int:
-    """Write .env (random secrets) and .stack/mosquitto/passwd; keep existing secrets unless --force."""
+    """Write .env (random secrets) and config/mosquitto/passwd; keep existing secrets unless --force."""
     if not (folder / "docker-compose.yml").is_file():
         raise ConfigError(f"{folder}: no docker-compose.yml here; run this in the RepLens checkout (or pass --dir)")
     env_path = folder / ENV_FILE
@@ -43,7 +43,7 @@ def init_stack(folder: Path, *, force: bool) -> int:
         values.setdefault(key, secrets.token_urlsafe(24))
     values.setdefault("COMPOSE_PROJECT_NAME", "replens")
     _write_private(env_path, "".join(f"{k}={v}\n" for k, v in sorted(values.items())))
-    passwd = folder / STACK_DIR / "mosquitto" / "passwd"
+    passwd = folder / PASSWD_FILE
     passwd.parent.mkdir(parents=True, exist_ok=True)
     lines = [password_line(user, values[key]) for user, key in MQTT_USERS.items()]
     # Readable by the broker's own user inside its container; holds salted hashes only.

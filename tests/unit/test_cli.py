@@ -92,7 +92,7 @@ def test_stack_init_generates_secrets_and_a_broker_password_file(tmp_path):
     assert (tmp_path / ".env").stat().st_mode & 0o077 == 0  # owner only
     values = dict(line.split("=", 1) for line in env.splitlines())
     assert len(values["MQTT_HUB_PASSWORD"]) >= 24 and values["MQTT_HUB_PASSWORD"] != values["INFLUXDB_TOKEN"]
-    passwd = (tmp_path / ".stack/mosquitto/passwd").read_text()
+    passwd = (tmp_path / "config/mosquitto/passwd").read_text()
     assert passwd.startswith("hub:$7$101$") and "agent-demo:$7$" in passwd
     assert values["MQTT_HUB_PASSWORD"] not in passwd
     again = replens("stack", "init", "--dir", str(tmp_path))
