@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from replens.backoff import Backoff
 from replens.config.agent import AgentConfig
 from replens.config.mqtt import MqttConfig
 from replens.contract import AgentState, Stats, Topics, utc_from_unix
@@ -18,9 +19,9 @@ from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
 from replens.device_agent.sources.frame import Frame
-from replens.device_agent.sources.opencv_source import open_source
+from replens.device_agent.sources.opencv_source import FrameSource, open_source
 from replens.device_agent.station import FinishedSet, Station
-from replens.errors import TransientError
+from replens.errors import SourceError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,10 @@ class Agent:
     def run(self, stop: threading.Event | None = None, progress: ProgressCallback | None = None,
             drain_timeout_s: float = 30.0) -> AgentRunSummary:
         stop = stop or threading.Event()
-        source_cfg = self.config.source
-        source = open_source(source_cfg.url, realtime=source_cfg.realtime, fps_limit=source_cfg.fps_limit,
-                             loop=source_cfg.loop)
+        source = self._open_source(stop)
         summary = AgentRunSummary()
+        if source is None:
+            return summary
         if self.publisher is not None:
             self.publisher.start()
             self._publish_state()
@@ -107,6 +108,22 @@ class Agent:
             if self.outbox is not None:
                 self.outbox.close()
         return summary
+
+    def _open_source(self, stop: threading.Event) -> FrameSource | None:
+        """A camera that is not there yet is waited for with backoff (no crash loop); a bad file is an error."""
+        cfg = self.config.source
+        live = isinstance(cfg.url, int) or "://" in cfg.url or cfg.url.strip().isdigit()
+        backoff = Backoff(initial_s=1.0, maximum_s=60.0)
+        while not stop.is_set():
+            try:
+                return open_source(cfg.url, realtime=cfg.realtime, fps_limit=cfg.fps_limit, loop=cfg.loop)
+            except SourceError as err:
+                if not live:
+                    raise
+                delay = backoff.next_delay()
+                log.error("agent %s: %s; trying again in %.0f s", self.agent_id, err, delay)
+                stop.wait(delay)
+        return None
 
     def _step(self, frame: Frame) -> None:
         began = time.perf_counter()

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import aiomqtt
 
+from replens.backoff import Backoff
 from replens.config import RepLensConfig
 from replens.contract import Ack, AgentState, Availability, RepEvent, SetEvent, Stats, decode_incoming, utc_from_unix
 from replens.errors import ContractError, TransientError
 from replens.hub.acks import AckBook
-from replens.hub.backoff import Backoff
 from replens.hub.journal import Inbound, Journal
 from replens.hub.storage.forwarder import Forwarder
 from replens.hub.storage.transports import LineWriter

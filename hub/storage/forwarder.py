@@ -9,9 +9,9 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from replens.backoff import Backoff
 from replens.config.influxdb import InfluxConfig
 from replens.errors import TransientError
-from replens.hub.backoff import Backoff
 from replens.hub.journal import Journal, PendingPoint
 from replens.hub.storage.transports import InfluxSettings, LineWriter, WriteRejected, make_writer
 

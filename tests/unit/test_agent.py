@@ -66,3 +66,23 @@ def test_events_held_in_memory_while_the_outbox_cannot_store(tmp_path: Path, mon
     assert len(payloads) == 22 and failures["left"] == 0
     first_set = [p for p in payloads if p.get("event") and p["set_id"] == payloads[1]["set_id"]]
     assert [p["reps"] for p in first_set] == [1, 2, 3, 4, 5, 6, 6]
+
+
+def test_unreachable_camera_is_retried_not_a_crash(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A camera that is not up yet must not make the service exit (and restart in a loop)."""
+    import threading
+
+    from replens.config import AgentConfig
+
+    config = AgentConfig.model_validate({
+        "source": {"url": "rtsp://127.0.0.1:9/stream"},
+        "stations": {"s": {"exercise": "chest_press"}},
+    })
+    agent = Agent("cam", config, None, None)
+    stop = threading.Event()
+    timer = threading.Timer(2.5, stop.set)
+    timer.start()
+    summary = agent.run(stop)
+    timer.cancel()
+    assert summary.frames == 0
+    assert "trying again" in caplog.text and "rtsp://127.0.0.1:9/stream" in caplog.text
