@@ -63,6 +63,7 @@ class RepCounter:
 
     def __init__(self, settings: CounterSettings) -> None:
         self._settings = settings
+        self._min_range = settings.min_range
         self._sign = 1.0 if settings.rest_position == "low" else -1.0
         self._filter = SignalFilter(settings.smoothing_s)
         self._detector = CycleDetector(settings.min_range, settings.max_rep_s, settings.settle_s)
@@ -81,6 +82,13 @@ class RepCounter:
     def reps_in_set(self) -> int:
         """Reps counted so far in the open set (0 between sets)."""
         return len(self._set_reps)
+
+    def set_min_range(self, min_range: float) -> None:
+        """Adapt the smallest counted excursion (signal units) while streaming; must stay > 0."""
+        if not (math.isfinite(min_range) and min_range > 0.0):
+            raise ConfigError(f"min_range must be > 0, got {min_range}")
+        self._detector.set_min_range(min_range)
+        self._min_range = min_range
 
     def update(self, sample: SignalSample | None, t_s: float | None = None) -> list[CountEvent]:
         """Feed one sample, or None (no detection) at ``t_s``; returns the events it completes.
@@ -183,6 +191,6 @@ class RepCounter:
 
     def _confidence(self, cycle: Cycle, rom: float) -> float:
         """Tracker trust x margin over min_range x how well the rep came back to where it started."""
-        margin = min(1.0, rom / (_MARGIN_FULL * self._settings.min_range))
+        margin = min(1.0, rom / (_MARGIN_FULL * self._min_range))
         closure = max(0.0, 1.0 - abs(cycle.end_level - cycle.start_level) / rom)
         return min(1.0, max(0.0, cycle.mean_confidence * margin * closure))

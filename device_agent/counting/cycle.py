@@ -119,13 +119,21 @@ class CycleDetector:
     """Turns filtered samples into completed cycles; see the module docstring for the rules."""
 
     def __init__(self, min_range: float, max_rep_s: float, settle_s: float) -> None:
-        self._min_range = min_range
         self._max_rep_s = max_rep_s
         self._settle_s = settle_s
+        self.set_min_range(min_range)
+        self.reset()
+
+    def set_min_range(self, min_range: float) -> None:
+        """Change the smallest rep (and the bands derived from it), e.g. from an adaptive amplitude.
+
+        Signals without a fixed unit (pose angles, pixels) need a threshold that follows the
+        observed movement; the state in progress is kept, only future decisions use the new value.
+        """
+        self._min_range = min_range
         self._band = BAND_FRAC * min_range
         self._h0 = LADDER_H0_FRAC * min_range
         self._tol = EXTREME_TOL_FRAC * min_range
-        self.reset()
 
     def reset(self) -> None:
         """Forget everything, including the rest level (used after gaps and at the end of a source)."""

@@ -1,0 +1,191 @@
+"""From one frame of 33 pose landmarks to one number, and the running statistics around it.
+
+Everything here is O(1) per frame (the window statistics are recomputed on 0.1 s buckets, not per
+frame), so the pose engine stays far above camera frame rates on one core.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import numpy.typing as npt
+
+from replens.device_agent.counting.profiles import JOINTS, LANDMARKS, PoseSignal
+
+FloatArray = npt.NDArray[np.float64]
+N_LANDMARKS = 33
+BUCKET_S = 0.1  # window statistics work on means of this many seconds of frames
+_SCALE_TAU_S = 2.0  # the torso length used as the body unit follows the body this slowly
+
+
+def frame_points(landmarks: npt.ArrayLike | None) -> tuple[FloatArray, float] | None:
+    """(33, 2) image points and a 0..1 confidence, or None for a frame without a usable pose.
+
+    A pose of all zeros (how some pipelines write "no detection") or with non-finite or degenerate
+    coordinates counts as missing. A 4th column is read as MediaPipe visibility.
+    """
+    if landmarks is None:
+        return None
+    arr = np.asarray(landmarks, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] != N_LANDMARKS or not 2 <= arr.shape[1] <= 4:
+        raise ValueError(f"landmarks must be (33, 2..4), got {arr.shape}")
+    xy = arr[:, :2]
+    if not np.isfinite(xy).all() or not xy.any():
+        return None
+    conf = 1.0
+    if arr.shape[1] == 4:
+        conf = float(np.clip(np.mean(arr[:, 3]), 0.0, 1.0)) if np.isfinite(arr[:, 3]).all() else 0.0
+    return xy, conf
+
+
+def _triplets(joints: tuple[str, ...]) -> tuple[list[int], list[int], list[int]]:
+    """Landmark indices (proximal, vertex, distal) of both sides of every joint."""
+    a: list[int] = []
+    b: list[int] = []
+    c: list[int] = []
+    for joint in joints:
+        p, v, d = JOINTS[joint]
+        for side in (0, 1):
+            a.append(LANDMARKS[p][side])
+            b.append(LANDMARKS[v][side])
+            c.append(LANDMARKS[d][side])
+    return a, b, c
+
+
+class JointAngles:
+    """Angles in degrees at the vertices of fixed landmark triplets, vectorised over the triplets."""
+
+    def __init__(self, joints: tuple[str, ...]) -> None:
+        a, b, c = _triplets(joints)
+        self._a, self._b, self._c = np.array(a), np.array(b), np.array(c)
+
+    def __call__(self, xy: FloatArray) -> FloatArray:
+        """One angle per triplet (left and right of each joint in turn)."""
+        u = xy[self._a] - xy[self._b]
+        v = xy[self._c] - xy[self._b]
+        dot = np.einsum("ij,ij->i", u, v)
+        norm = np.sqrt(np.einsum("ij,ij->i", u, u) * np.einsum("ij,ij->i", v, v)) + 1e-12
+        angles: FloatArray = np.degrees(np.arccos(np.clip(dot / norm, -1.0, 1.0)))
+        return angles
+
+
+class BodyScale:
+    """Torso length (mid-shoulder to mid-hip), smoothed over time: the unit for distances.
+
+    Using a slow average keeps per-frame landmark jitter out of the unit, while it still follows
+    the person walking towards or away from the camera.
+    """
+
+    def __init__(self) -> None:
+        self._value: float | None = None
+        self._t: float | None = None
+
+    def update(self, t_s: float, xy: FloatArray) -> float:
+        """Feed one frame; returns the current unit (never zero)."""
+        sh = 0.5 * (xy[11] + xy[12])
+        hip = 0.5 * (xy[23] + xy[24])
+        torso = max(math.hypot(sh[0] - hip[0], sh[1] - hip[1]), 1e-9)
+        if self._value is None or self._t is None:
+            self._value = torso
+        else:
+            alpha = 1.0 - math.exp(-max(t_s - self._t, 0.0) / _SCALE_TAU_S)
+            self._value += alpha * (torso - self._value)
+        self._t = t_s
+        return self._value
+
+
+class ProfileSignal:
+    """The 1-D signal a :class:`PoseSignal` describes: summed joint angles or a height.
+
+    Computed in plain Python on the few landmarks involved: for a handful of points that is several
+    times faster than numpy's per-call overhead.
+    """
+
+    def __init__(self, spec: PoseSignal) -> None:
+        self._spec = spec
+        a, b, c = _triplets(spec.joints)
+        self._triplets = list(zip(a, b, c, strict=True))
+        self._scale = BodyScale()
+        upper, lower = spec.height if spec.height is not None else ("nose", "nose")
+        self._upper, self._lower = LANDMARKS[upper], LANDMARKS[lower]
+
+    def __call__(self, t_s: float, xy: FloatArray) -> float:
+        """Signal value of one frame (degrees or torso lengths)."""
+        if self._triplets:
+            total = 0.0
+            for ia, ib, ic in self._triplets:
+                total += _angle(xy[ia].tolist(), xy[ib].tolist(), xy[ic].tolist())
+            return 0.5 * total
+        unit = self._scale.update(t_s, xy)
+        (u0, u1), (l0, l1) = self._upper, self._lower
+        dy = 0.5 * (float(xy[l0, 1]) + float(xy[l1, 1]) - float(xy[u0, 1]) - float(xy[u1, 1]))
+        return dy / unit  # image y points down: lower minus upper is the height
+
+
+def _angle(a: list[float], b: list[float], c: list[float]) -> float:
+    """Angle a-b-c in degrees at vertex b (0 for a degenerate triangle)."""
+    ux, uy, vx, vy = a[0] - b[0], a[1] - b[1], c[0] - b[0], c[1] - b[1]
+    norm = math.sqrt((ux * ux + uy * uy) * (vx * vx + vy * vy))
+    if norm <= 0.0:
+        return 0.0
+    return math.degrees(math.acos(max(-1.0, min(1.0, (ux * vx + uy * vy) / norm))))
+
+
+class Buckets:
+    """Means of consecutive ``BUCKET_S`` stretches of a vector signal, the last ``window_s`` kept."""
+
+    def __init__(self, window_s: float, dim: int) -> None:
+        self._rows: deque[FloatArray] = deque(maxlen=max(2, round(window_s / BUCKET_S)))
+        self._sum = np.zeros(dim)
+        self._n = 0
+        self._t0: float | None = None
+
+    def push(self, t_s: float, x: FloatArray) -> bool:
+        """Add one frame; returns True when a bucket was closed (the window changed)."""
+        closed = False
+        if self._t0 is not None and t_s - self._t0 >= BUCKET_S and self._n:
+            self._rows.append(self._sum / self._n)
+            self._sum = np.zeros_like(self._sum)
+            self._n = 0
+            closed = True
+        if self._n == 0:
+            self._t0 = t_s
+        self._sum += x
+        self._n += 1
+        return closed
+
+    def matrix(self) -> FloatArray:
+        """The kept bucket means, oldest first, as (n, dim)."""
+        return np.array(self._rows) if self._rows else np.zeros((0, self._sum.size))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+class RobustRange:
+    """Recent amplitude of a scalar signal: 97th minus 3rd percentile of its recent 0.1 s means."""
+
+    def __init__(self, window_s: float) -> None:
+        self._rows: deque[float] = deque(maxlen=max(2, round(window_s / BUCKET_S)))
+        self._sum = 0.0
+        self._n = 0
+        self._t0 = 0.0
+        self.value = 0.0
+
+    def push(self, t_s: float, x: float) -> bool:
+        """Add one value; returns True when :attr:`value` was recomputed (once per bucket)."""
+        closed = False
+        if self._n and t_s - self._t0 >= BUCKET_S:
+            self._rows.append(self._sum / self._n)
+            self._sum, self._n = 0.0, 0
+            ordered = sorted(self._rows)
+            last = len(ordered) - 1
+            self.value = ordered[round(0.97 * last)] - ordered[round(0.03 * last)]
+            closed = True
+        if self._n == 0:
+            self._t0 = t_s
+        self._sum += x
+        self._n += 1
+        return closed

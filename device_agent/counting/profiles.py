@@ -1,0 +1,130 @@
+"""Exercise profiles: what moves in each exercise, where it rests, and how long a rep may take.
+
+One profile per :class:`Exercise`, written from biomechanics, not fitted to any recording:
+
+* ``pose`` says which joints carry the rep. The pose engine turns it into one number per frame:
+  the sum of joint angles in degrees (angles need no body-size unit and survive pixel or normalised
+  coordinates), or a vertical offset between two landmarks in torso lengths.
+* ``pose.rest_position`` is where *that pose signal* sits between reps ("high" = larger value).
+* ``rest_position`` (top level) is where the *load* sits between reps in image-up terms: the bar
+  for barbell lifts, the weight stack for machines, the body for body-weight work. The trajectory
+  engine reads it, with ``min_rep_s`` / ``max_rep_s``, for bar and stack tracks. Weight stacks
+  always rest low; ``load`` says what the load is.
+* The smallest rep is the larger of ``pose.min_range`` (an absolute floor in signal units: degrees
+  or torso lengths, so noise on a still pose never counts) and ``rel_min_range`` times the recent
+  robust amplitude of the signal (pose signals have no fixed scale across camera views).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from replens.contract.exercises import Exercise
+
+Rest = Literal["low", "high"]
+Side = Literal["shoulder", "elbow", "wrist", "hip", "knee", "ankle", "nose"]
+
+# MediaPipe BlazePose indices as (left, right) pairs; the nose has no side.
+LANDMARKS: dict[str, tuple[int, int]] = {
+    "nose": (0, 0),
+    "shoulder": (11, 12),
+    "elbow": (13, 14),
+    "wrist": (15, 16),
+    "hip": (23, 24),
+    "knee": (25, 26),
+    "ankle": (27, 28),
+}
+# Joint angles as (proximal, vertex, distal): flexion makes the angle smaller.
+JOINTS: dict[str, tuple[Side, Side, Side]] = {
+    "elbow": ("shoulder", "elbow", "wrist"),
+    "shoulder": ("hip", "shoulder", "elbow"),  # arm elevation: 0 = arm down along the body
+    "hip": ("shoulder", "hip", "knee"),
+    "knee": ("hip", "knee", "ankle"),
+}
+
+
+@dataclass(frozen=True)
+class PoseSignal:
+    """How a pose becomes the 1-D signal the rep counter sees.
+
+    Attributes:
+        joints: joint angles (names in :data:`JOINTS`) summed, each the mean of left and right.
+        height: alternatively (``joints`` empty), ``(upper, lower)``: how far ``upper`` is above
+            ``lower`` in torso lengths (mean of both sides).
+        rest_position: where this signal sits between reps.
+        min_range: absolute floor of a rep in signal units (degrees, or torso lengths).
+    """
+
+    joints: tuple[str, ...] = ()
+    height: tuple[Side, Side] | None = None
+    rest_position: Rest = "high"
+    min_range: float = 20.0
+
+    def __post_init__(self) -> None:
+        if bool(self.joints) == (self.height is not None):
+            raise ValueError("a PoseSignal needs joints or a height, not both")
+        unknown = [j for j in self.joints if j not in JOINTS]
+        if unknown:
+            raise ValueError(f"unknown joints {unknown}")
+
+
+@dataclass(frozen=True)
+class ExerciseProfile:
+    """Everything exercise-specific the counters need; see the module docstring for the fields."""
+
+    exercise: Exercise
+    pose: PoseSignal | None  # None: find the dominant motion (``auto``)
+    rest_position: Rest  # where the load (bar, stack, body) rests, image-up
+    load: Literal["barbell", "stack", "body", "dumbbell", "unknown"]
+    min_rep_s: float = 0.5
+    max_rep_s: float = 10.0
+    rel_min_range: float = 0.4  # smallest rep as a fraction of the recent robust amplitude
+
+
+def _angles(*joints: str, rest: Rest, floor: float = 25.0) -> PoseSignal:
+    return PoseSignal(joints=joints, rest_position=rest, min_range=floor * len(joints) ** 0.5)
+
+
+def _height(upper: Side, lower: Side, *, rest: Rest, floor: float = 0.15) -> PoseSignal:
+    return PoseSignal(height=(upper, lower), rest_position=rest, min_range=floor)
+
+
+_P = ExerciseProfile
+_E = Exercise
+PROFILES: dict[Exercise, ExerciseProfile] = {
+    p.exercise: p
+    for p in (
+        # Legs: standing (hip and knee extended) is rest; the bar rests high on the back.
+        _P(_E.SQUAT, _angles("hip", rest="high"), "high", "barbell", 0.5, 10.0),
+        _P(_E.LUNGE, _angles("hip", "knee", rest="high"), "high", "body", 0.3, 10.0),
+        # Conventional deadlift: every rep starts from the floor, hips flexed.
+        _P(_E.DEADLIFT, _angles("hip", "knee", rest="low"), "low", "barbell", 0.3, 10.0),
+        # Sled or stack: the legs lock out between reps, the stack is down when the knees bend.
+        _P(_E.LEG_PRESS, _angles("knee", "hip", rest="high"), "low", "stack", 0.3, 10.0),
+        # Presses: arms locked out between reps (bench), bar racked at the shoulders (overhead).
+        _P(_E.BENCH_PRESS, _angles("elbow", rest="high"), "high", "barbell", 0.5, 12.0),
+        _P(_E.OVERHEAD_PRESS, _angles("elbow", "shoulder", rest="low"), "low", "barbell", 0.3, 10.0),
+        _P(_E.CHEST_PRESS, _angles("elbow", rest="low"), "low", "stack", 0.3, 10.0),
+        _P(_E.PUSH_UP, _angles("elbow", rest="high"), "high", "body", 0.3, 8.0),
+        # Pulls: arms extended between reps; the load hangs or the stack sits.
+        _P(_E.BARBELL_ROW, _angles("elbow", rest="high"), "low", "barbell", 0.3, 8.0),
+        _P(_E.LAT_PULLDOWN, _angles("elbow", rest="high"), "low", "stack", 0.3, 10.0),
+        _P(_E.SEATED_ROW, _angles("elbow", rest="high"), "low", "stack", 0.3, 10.0),
+        _P(_E.PULL_UP, _height("wrist", "shoulder", rest="high"), "low", "body", 0.6, 10.0),
+        # Arm isolation: the curl starts extended, the pushdown starts flexed.
+        _P(_E.BICEPS_CURL, _angles("elbow", rest="high"), "low", "dumbbell", 0.3, 8.0),
+        _P(_E.TRICEPS_PUSHDOWN, _angles("elbow", rest="low"), "low", "stack", 0.3, 8.0),
+        # Trunk: lying (hip open) between sit-ups.
+        _P(_E.SITUP, _height("nose", "hip", rest="low"), "low", "body", 0.3, 8.0),
+        # Arm elevation from the side of the body.
+        _P(_E.FRONT_RAISE, _height("wrist", "shoulder", rest="low"), "low", "dumbbell", 0.3, 8.0),
+        _P(_E.JUMPING_JACK, _angles("shoulder", rest="low"), "low", "body", 0.3, 4.0),
+        _P(_E.AUTO, None, "low", "unknown", 0.4, 10.0),
+    )
+}
+
+
+def profile_for(exercise: Exercise | str) -> ExerciseProfile:
+    """The profile of an exercise name (``Exercise`` or its string value)."""
+    return PROFILES[Exercise(exercise)]

@@ -1,0 +1,178 @@
+"""PoseRepEngine on generated 33-landmark skeletons whose reps are known exactly (no eval data)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from replens.contract.exercises import Exercise
+from replens.device_agent.counting.events import CountEvent, RepCompleted
+from replens.device_agent.counting.pose import PoseRepEngine, count_pose_series
+from replens.device_agent.counting.profiles import PROFILES
+
+FPS = 30.0
+Pose = dict[str, float]  # q: squat depth 0..1, arm: arm elevation (rad), spread: arms out sideways
+
+
+def standing(q: float = 0.0, arm: float = 0.2, elbow: float = 0.1, spread: bool = False, x0: float = 0.0) -> np.ndarray:
+    """Side/front hybrid stick figure in pixels (image y down), 1.8 units tall scaled to ~400 px."""
+    pts = np.zeros((33, 2))
+    shin, thigh, torso = 0.7 * q, -1.1 * q, 0.6 * q  # segment angles from vertical, +x forward
+    for side, dx in ((0, -0.12), (1, 0.12)):
+        ankle = np.array([x0 + dx, 0.0])
+        knee = ankle + 0.45 * np.array([math.sin(shin), math.cos(shin)])
+        hip = knee + 0.45 * np.array([math.sin(thigh), math.cos(thigh)])
+        shoulder = hip + 0.55 * np.array([math.sin(torso), math.cos(torso)]) + np.array([dx * 0.5, 0.0])
+        out = (-1.0 if side == 0 else 1.0) if spread else 1.0
+        elbow_pt = shoulder + 0.3 * np.array([out * math.sin(arm), -math.cos(arm)])
+        wrist = elbow_pt + 0.28 * np.array([out * math.sin(arm + elbow), -math.cos(arm + elbow)])
+        for k, p in ((27, ankle), (25, knee), (23, hip), (11, shoulder), (13, elbow_pt), (15, wrist)):
+            pts[k + side] = p
+        pts[29 + side] = ankle + np.array([-0.05, -0.02])
+        pts[31 + side] = ankle + np.array([0.12, -0.02])
+        for k in (17, 19, 21):
+            pts[k + side] = wrist + 0.05 * (wrist - elbow_pt) / 0.28
+    head = 0.5 * (pts[11] + pts[12]) + 0.25 * np.array([math.sin(torso), math.cos(torso)])
+    pts[0:11] = head + np.linspace(-0.05, 0.05, 11)[:, None]
+    return np.column_stack([320 + 220 * pts[:, 0], 440 - 220 * pts[:, 1]])
+
+
+def pushup(elbow_deg: float) -> np.ndarray:
+    """Side-view push-up: hands on the floor under the shoulders, straight body from the feet."""
+    a, f = 0.3, 0.28
+    e = math.radians(elbow_deg)
+    d = math.sqrt(a * a + f * f - 2 * a * f * math.cos(e))
+    wrist, shoulder = np.array([1.3, 0.0]), np.array([1.3, d])
+    phi = math.acos((a * a + d * d - f * f) / (2 * a * d))  # angle at the shoulder, elbow points back
+    elbow_pt = shoulder + a * np.array([-math.sin(phi), -math.cos(phi)])
+    feet = np.array([0.0, 0.05])
+    pts = np.zeros((33, 2))
+    for side in (0, 1):
+        for k, p in ((27, feet), (25, feet + 0.35 * (shoulder - feet)), (23, feet + 0.65 * (shoulder - feet))):
+            pts[k + side] = p
+        pts[11 + side], pts[13 + side], pts[15 + side] = shoulder, elbow_pt, wrist
+        pts[29 + side] = pts[31 + side] = feet
+        for k in (17, 19, 21):
+            pts[k + side] = wrist + np.array([0.03, 0.0])
+    pts[0:11] = shoulder + np.array([0.25, 0.05])
+    return np.column_stack([100 + 300 * pts[:, 0], 400 - 300 * pts[:, 1]])
+
+
+def reps_track(n: int, durations: list[float], rest_s: float = 0.5, lead_s: float = 2.0) -> Callable[[float], float]:
+    """0..1 excursion: eased out and back per rep (durations cycle), rest between; 0 elsewhere."""
+    bounds, t = [], lead_s
+    for i in range(n):
+        d = durations[i % len(durations)]
+        bounds.append((t, t + d))
+        t += d + rest_s
+
+    def at(time: float) -> float:
+        for s, e in bounds:
+            if s <= time < e:
+                return 0.5 - 0.5 * math.cos(2 * math.pi * (time - s) / (e - s))
+        return 0.0
+
+    return at
+
+
+def render(
+    frame: Callable[[float], np.ndarray],
+    duration_s: float,
+    *,
+    noise_px: float = 1.5,
+    missing: float = 0.0,
+    outliers: int = 0,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 33, 3) landmarks (z = 0) with pixel noise, missing frames (all zero) and garbage frames."""
+    rng = np.random.default_rng(seed)
+    times = np.arange(0.0, duration_s, 1.0 / FPS)
+    out = np.zeros((len(times), 33, 3))
+    for i, t in enumerate(times):
+        out[i, :, :2] = frame(float(t)) + rng.normal(0.0, noise_px, (33, 2))
+    out[rng.random(len(times)) < missing] = 0.0
+    for i in rng.choice(len(times), outliers, replace=False):
+        out[i, :, :2] = rng.uniform(0, 640, (33, 2))
+    return out, times
+
+
+def n_reps(events: list[CountEvent]) -> int:
+    return sum(isinstance(e, RepCompleted) for e in events)
+
+
+def squat_clip(n: int, **kw: float) -> tuple[np.ndarray, np.ndarray]:
+    track = reps_track(n, [2.0, 1.2, 3.0, 1.6])
+
+    def frame(t: float) -> np.ndarray:
+        walk = min(t, 2.0) / 2.0  # walks in from the left during the first 2 s, legs swinging
+        swing = 0.3 * math.sin(6 * t) * (1.0 - walk) if t < 2.0 else 0.0
+        return standing(q=track(t), arm=0.3 + swing, x0=-1.0 + walk)
+
+    return render(frame, 2.0 + n * 2.5 + 3.0, **kw)  # type: ignore[arg-type]
+
+
+def test_squats_with_noise_gaps_outliers_tempo_and_walk_in() -> None:
+    frames, times = squat_clip(8, missing=0.08, outliers=6, seed=3)
+    assert n_reps(count_pose_series(frames, times, Exercise.SQUAT)) == 8
+
+
+def test_pushups() -> None:
+    track = reps_track(6, [1.5, 1.0, 2.2])
+    frames, times = render(lambda t: pushup(170.0 - 85.0 * track(t)), 2.0 + 6 * 2.2 + 3.0, missing=0.05, seed=4)
+    assert n_reps(count_pose_series(frames, times, Exercise.PUSH_UP)) == 6
+
+
+def test_fast_jumping_jacks() -> None:
+    track = reps_track(12, [0.8, 0.7, 0.9], rest_s=0.1)
+    frames, times = render(lambda t: standing(arm=0.2 + 2.6 * track(t), spread=True), 16.0, outliers=4, seed=5)
+    assert n_reps(count_pose_series(frames, times, Exercise.JUMPING_JACK)) == 12
+
+
+@pytest.mark.parametrize("exercise", [e for e in Exercise if e is not Exercise.PUSH_UP])
+def test_still_pose_with_noise_counts_nothing(exercise: Exercise) -> None:
+    frames, times = render(lambda t: standing(q=0.1, arm=0.4, elbow=0.5), 30.0, noise_px=3.0, seed=6)
+    assert n_reps(count_pose_series(frames, times, exercise)) == 0
+
+
+def test_auto_finds_squats() -> None:
+    frames, times = squat_clip(8, seed=7)
+    assert n_reps(count_pose_series(frames, times, Exercise.AUTO)) == 8
+
+
+def test_auto_finds_front_raises() -> None:
+    track = reps_track(7, [2.0, 1.5])
+    frames, times = render(lambda t: standing(arm=0.15 + 1.4 * track(t)), 2.0 + 7 * 2.5 + 3.0, seed=8)
+    assert n_reps(count_pose_series(frames, times, Exercise.AUTO)) == 7
+    assert n_reps(count_pose_series(frames, times, Exercise.FRONT_RAISE)) == 7
+
+
+def test_per_frame_min_max_normalised_input() -> None:
+    frames, times = squat_clip(8, missing=0.05, seed=9)
+    norm = frames.copy()
+    valid = frames.any(axis=(1, 2))
+    lo = frames[valid].min(axis=1, keepdims=True)
+    span = frames[valid].max(axis=1, keepdims=True) - lo
+    norm[valid] = (frames[valid] - lo) / np.where(span > 0, span, 1.0)
+    assert n_reps(count_pose_series(norm, times, Exercise.SQUAT)) == 8
+
+
+def test_streaming_emits_each_rep_soon_after_its_end() -> None:
+    frames, times = squat_clip(6, seed=10)
+    engine = PoseRepEngine(Exercise.SQUAT)
+    delays = []
+    for t, frame in zip(times, frames, strict=True):
+        delays += [t - e.rep.end_s for e in engine.update(float(t), frame) if isinstance(e, RepCompleted)]
+    assert len(delays) == 6
+    assert max(delays) <= 0.5
+
+
+def test_every_exercise_has_a_profile_and_bad_frames_are_rejected() -> None:
+    assert set(PROFILES) == set(Exercise)
+    for p in PROFILES.values():
+        assert p.rest_position in ("low", "high") and 0 < p.min_rep_s < p.max_rep_s
+    with pytest.raises(ValueError, match="33"):
+        PoseRepEngine(Exercise.SQUAT).update(0.0, np.zeros((17, 2)))
+    assert PoseRepEngine(Exercise.SQUAT).update(0.0, np.full((33, 4), np.nan)) == []
