@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck docs unit integration bench clean
+.PHONY: demo test check lint typecheck docs unit integration bench bench-counting clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ integration: $(STAMP) test-servers
 
 bench: $(STAMP) test-servers
 	$(BIN)/python bench/latency.py
+
+# Counting accuracy on ../shared/eval (or REPLENS_EVAL_DIR): RepCount-A pose series, barbell tracks, mocap velocity.
+bench-counting: $(STAMP)
+	$(BIN)/python bench/repcount.py
+	$(BIN)/python bench/vbt.py
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -33,6 +33,7 @@ class FinishedSet:
     started_wall_s: float
     ended_wall_s: float
     reps: tuple[RepMeasurement, ...]
+    rest_before_s: float | None = None
 
 
 class Station:
@@ -92,7 +93,8 @@ class Station:
                 end = self._wall(event.end_s)
                 drafts.append(self._set_draft(self._open, SetPhase.END, end))
                 self.finished.append(FinishedSet(self._open.set_id, self.station_id, self.exercise,
-                                                 self._open.started_wall_s, end, tuple(self._open.reps)))
+                                                 self._open.started_wall_s, end, tuple(self._open.reps),
+                                                 self._open.rest_before_s))
                 self._open = None
         return drafts
 

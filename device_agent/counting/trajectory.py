@@ -24,19 +24,10 @@ import numpy as np
 from replens.contract.exercises import Exercise
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
 from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded
+from replens.device_agent.counting.profiles import profile_for
 from replens.device_agent.signal import SignalSample
 from replens.errors import ConfigError
 
-# Where the bar sits between reps: squat and bench start at the top (rep = down, up); a deadlift,
-# press or row starts low (rep = up, down). Other lifts need an explicit ``rest_position``.
-REST_BY_EXERCISE: dict[Exercise, Literal["low", "high"]] = {
-    Exercise.SQUAT: "high",
-    Exercise.BENCH_PRESS: "high",
-    Exercise.LUNGE: "high",
-    Exercise.DEADLIFT: "low",
-    Exercise.OVERHEAD_PRESS: "low",
-    Exercise.BARBELL_ROW: "low",
-}
 _GATE_SLACK_M = 0.03  # tracker jitter allowed on top of max_speed·dt
 _REANCHOR_N = 3  # this many mutually consistent rejected samples: the track moved, follow it
 _BUFFER_EXTRA_S = 5.0  # the velocity buffer covers the longest rep plus this much
@@ -49,7 +40,7 @@ class TrajectoryRepEngine:
     """Streaming bar-path rep counter: one (x, y) sample in, domain events out, O(1) memory per rep.
 
     Args:
-        exercise: the lift; sets where the bar rests between reps (see ``REST_BY_EXERCISE``).
+        exercise: the lift; its profile says where the bar rests between reps.
         meters_per_unit: scale of x and y; otherwise ``plate_size`` samples give it.
         plate_diameter_m: real plate diameter for the plate-size scale.
         y_up: True when y grows upwards (Kinovea, mocap); False for image rows.
@@ -84,9 +75,10 @@ class TrajectoryRepEngine:
         concentric_threshold_m_s: float = 0.05,
         smoothing_window_s: float = 0.21,
     ) -> None:
-        rest = rest_position or REST_BY_EXERCISE.get(exercise)
-        if rest is None:
-            raise ConfigError(f"no bar rest position known for {exercise}; pass rest_position")
+        profile = profile_for(exercise)
+        if rest_position is None and profile.load != "barbell":
+            raise ConfigError(f"{exercise} is not a barbell lift (load: {profile.load}); pass rest_position")
+        rest = rest_position or profile.rest_position
         if meters_per_unit is not None and not meters_per_unit > 0.0:
             raise ConfigError(f"meters_per_unit must be > 0, got {meters_per_unit}")
         if not (plate_diameter_m > 0.0 and min_rom_m > 0.0 and max_speed_m_s > 0.0 and plate_window >= 1):

@@ -1,4 +1,4 @@
-"""``replens count INPUT...``: offline counting with the same code the agent runs live."""
+"""``replens count INPUT...``: offline counting with the same streaming code the agent runs live."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -19,12 +18,15 @@ from replens.errors import ConfigError, SourceError
 SIGNAL_SUFFIXES = frozenset({".csv", ".npy"})
 
 
-def station_config(args: argparse.Namespace) -> StationConfig:
+def parse_exercise(name: str) -> Exercise:
     try:
-        exercise = Exercise(args.exercise)
+        return Exercise(name)
     except ValueError as err:
-        raise ConfigError(f"--exercise: unknown exercise {args.exercise!r}; choose from "
+        raise ConfigError(f"--exercise: unknown exercise {name!r}; choose from "
                           f"{', '.join(e.value for e in Exercise)}") from err
+
+
+def station_config(args: argparse.Namespace, exercise: Exercise) -> StationConfig:
     roi = None
     if args.roi:
         try:
@@ -43,55 +45,50 @@ def station_config(args: argparse.Namespace) -> StationConfig:
         raise ConfigError(f"invalid option: {err}") from err
 
 
-def read_signal(path: Path) -> np.ndarray:
-    """(n, 2) float array of t_s, position from a .csv (header allowed) or a .npy file."""
-    try:
-        if path.suffix == ".npy":
-            data = np.load(path, allow_pickle=False)
-        else:
-            data = np.genfromtxt(path, delimiter=",", names=None, skip_header=_header_lines(path))
-    except (OSError, ValueError) as err:
-        raise SourceError(f"{path}: cannot read signal file: {err}") from err
-    data = np.asarray(data, dtype=float)
-    if data.ndim != 2 or data.shape[1] < 2 or len(data) == 0:
-        raise SourceError(f"{path}: expected rows of t_s,position, got shape {data.shape}")
-    return data[:, :2]
-
-
-def _header_lines(path: Path) -> int:
-    with path.open() as f:
-        first = f.readline()
-    return 1 if any(c.isalpha() for c in first) else 0
-
-
-def count_one(path: Path, station: StationConfig, live: LiveCounting | None) -> dict[str, Any]:
-    from replens.device_agent.app import Agent
-    from replens.device_agent.signal import SignalSample
-    from replens.device_agent.station import Station
+def count_one(
+    path: Path, args: argparse.Namespace, station: StationConfig, live: LiveCounting | None
+) -> dict[str, Any]:
+    from replens.device_agent.offline import CountedSet, count_recorded, read_recorded
 
     if path.suffix.lower() in SIGNAL_SUFFIXES:
-        st = Station("count", "input", station)
-        signal = read_signal(path)
-        for t_s, position in signal:
-            ok = np.isfinite(position)
-            st.consume(SignalSample(float(t_s), float(position)) if ok else None, float(t_s))
-        st.finish(float(signal[-1, 0]))
-        sets, frames, fps = st.finished, len(signal), None
-    else:
-        agent = Agent("count", AgentConfig(source=SourceConfig(url=str(path), realtime=False),
-                                           stations={"input": station}), None, None)
-        if live is not None:
-            live.track(path.name, _frame_count(path))
-        summary = agent.run(progress=live.on_frame if live else None)
-        sets, frames, fps = summary.sets, summary.frames, round(summary.fps, 1)
-    return {
-        "input": str(path),
-        "reps": sum(len(s.reps) for s in sets),
-        "sets": [{"reps": len(s.reps), "start_s": round(s.reps[0].start_s, 3), "end_s": round(s.reps[-1].end_s, 3),
-                  "rep_durations_s": [round(r.duration_s, 3) for r in s.reps]} for s in sets],
-        "frames": frames,
-        "fps": fps,
-    }
+        data = read_recorded(path, args.fps)
+        sets = count_recorded(data, station.exercise, min_range=args.min_range, set_end_rest_s=args.set_rest)
+        return {"input": str(path), **_sets_json(sets), "samples": len(data.t_s)}
+    from replens.device_agent.app import Agent
+
+    agent = Agent("count", AgentConfig(source=SourceConfig(url=str(path), realtime=False),
+                                       stations={"input": station}), None, None)
+    if live is not None:
+        live.track(path.name, _frame_count(path))
+    summary = agent.run(progress=live.on_frame if live else None)
+    counted = [CountedSet(s.reps[0].start_s, s.reps[-1].end_s, s.rest_before_s, s.reps) for s in summary.sets]
+    return {"input": str(path), **_sets_json(counted), "frames": summary.frames, "fps": round(summary.fps, 1)}
+
+
+def _sets_json(sets: list[Any]) -> dict[str, Any]:
+    def rnd(value: float | None, digits: int = 3) -> float | None:
+        return None if value is None else round(value, digits)
+
+    out = []
+    for s in sets:
+        reps = s.reps
+        out.append({
+            "reps": len(reps),
+            "start_s": rnd(s.start_s),
+            "end_s": rnd(s.end_s),
+            "rest_before_s": rnd(s.rest_before_s),
+            "velocity_loss_pct": rnd(s.velocity_loss_pct, 1),
+            "tempo": {"concentric_s": rnd(sum(r.concentric_s for r in reps) / len(reps)),
+                      "eccentric_s": rnd(sum(r.eccentric_s for r in reps) / len(reps))},
+            "rep_times": [
+                {"index": r.index, "start_s": rnd(r.start_s), "turn_s": rnd(r.turn_s), "end_s": rnd(r.end_s),
+                 "concentric_s": rnd(r.concentric_s), "eccentric_s": rnd(r.eccentric_s), "rom": rnd(r.rom),
+                 "rom_m": rnd(r.rom_m), "mean_velocity_m_s": rnd(r.mean_velocity_m_s),
+                 "peak_velocity_m_s": rnd(r.peak_velocity_m_s), "confidence": rnd(r.confidence, 2)}
+                for r in reps
+            ],
+        })
+    return {"reps": sum(len(s.reps) for s in sets), "sets": out}
 
 
 def _frame_count(path: Path) -> int | None:
@@ -106,13 +103,13 @@ def _frame_count(path: Path) -> int | None:
 
 
 def run_count(args: argparse.Namespace) -> int:
-    station = station_config(args)
+    station = station_config(args, parse_exercise(args.exercise))  # bad options fail before any work
     results = []
     failed = False
     with live_counting(not args.json) as live:
         for path in args.inputs:
             try:
-                result = count_one(path, station, live)
+                result = count_one(path, args, station, live)
             except SourceError as err:
                 result = {"input": str(path), "error": str(err)}
                 failed = True
@@ -126,12 +123,14 @@ def run_count(args: argparse.Namespace) -> int:
 
 def _print_table(results: list[dict[str, Any]]) -> None:
     table = Table(title="replens count")
-    for column in ("input", "reps", "sets", "frames", "fps"):
+    for column in ("input", "reps", "sets", "rep durations (s)"):
         table.add_column(column)
     for r in results:
         if "error" in r:
-            table.add_row(r["input"], "[red]error[/red]", r["error"], "", "")
+            table.add_row(r["input"], "[red]error[/red]", r["error"], "")
             continue
         sets = " + ".join(str(s["reps"]) for s in r["sets"]) or "-"
-        table.add_row(r["input"], str(r["reps"]), sets, str(r["frames"]), str(r["fps"] or ""))
+        durations = " | ".join(" ".join(f"{t['end_s'] - t['start_s']:.1f}" for t in s["rep_times"])
+                               for s in r["sets"])
+        table.add_row(r["input"], str(r["reps"]), sets, durations)
     Console().print(table)

@@ -47,10 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_parser("run", help="run the hub from a config file").add_argument("--config", type=Path, required=True)
 
     count = commands.add_parser("count", help="count reps in recorded videos or signal files")
-    count.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                       help="video file, or a signal file (.csv with t_s,position columns, or .npy of shape (n, 2))")
+    count.add_argument(
+        "inputs", nargs="+", type=Path, metavar="INPUT",
+        help="a video; a BlazePose series .npy (66/99/132 columns per frame, needs --fps); a bar track .csv "
+        "(t,x,y[,plate_w] in image units, or t,x_cm,y_cm / t,x_m,y_m with y up); a 1-D signal "
+        ".csv (t_s,position) or .npy of shape (n, 2)",
+    )
     count.add_argument("--json", action="store_true", help="one JSON object per input, nothing else")
-    count.add_argument("--exercise", default="auto", help="exercise profile name (default: auto)")
+    count.add_argument("--exercise", default="auto", help="exercise profile name, or auto (the default)")
+    count.add_argument("--fps", type=float, help="frame rate of a pose series (.npy has no timestamps)")
     count.add_argument("--roi", help="region over the weight stack: x,y,w,h as fractions of the frame")
     count.add_argument("--min-range", type=float, help="smallest excursion that counts as a rep (tracker units)")
     count.add_argument("--set-rest", type=float, help="seconds without a rep that end a set")

@@ -102,3 +102,31 @@ def test_stack_init_generates_secrets_and_a_broker_password_file(tmp_path):
 def test_docs_are_up_to_date():
     result = replens("docs", "--check", "--dir", str(ROOT / "docs"))
     assert result.returncode == 0, result.stdout
+
+
+def test_count_pose_series_and_bar_track_files(tmp_path):
+    """The recorded formats of the evaluation data: a 99-column pose .npy and a t,x,y bar track .csv."""
+    from tests.unit.test_pose_engine import squat_clip
+    from tests.unit.test_trajectory_engine import Path as BarPath
+    from tests.unit.test_trajectory_engine import reps as bar_reps
+    from tests.unit.test_trajectory_engine import video
+
+    frames, times = squat_clip(7, seed=5)
+    fps = 1.0 / float(np.median(np.diff(times)))
+    rows = np.nan_to_num(frames[:, :, :3].reshape(len(frames), -1))
+    pose = tmp_path / "squat.npy"
+    np.save(pose, np.column_stack([rows, np.zeros((len(rows), 5))]))  # 104 columns: 99 + 5 ignored
+    track = video(bar_reps(BarPath().hold(2.0), 5, low=False), noise_px=0.5)
+    bar = tmp_path / "bar.csv"
+    bar.write_text("t,x,y,plate_w\n" + "".join(f"{t},{x},{y},{p}\n" for t, x, y, p in track))
+    result = replens("count", str(pose), "--fps", f"{fps}", "--exercise", "squat", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reps"] == 7
+    result = replens("count", str(bar), "--exercise", "squat", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["reps"] == 5
+    rep = out["sets"][0]["rep_times"][0]
+    assert rep["start_s"] < rep["turn_s"] < rep["end_s"] and rep["mean_velocity_m_s"] > 0.3
+    missing_fps = replens("count", str(pose), "--json")
+    assert missing_fps.returncode == 1 and "--fps" in json.loads(missing_fps.stdout)["error"]
