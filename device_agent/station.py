@@ -114,6 +114,7 @@ class Station:
             "ended_at": utc_from_unix(self._wall(rep.end_s)),
             "concentric_s": rep.concentric_s,
             "eccentric_s": rep.eccentric_s,
+            "pause_s": rep.pause_s,
             "rom": rep.rom,
             "rom_m": rep.rom_m,
             "mean_velocity_m_s": rep.mean_velocity_m_s,
@@ -124,7 +125,8 @@ class Station:
     def _set_draft(self, open_set: OpenSet, phase: SetPhase, ended_wall_s: float | None) -> Draft:
         summaries = [
             RepSummary(index=r.index, duration_s=r.duration_s, rom=r.rom, rom_m=r.rom_m,
-                       mean_velocity_m_s=r.mean_velocity_m_s)
+                       mean_velocity_m_s=r.mean_velocity_m_s, concentric_s=r.concentric_s,
+                       eccentric_s=r.eccentric_s, pause_s=r.pause_s)
             for r in open_set.reps
         ]
         return Draft("sets", {

@@ -29,6 +29,11 @@ class RepMeasurement:
     def duration_s(self) -> float:
         return self.end_s - self.start_s
 
+    @property
+    def pause_s(self) -> float:
+        """Time held at the turning point: the part of the rep that is neither concentric nor eccentric."""
+        return max(0.0, self.duration_s - self.concentric_s - self.eccentric_s)
+
 
 @dataclass(frozen=True, slots=True)
 class SetStarted:

@@ -38,6 +38,10 @@ def set_line(event: SetEvent, member: str | None) -> str:
     if velocities:
         fields["mean_velocity_m_s"] = sum(velocities) / len(velocities)
         fields["velocity_loss_pct"] = _velocity_loss_pct(velocities)
+    for phase in ("concentric_s", "eccentric_s", "pause_s"):
+        values = [v for r in event.rep_summaries if (v := getattr(r, phase)) is not None]
+        if values:
+            fields[f"mean_{phase}"] = sum(values) / len(values)  # the set's tempo
     tags = {"agent": event.agent_id, "station": event.station, "exercise": event.exercise.value}
     return format_line(SET_MEASUREMENT, tags, fields, ns(event.started_at))
 
@@ -49,6 +53,7 @@ def rep_line(event: RepEvent) -> str:
         "duration_s": (event.ended_at - event.started_at).total_seconds(),
         "concentric_s": event.concentric_s,
         "eccentric_s": event.eccentric_s,
+        "pause_s": event.pause_s,
         "rom": event.rom,
         "confidence": event.confidence,
     }

@@ -79,10 +79,12 @@ def _sets_json(sets: list[Any]) -> dict[str, Any]:
             "rest_before_s": rnd(s.rest_before_s),
             "velocity_loss_pct": rnd(s.velocity_loss_pct, 1),
             "tempo": {"concentric_s": rnd(sum(r.concentric_s for r in reps) / len(reps)),
-                      "eccentric_s": rnd(sum(r.eccentric_s for r in reps) / len(reps))},
+                      "eccentric_s": rnd(sum(r.eccentric_s for r in reps) / len(reps)),
+                      "pause_s": rnd(sum(r.pause_s for r in reps) / len(reps))},
             "rep_times": [
                 {"index": r.index, "start_s": rnd(r.start_s), "turn_s": rnd(r.turn_s), "end_s": rnd(r.end_s),
-                 "concentric_s": rnd(r.concentric_s), "eccentric_s": rnd(r.eccentric_s), "rom": rnd(r.rom),
+                 "concentric_s": rnd(r.concentric_s), "eccentric_s": rnd(r.eccentric_s),
+                 "pause_s": rnd(r.pause_s), "rom": rnd(r.rom),
                  "rom_m": rnd(r.rom_m), "mean_velocity_m_s": rnd(r.mean_velocity_m_s),
                  "peak_velocity_m_s": rnd(r.peak_velocity_m_s), "confidence": rnd(r.confidence, 2)}
                 for r in reps

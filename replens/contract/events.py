@@ -70,6 +70,9 @@ class RepSummary(BaseModel):
     rom: Magnitude = Field(description="Range of motion in the tracker's unit (rom_m when calibrated).")
     rom_m: Magnitude | None = None
     mean_velocity_m_s: Velocity | None = None
+    concentric_s: Seconds | None = None
+    eccentric_s: Seconds | None = None
+    pause_s: Seconds | None = Field(default=None, description="Held at the turning point.")
 
 
 class SetEvent(SequencedEvent):
@@ -93,6 +96,7 @@ class RepEvent(SequencedEvent):
     ended_at: AwareDatetime
     concentric_s: Seconds
     eccentric_s: Seconds
+    pause_s: Seconds = Field(default=0.0, description="Held at the turning point, in neither phase.")
     rom: Magnitude
     rom_m: Magnitude | None = None
     mean_velocity_m_s: Velocity | None = None
