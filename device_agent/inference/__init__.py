@@ -1,0 +1,1 @@
+"""Model inference: OpenVINO compilation of the shipped, checksummed model files."""

@@ -1,0 +1,1 @@
+"""BlazePose person tracking (detector → rotated region → 33 landmarks) on OpenVINO."""
