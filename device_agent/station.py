@@ -6,13 +6,10 @@ from dataclasses import dataclass, field
 
 from replens.config.agent import StationConfig
 from replens.contract import Exercise, RepSummary, SetPhase, StationState, utc_from_unix
-from replens.device_agent.counting.counter import CounterSettings, RepCounter
 from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
 from replens.device_agent.drafts import Draft
-from replens.device_agent.signal import SignalSample
 from replens.device_agent.sources.frame import Frame
-from replens.device_agent.trackers.base import StationTracker
-from replens.device_agent.trackers.registry import make_tracker
+from replens.device_agent.trackers.registry import StationPipeline, make_pipeline
 
 
 @dataclass
@@ -40,27 +37,21 @@ class Station:
     """Owns the per-station state; the agent calls :meth:`process` for every frame."""
 
     def __init__(self, agent_id: str, station_id: str, config: StationConfig,
-                 tracker: StationTracker | None = None) -> None:
+                 pipeline: StationPipeline | None = None) -> None:
         self.agent_id = agent_id
         self.station_id = station_id
         self.exercise = config.exercise
-        self.tracker = tracker or make_tracker(config.tracker)
-        self.counter = RepCounter(CounterSettings(**config.counter.model_dump()))
+        self.pipeline = pipeline or make_pipeline(config)
         self.finished: list[FinishedSet] = []
         self._open: OpenSet | None = None
         self._wall_offset_s = 0.0  # wall time minus media time of the current source
 
     def process(self, frame: Frame) -> list[Draft]:
         self._wall_offset_s = frame.wall_time_s - frame.t_s
-        sample = self.tracker.update(frame)
-        return self.consume(sample, frame.t_s)
-
-    def consume(self, sample: SignalSample | None, t_s: float) -> list[Draft]:
-        """Feed one signal sample (or a miss) straight to the counter; used by signal-file counting."""
-        return self._translate(self.counter.update(sample, t_s))
+        return self._translate(self.pipeline.update(frame))
 
     def finish(self, t_s: float) -> list[Draft]:
-        return self._translate(self.counter.finish(t_s))
+        return self._translate(self.pipeline.finish(t_s))
 
     @property
     def total_reps(self) -> int:

@@ -11,8 +11,16 @@ from rich.console import Console
 from rich.table import Table
 
 from replens.cli.progress import LiveCounting, live_counting
-from replens.config import AgentConfig, CounterConfig, SourceConfig, StackTrackerConfig, StationConfig
+from replens.config import (
+    AgentConfig,
+    CounterConfig,
+    PoseTrackerConfig,
+    SourceConfig,
+    StackTrackerConfig,
+    StationConfig,
+)
 from replens.contract import Exercise
+from replens.device_agent.counting.profiles import profile_for
 from replens.errors import ConfigError, SourceError
 
 SIGNAL_SUFFIXES = frozenset({".csv", ".npy"})
@@ -38,9 +46,10 @@ def station_config(args: argparse.Namespace, exercise: Exercise) -> StationConfi
         counter["min_range"] = args.min_range
     if args.set_rest is not None:
         counter["set_end_rest_s"] = args.set_rest
+    kind = args.tracker or ("stack" if roi is not None or profile_for(exercise).load == "stack" else "pose")
     try:
-        return StationConfig(exercise=exercise, tracker=StackTrackerConfig.model_validate({"roi": roi}),
-                             counter=CounterConfig.model_validate(counter))
+        tracker = StackTrackerConfig.model_validate({"roi": roi}) if kind == "stack" else PoseTrackerConfig()
+        return StationConfig(exercise=exercise, tracker=tracker, counter=CounterConfig.model_validate(counter))
     except ValueError as err:
         raise ConfigError(f"invalid option: {err}") from err
 

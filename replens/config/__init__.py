@@ -1,6 +1,13 @@
 """Configuration: one YAML file, strict pydantic models, errors with file:line and key path."""
 
-from replens.config.agent import AgentConfig, CounterConfig, SourceConfig, StackTrackerConfig, StationConfig
+from replens.config.agent import (
+    AgentConfig,
+    CounterConfig,
+    PoseTrackerConfig,
+    SourceConfig,
+    StackTrackerConfig,
+    StationConfig,
+)
 from replens.config.hub import HubConfig
 from replens.config.influxdb import InfluxConfig
 from replens.config.loader import load_config
@@ -15,6 +22,7 @@ __all__ = [
     "LoggingConfig",
     "MqttConfig",
     "MqttTlsConfig",
+    "PoseTrackerConfig",
     "RepLensConfig",
     "SourceConfig",
     "StackTrackerConfig",

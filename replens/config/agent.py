@@ -54,7 +54,20 @@ class StackTrackerConfig(StrictModel):
         return roi
 
 
-TrackerConfig = Annotated[StackTrackerConfig, Field(discriminator="type")]
+class PoseTrackerConfig(StrictModel):
+    """Body pose (BlazePose on OpenVINO); the exercise profile picks the joints that carry the rep."""
+
+    type: Literal["pose"] = "pose"
+    device: Literal["CPU", "GPU", "NPU", "AUTO"] = Field(
+        default="CPU", description="OpenVINO device; GPU/NPU take load off the CPU where the box has them."
+    )
+    precision: Literal["f32", "f16", "bf16"] = Field(
+        default="f32", description="Inference precision; bf16 is faster on recent CPUs but moves landmarks."
+    )
+    threads: int = Field(default=1, ge=1, le=64, description="Inference threads; more is faster, starves others.")
+
+
+TrackerConfig = Annotated[StackTrackerConfig | PoseTrackerConfig, Field(discriminator="type")]
 
 
 class CounterConfig(StrictModel):

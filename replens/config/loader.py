@@ -88,7 +88,7 @@ def format_validation_error(path: Path, root: yaml.Node, err: ValidationError) -
         line = node.start_mark.line + 1
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
-            message = "unknown key" + _did_you_mean(loc)
+            message = "unknown key" + _did_you_mean(loc, data)
         elif problem["type"] == "enum" and isinstance(problem.get("input"), str):
             choices = re.findall(r"'([^']+)'", str(problem.get("ctx", {}).get("expected", "")))
             close = difflib.get_close_matches(problem["input"], choices, n=1, cutoff=0.6)
@@ -155,27 +155,28 @@ def _find_node(root: yaml.Node, loc: Loc) -> tuple[yaml.Node, bool]:
     return node, False
 
 
-def _did_you_mean(loc: Loc) -> str:
-    allowed = _allowed_keys(loc[:-1])
+def _did_you_mean(loc: Loc, data: Any) -> str:
+    allowed = _allowed_keys(loc[:-1], data)
     matches = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
     if matches:
         return f"; did you mean '{matches[0]}'?"
     return f"; allowed here: {', '.join(sorted(allowed))}" if allowed else ""
 
 
-def _allowed_keys(loc: Loc) -> list[str]:
-    """Field names of the model that ``loc`` points into, found by walking the type annotations."""
+def _allowed_keys(loc: Loc, data: Any) -> list[str]:
+    """Field names of the model that ``loc`` points into, walking the annotations and the document together."""
     current: Any = RepLensConfig
     for part in loc:
-        current = _step(current, part)
+        current = _step(current, part, data)
+        data = data.get(part) if isinstance(data, dict) else None
         if current is None:
             return []
-    model = _as_model(current)
+    model = _as_model(current, data)
     return list(model.model_fields) if model else []
 
 
-def _step(annotation: Any, part: int | str) -> Any:
-    model = _as_model(annotation)
+def _step(annotation: Any, part: int | str, data: Any) -> Any:
+    model = _as_model(annotation, data)
     if model is not None:
         field = model.model_fields.get(str(part))
         return field.annotation if field else None
@@ -188,16 +189,23 @@ def _step(annotation: Any, part: int | str) -> Any:
     return None
 
 
-def _as_model(annotation: Any) -> type[BaseModel] | None:
-    """Unwrap Optional and Annotated down to a pydantic model class, if there is exactly one."""
+def _as_model(annotation: Any, data: Any = None) -> type[BaseModel] | None:
+    """Unwrap Optional and Annotated down to one pydantic model; a union picks the branch whose ``type`` matches."""
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        models = [a for a in typing.get_args(annotation) if _as_model(a) is not None]
-        return _as_model(models[0]) if len(models) == 1 else None
+        models = [m for a in typing.get_args(annotation) if (m := _as_model(a)) is not None]
+        if len(models) > 1 and isinstance(data, dict):
+            models = [m for m in models if _type_tag(m) == data.get("type", _type_tag(models[0]))]
+        return models[0] if len(models) == 1 else None
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
+
+
+def _type_tag(model: type[BaseModel]) -> Any:
+    field = model.model_fields.get("type")
+    return None if field is None else field.default
 
 
 def _with_absolute_paths(config: RepLensConfig, base: Path) -> RepLensConfig:

@@ -130,3 +130,13 @@ def test_count_pose_series_and_bar_track_files(tmp_path):
     assert rep["start_s"] < rep["turn_s"] < rep["end_s"] and rep["mean_velocity_m_s"] > 0.3
     missing_fps = replens("count", str(pose), "--json")
     assert missing_fps.returncode == 1 and "--fps" in json.loads(missing_fps.stdout)["error"]
+
+
+def test_count_video_with_the_pose_tracker_runs_real_inference():
+    """BlazePose on OpenVINO over a real decoded video: a weight stack with no lifter gives no reps."""
+    clip = sample_clip()
+    result = replens("count", str(clip.path), "--tracker", "pose", "--exercise", "squat", "--json")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["reps"] == 0 and output["frames"] == clip.truth["frames"]
+    assert "compiled on CPU (precision f32)" in result.stderr

@@ -162,3 +162,16 @@ def test_docker_compose_mounts_exist_and_configs_validate():
     assert "allow_anonymous false" in mosquitto_conf
     datasource = yaml.safe_load((ROOT / "integrations/grafana/provisioning/datasources/replens.yaml").read_text())
     assert datasource["datasources"][0]["jsonData"]["dbName"] == "replens"
+
+
+def test_pose_tracker_section_and_its_typos(tmp_path):
+    text = MINIMAL.replace("exercise: chest_press", "exercise: squat") + (
+        "        tracker:\n          type: pose\n          device: GPU\n"
+    )
+    config = load_config(write(tmp_path, text), env={})
+    tracker = config.agents["rack_1"].stations["bench"].tracker
+    assert tracker.type == "pose" and tracker.device == "GPU" and tracker.precision == "f32"
+    message = error_of(write(tmp_path, text.replace("device: GPU", "devcie: GPU")))
+    assert "tracker -> devcie: unknown key; did you mean 'device'?" in message
+    message = error_of(write(tmp_path, text.replace("device: GPU", "precision: int8")))
+    assert "tracker -> precision:" in message and "(got: 'int8')" in message
