@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from replens.config.agent import PoseTrackerConfig, StackTrackerConfig, StationConfig
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
@@ -12,9 +12,14 @@ from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.base import StationTracker
 from replens.device_agent.trackers.stack import StackTracker
 
+if TYPE_CHECKING:
+    from replens.device_agent.trackers.pose.tracker import PoseResult
+
 
 class StationPipeline(Protocol):
     """Frames in, count events out; the same for every tracker type."""
+
+    last_signal: float | None  # latest 1-D signal value, for plots
 
     def update(self, frame: Frame) -> list[CountEvent]: ...
 
@@ -27,9 +32,12 @@ class SignalPipeline:
     def __init__(self, tracker: StationTracker, counter: RepCounter) -> None:
         self.tracker = tracker
         self.counter = counter
+        self.last_signal: float | None = None
 
     def update(self, frame: Frame) -> list[CountEvent]:
-        return self.counter.update(self.tracker.update(frame), frame.t_s)
+        sample = self.tracker.update(frame)
+        self.last_signal = None if sample is None else sample.position
+        return self.counter.update(sample, frame.t_s)
 
     def finish(self, t_s: float) -> list[CountEvent]:
         return self.counter.finish(t_s)
@@ -43,10 +51,14 @@ class PosePipeline:
 
         self.tracker = PoseTracker(device=config.device, precision=config.precision, threads=config.threads)
         self.engine = PoseRepEngine(station.exercise, set_end_rest_s=station.counter.set_end_rest_s)
+        self.last_pose: PoseResult | None = None
+        self.last_signal: float | None = None
 
     def update(self, frame: Frame) -> list[CountEvent]:
-        result = self.tracker.update(frame)
-        return self.engine.update(frame.t_s, None if result is None else result.landmarks)
+        self.last_pose = self.tracker.update(frame)
+        events = self.engine.update(frame.t_s, None if self.last_pose is None else self.last_pose.landmarks)
+        self.last_signal = self.engine.last_value
+        return events
 
     def finish(self, t_s: float) -> list[CountEvent]:
         return self.engine.finish(t_s)

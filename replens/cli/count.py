@@ -63,13 +63,26 @@ def count_one(
         data = read_recorded(path, args.fps)
         sets = count_recorded(data, station.exercise, min_range=args.min_range, set_end_rest_s=args.set_rest)
         return {"input": str(path), **_sets_json(sets), "samples": len(data.t_s)}
+    from replens.device_agent.annotate import Annotator
     from replens.device_agent.app import Agent
+    from replens.device_agent.sources.frame import Frame
 
     agent = Agent("count", AgentConfig(source=SourceConfig(url=str(path), realtime=False),
                                        stations={"input": station}), None, None)
     if live is not None:
         live.track(path.name, _frame_count(path))
-    summary = agent.run(progress=live.on_frame if live else None)
+    annotator = Annotator(args.annotate) if args.annotate else None
+    callbacks = [c for c in (live.on_frame if live else None, annotator.on_frame if annotator else None) if c]
+
+    def on_frame(frame: Frame, running: Agent) -> None:
+        for callback in callbacks:
+            callback(frame, running)
+
+    try:
+        summary = agent.run(progress=on_frame)
+    finally:
+        if annotator is not None:
+            annotator.close()
     counted = [CountedSet(s.reps[0].start_s, s.reps[-1].end_s, s.rest_before_s, s.reps) for s in summary.sets]
     return {"input": str(path), **_sets_json(counted), "frames": summary.frames, "fps": round(summary.fps, 1)}
 
@@ -115,6 +128,9 @@ def _frame_count(path: Path) -> int | None:
 
 def run_count(args: argparse.Namespace) -> int:
     station = station_config(args, parse_exercise(args.exercise))  # bad options fail before any work
+    videos = [p for p in args.inputs if p.suffix.lower() not in SIGNAL_SUFFIXES]
+    if args.annotate and (len(args.inputs) != 1 or not videos):
+        raise ConfigError("--annotate needs exactly one video input")
     results = []
     failed = False
     with live_counting(not args.json) as live:
@@ -134,7 +150,7 @@ def run_count(args: argparse.Namespace) -> int:
 
 def _print_table(results: list[dict[str, Any]]) -> None:
     table = Table(title="replens count")
-    for column in ("input", "reps", "sets", "rep durations (s)"):
+    for column in ("input", "reps", "reps per set", "rep durations (s)"):
         table.add_column(column)
     for r in results:
         if "error" in r:

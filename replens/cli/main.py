@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     agent_run = agent.add_parser("run", help="run one agent from a config file")
     agent_run.add_argument("--config", type=Path, required=True)
     agent_run.add_argument("--agent", help="agent id (needed when the file has several agents)")
+    agent_run.add_argument("--annotate", type=Path, metavar="OUT.mp4",
+                           help="also write what the agent sees and counts to this video")
 
     hub = commands.add_parser("hub", help="central hub").add_subparsers(
         dest="hub_command", required=True, metavar="ACTION"
@@ -59,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     count.add_argument("--tracker", choices=["pose", "stack"],
                        help="for videos: body pose or weight stack (default: stack with --roi or for machines "
                        "with a weight stack, else pose)")
+    count.add_argument("--annotate", type=Path, metavar="OUT.mp4",
+                       help="write the video with skeleton or region, signal trace and counts (one video input)")
     count.add_argument("--roi", help="region over the weight stack: x,y,w,h as fractions of the frame")
     count.add_argument("--min-range", type=float, help="smallest excursion that counts as a rep (tracker units)")
     count.add_argument("--set-rest", type=float, help="seconds without a rep that end a set")
@@ -110,7 +114,7 @@ def _dispatch(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one branch pe
     if args.command == "agent":
         from replens.cli.services import run_agent
 
-        return run_agent(args.config, args.agent)
+        return run_agent(args.config, args.agent, annotate=args.annotate)
     if args.command == "hub":
         from replens.cli.services import run_hub
 

@@ -29,7 +29,8 @@ def pick_agent(config: RepLensConfig, agent_id: str | None, path: Path) -> str:
     return next(iter(config.agents))
 
 
-def run_agent(path: Path, agent_id: str | None) -> int:
+def run_agent(path: Path, agent_id: str | None, *, annotate: Path | None = None) -> int:
+    from replens.device_agent.annotate import Annotator
     from replens.device_agent.app import Agent
 
     config = load_config(path)
@@ -39,7 +40,12 @@ def run_agent(path: Path, agent_id: str | None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     agent = Agent(agent_id, config.agents[agent_id], config.agent_mqtt(agent_id), config.agent_data_dir(agent_id))
-    summary = agent.run(stop)
+    annotator = Annotator(annotate) if annotate else None
+    try:
+        summary = agent.run(stop, progress=annotator.on_frame if annotator else None)
+    finally:
+        if annotator is not None:
+            annotator.close()
     log.info("agent %s: %d frames at %.1f fps, %d sets, %d events", agent_id, summary.frames, summary.fps,
              len(summary.sets), summary.events)
     return 0

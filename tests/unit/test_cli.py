@@ -140,3 +140,26 @@ def test_count_video_with_the_pose_tracker_runs_real_inference():
     output = json.loads(result.stdout)
     assert output["reps"] == 0 and output["frames"] == clip.truth["frames"]
     assert "compiled on CPU (precision f32)" in result.stderr
+
+
+def test_count_annotate_writes_a_decodable_video(tmp_path):
+    import cv2
+
+    clip = sample_clip()
+    out = tmp_path / "annotated.mp4"
+    roi = ",".join(str(v) for v in clip.truth["roi"])
+    result = replens("count", str(clip.path), "--roi", roi, "--set-rest", "5", "--annotate", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    capture = cv2.VideoCapture(str(out))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 300)
+    ok, image = capture.read()
+    capture.release()
+    assert frames == clip.truth["frames"] and ok
+    original = cv2.VideoCapture(str(clip.path))
+    original.set(cv2.CAP_PROP_POS_FRAMES, 300)
+    _, plain = original.read()
+    original.release()
+    assert float(abs(image[8:86, 8:300].astype(int) - plain[8:86, 8:300].astype(int)).mean()) > 20  # the panel
+    bad = replens("count", str(clip.path), str(clip.path), "--annotate", str(out))
+    assert bad.returncode == 2 and "exactly one video" in bad.stderr
