@@ -49,14 +49,26 @@ class Ladder:
         return cls(rising=rising, times=[None] * LADDER_STEPS)
 
     def update(self, prev: tuple[float, float], t_s: float, x: float, base: float, h0: float) -> None:
-        """Feed one median sample (``prev`` is the one before)."""
+        """Feed one median sample (``prev`` is the one before).
+
+        Only levels between the two samples can be crossed, so the loop skips the others cheaply
+        and stops once both a level and its way-back level lie above the segment (hot path).
+        """
+        x_prev = prev[1]
+        lo, hi = (x_prev, x) if x_prev < x else (x, x_prev)
+        back_frac = 0.5 if self.rising else 2.0
+        times = self.times
+        step = h0
         for k in range(LADDER_STEPS):
-            level = base + h0 * 2.0**k
-            if self.times[k] is None:
-                self.times[k] = crossing(prev, t_s, x, level, up=self.rising)
-            back = base + (level - base) * (0.5 if self.rising else 2.0)
-            if crossing(prev, t_s, x, back, up=not self.rising) is not None:
-                self.times[k] = None
+            level = base + step
+            back = base + step * back_frac
+            step *= 2.0
+            if level > hi and back > hi:
+                break
+            if times[k] is None and lo <= level <= hi:
+                times[k] = crossing(prev, t_s, x, level, up=self.rising)
+            if lo <= back <= hi and crossing(prev, t_s, x, back, up=not self.rising) is not None:
+                times[k] = None
 
     def estimate(self, rom: float, h0: float, far_s: float) -> float | None:
         """Extrapolated time at rest, or None without a usable pair of crossings.

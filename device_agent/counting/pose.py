@@ -23,7 +23,7 @@ from replens.device_agent.counting.pose_signals import FloatArray, ProfileSignal
 from replens.device_agent.counting.profiles import ExerciseProfile, profile_for
 from replens.device_agent.signal import SignalSample
 
-AUTO_FLOOR_DEG = 25.0  # auto mode: smallest rep along the dominant axis, degrees
+AUTO_FLOOR = 0.5  # auto mode: smallest rep along the dominant axis (body spreads and radians)
 RANGE_WINDOW_REPS = 1.0  # the amplitude window spans this many of the slowest plausible reps...
 RANGE_WINDOW_MIN_S = 6.0  # ...but at least this long
 
@@ -68,7 +68,7 @@ class PoseRepEngine:
         self._signal: Callable[[float, FloatArray], float | None]
         if spec is None:
             self._signal = DominantMotion()
-            self._floor, rest = AUTO_FLOOR_DEG, "low"
+            self._floor, rest = AUTO_FLOOR, "low"
         else:
             self._signal = ProfileSignal(spec)
             self._floor, rest = spec.min_range, spec.rest_position

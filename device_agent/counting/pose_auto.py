@@ -1,43 +1,74 @@
-"""``auto``: the dominant repetitive joint motion, found while streaming, as one signal.
+"""``auto``: the dominant repetitive body motion, found while streaming, as one signal.
 
 Without an exercise name the engine cannot know which joints carry the rep, but the rep is by
-definition the largest repeated movement. The joint angles (elbows, shoulders, hips, knees; both
-sides) share one unit, degrees, so the first principal component of their recent history is the
-dominant motion in a meaningful metric, whatever the camera's scale. The projection onto it is the
-signal. The axis is re-estimated every 0.1 s from the last seconds; its sign is kept continuous
-(an eigenvector's sign is arbitrary) and is only chosen afresh when the axis itself changes, then so
+definition the largest repeated movement. Joint angles alone miss whole-body motion whose angles
+barely change (circles on a pommel horse, a body swinging), and positions alone miss small joint
+motion; so the feature vector holds both: 13 body landmarks relative to their centroid in units of
+their RMS spread (translation- and scale-free, whatever the camera), and 8 joint angles in radians
+(one radian is about one body spread, so neither part drowns the other). The first principal
+component of its recent history is the dominant motion; the projection onto it is the signal.
+
+The axis is re-estimated every ``REFIT_S`` from the last seconds; its sign is kept continuous (an
+eigenvector's sign is arbitrary) and is only chosen afresh when the axis itself changes, then so
 that the rest side (where the signal dwells, i.e. the bulk of a skewed distribution) is low.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from replens.device_agent.counting.pose_signals import Buckets, FloatArray, JointAngles
+from replens.device_agent.counting.pose_signals import Buckets, FloatArray, triplets
 
 AUTO_JOINTS = ("elbow", "shoulder", "hip", "knee")
+# nose, shoulders, elbows, wrists, hips, knees, ankles: the points that carry body motion
+BODY = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 WINDOW_S = 8.0  # history the axis is estimated from: a few reps of any plausible tempo
 MIN_HISTORY_S = 1.0  # no signal before this much history
+REFIT_S = 1.0  # the axis is re-estimated this often (a rep takes longer; eigh per frame is waste)
 SAME_AXIS = 0.5  # |cos| between successive axes above this keeps the sign by continuity
+_SPREAD_ALPHA = 0.05  # per-frame smoothing of the body spread, so jitter stays out of the unit
 
 
 class DominantMotion:
-    """Streaming PCA of joint angles; call it per frame, it returns degrees along the main axis."""
+    """Streaming PCA of body positions and joint angles; call it per frame for the projection."""
 
-    def __init__(self) -> None:
-        self._angles = JointAngles(AUTO_JOINTS)
-        self._buckets = Buckets(WINDOW_S, 2 * len(AUTO_JOINTS))
+    def __init__(self, joints: tuple[str, ...] = AUTO_JOINTS, body: tuple[int, ...] = BODY) -> None:
+        self._body = np.array(body)
+        # the angle triplets as rows of the body points, so one gather serves both feature parts
+        a, b, c = (np.array([body.index(i) for i in side], dtype=np.intp) for side in triplets(joints))
+        self._a, self._b, self._c = a, b, c
+        self._buckets = Buckets(WINDOW_S, 2 * len(body) + 2 * len(joints))
         self._axis: FloatArray | None = None
-        self._center: FloatArray | None = None
+        self._offset = 0.0  # the axis applied to the window's centre
+        self._spread: float | None = None
+        self._next_fit = -math.inf
+
+    def features(self, xy: FloatArray) -> FloatArray:
+        """Centred body points in spread units, then joint angles in radians."""
+        # points as complex numbers: conj(u)·v holds the dot (real) and cross (imaginary) product
+        z = np.ascontiguousarray(xy[self._body]).view(np.complex128).ravel()
+        zb = z[self._b]
+        angles = np.abs(np.angle(np.conj(z[self._a] - zb) * (z[self._c] - zb)))
+        z = z - z.mean()
+        spread = math.sqrt(float(np.vdot(z, z).real) / len(z)) + 1e-9
+        if self._spread is None:
+            self._spread = spread
+        else:
+            self._spread += _SPREAD_ALPHA * (spread - self._spread)
+        return np.concatenate(((z / self._spread).view(np.float64), angles))
 
     def __call__(self, t_s: float, xy: FloatArray) -> float | None:
         """Projection of this frame on the current axis; None until there is enough history."""
-        angles = self._angles(xy)
-        if self._buckets.push(t_s, angles) and len(self._buckets) * 0.1 >= MIN_HISTORY_S:
+        feats = self.features(xy)
+        closed = self._buckets.push(t_s, feats)
+        if closed and t_s >= self._next_fit and len(self._buckets) * 0.1 >= MIN_HISTORY_S:
             self._refit(self._buckets.matrix())
-        if self._axis is None or self._center is None:
+            self._next_fit = t_s + REFIT_S
+        if self._axis is None:
             return None
-        return float(self._axis @ (angles - self._center))
+        return float(self._axis @ feats) - self._offset
 
     def _refit(self, rows: FloatArray) -> None:
         """New axis and centre from the bucket history, with the sign rules of the module."""
@@ -51,7 +82,7 @@ class DominantMotion:
                 axis = -axis
         elif _skew(dev @ axis) < 0.0:
             axis = -axis
-        self._axis, self._center = axis, center
+        self._axis, self._offset = axis, float(axis @ center)
 
 
 def _skew(x: FloatArray) -> float:

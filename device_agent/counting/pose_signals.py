@@ -32,7 +32,8 @@ def frame_points(landmarks: npt.ArrayLike | None) -> tuple[FloatArray, float] | 
     if arr.ndim != 2 or arr.shape[0] != N_LANDMARKS or not 2 <= arr.shape[1] <= 4:
         raise ValueError(f"landmarks must be (33, 2..4), got {arr.shape}")
     xy = arr[:, :2]
-    if not np.isfinite(xy).all() or not xy.any():
+    total = float(np.abs(xy).sum())  # one pass: NaN/inf make it non-finite, all zeros make it 0
+    if not math.isfinite(total) or total == 0.0:
         return None
     conf = 1.0
     if arr.shape[1] == 4:
@@ -40,7 +41,7 @@ def frame_points(landmarks: npt.ArrayLike | None) -> tuple[FloatArray, float] | 
     return xy, conf
 
 
-def _triplets(joints: tuple[str, ...]) -> tuple[list[int], list[int], list[int]]:
+def triplets(joints: tuple[str, ...]) -> tuple[list[int], list[int], list[int]]:
     """Landmark indices (proximal, vertex, distal) of both sides of every joint."""
     a: list[int] = []
     b: list[int] = []
@@ -58,7 +59,7 @@ class JointAngles:
     """Angles in degrees at the vertices of fixed landmark triplets, vectorised over the triplets."""
 
     def __init__(self, joints: tuple[str, ...]) -> None:
-        a, b, c = _triplets(joints)
+        a, b, c = triplets(joints)
         self._a, self._b, self._c = np.array(a), np.array(b), np.array(c)
 
     def __call__(self, xy: FloatArray) -> FloatArray:
@@ -105,17 +106,17 @@ class ProfileSignal:
 
     def __init__(self, spec: PoseSignal) -> None:
         self._spec = spec
-        a, b, c = _triplets(spec.joints)
-        self._triplets = list(zip(a, b, c, strict=True))
+        a, b, c = triplets(spec.joints)
+        self.triplets = list(zip(a, b, c, strict=True))
         self._scale = BodyScale()
         upper, lower = spec.height if spec.height is not None else ("nose", "nose")
         self._upper, self._lower = LANDMARKS[upper], LANDMARKS[lower]
 
     def __call__(self, t_s: float, xy: FloatArray) -> float:
         """Signal value of one frame (degrees or torso lengths)."""
-        if self._triplets:
+        if self.triplets:
             total = 0.0
-            for ia, ib, ic in self._triplets:
+            for ia, ib, ic in self.triplets:
                 total += _angle(xy[ia].tolist(), xy[ib].tolist(), xy[ic].tolist())
             return 0.5 * total
         unit = self._scale.update(t_s, xy)

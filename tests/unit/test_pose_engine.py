@@ -176,3 +176,19 @@ def test_every_exercise_has_a_profile_and_bad_frames_are_rejected() -> None:
     with pytest.raises(ValueError, match="33"):
         PoseRepEngine(Exercise.SQUAT).update(0.0, np.zeros((17, 2)))
     assert PoseRepEngine(Exercise.SQUAT).update(0.0, np.full((33, 4), np.nan)) == []
+
+
+def test_auto_finds_whole_body_swings_with_constant_joint_angles() -> None:
+    """Pommel-like motion: the rigid body tilts to and fro, no joint angle changes (angles alone miss it)."""
+    track = reps_track(8, [1.2, 1.0])
+
+    def frame(t: float) -> np.ndarray:
+        pts = standing(q=0.3, arm=0.6, elbow=0.4)
+        theta = 0.6 * track(t)
+        pivot = 0.5 * (pts[23] + pts[24])
+        rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+        out: np.ndarray = (pts - pivot) @ rot.T + pivot
+        return out
+
+    frames, times = render(frame, 2.0 + 8 * 1.6 + 3.0, seed=11)
+    assert n_reps(count_pose_series(frames, times, Exercise.AUTO)) == 8
