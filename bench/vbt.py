@@ -199,7 +199,7 @@ def main() -> int:
                                                 "MCV m/s", "ROM cm"], rows, args.markdown))
     print(summary + "\n")
     print(render("(b) mocap sets vs reps_reference.csv (errors = ours - reference)",
-                 ["set", "source", "reps ours/ref", "matched", "MCV RMSE", "MCV bias", "ROM max|err| cm",
+                 ["set", "source", "reps ours/ref", "matched", "MCV RMSE", "MCV bias", "ROM max abs err cm",
                   "ROM bias cm", "peak RMSE", "peak bias", "dur bias s"], table_b(ev), args.markdown))
     print(render("(c) streaming throughput, one core (best of 3)",
                  ["tracks", "samples", "seconds", "samples/s", "us/sample"], table_c(ev), args.markdown))
