@@ -43,6 +43,7 @@ class CountedSet:
     end_s: float
     rest_before_s: float | None
     reps: tuple[RepMeasurement, ...]
+    partial_reps: int = 0
 
     @property
     def velocity_loss_pct(self) -> float | None:
@@ -60,7 +61,7 @@ def sets_from_events(events: Iterable[CountEvent]) -> list[CountedSet]:
         if isinstance(event, SetStarted):
             rest_before = event.rest_before_s
         elif isinstance(event, SetEnded) and event.reps:
-            sets.append(CountedSet(event.start_s, event.end_s, rest_before, event.reps))
+            sets.append(CountedSet(event.start_s, event.end_s, rest_before, event.reps, event.partial_reps))
     return sets
 
 

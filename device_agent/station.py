@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 
 from replens.config.agent import StationConfig
 from replens.contract import Exercise, RepSummary, SetPhase, StationState, utc_from_unix
-from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
+from replens.device_agent.counting.events import (
+    CountEvent,
+    PartialRep,
+    RepCompleted,
+    RepMeasurement,
+    SetEnded,
+    SetStarted,
+)
 from replens.device_agent.drafts import Draft
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.registry import StationPipeline, make_pipeline
@@ -18,6 +25,7 @@ class OpenSet:
     started_wall_s: float
     rest_before_s: float | None
     reps: list[RepMeasurement] = field(default_factory=list)
+    partial_reps: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +39,7 @@ class FinishedSet:
     ended_wall_s: float
     reps: tuple[RepMeasurement, ...]
     rest_before_s: float | None = None
+    partial_reps: int = 0
 
 
 class Station:
@@ -80,12 +89,15 @@ class Station:
                 drafts.append(self._rep_draft(self._open, event.rep))
                 phase = SetPhase.NEW if len(self._open.reps) == 1 else SetPhase.UPDATE
                 drafts.append(self._set_draft(self._open, phase, None))
+            elif isinstance(event, PartialRep) and self._open is not None:
+                self._open.partial_reps += 1
+                drafts.append(self._set_draft(self._open, SetPhase.UPDATE, None))
             elif isinstance(event, SetEnded) and self._open is not None:
                 end = self._wall(event.end_s)
                 drafts.append(self._set_draft(self._open, SetPhase.END, end))
                 self.finished.append(FinishedSet(self._open.set_id, self.station_id, self.exercise,
                                                  self._open.started_wall_s, end, tuple(self._open.reps),
-                                                 self._open.rest_before_s))
+                                                 self._open.rest_before_s, self._open.partial_reps))
                 self._open = None
         return drafts
 
@@ -124,6 +136,7 @@ class Station:
             **self._common(open_set),
             "event": phase,
             "reps": len(open_set.reps),
+            "partial_reps": open_set.partial_reps,
             "started_at": utc_from_unix(open_set.started_wall_s),
             "ended_at": utc_from_unix(ended_wall_s) if ended_wall_s is not None else None,
             "rest_before_s": open_set.rest_before_s,

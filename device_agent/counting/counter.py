@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from replens.device_agent.counting.cycle import Cycle, CycleDetector
-from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
+from replens.device_agent.counting.events import (
+    CountEvent,
+    PartialRep,
+    RepCompleted,
+    RepMeasurement,
+    SetEnded,
+    SetStarted,
+)
 from replens.device_agent.counting.filters import SignalFilter
 from replens.device_agent.signal import SignalSample
 from replens.errors import ConfigError
@@ -71,6 +78,7 @@ class RepCounter:
         self._last_valid_t: float | None = None
         self._live = False  # the filters hold data from the current stretch of samples
         self._set_reps: list[RepMeasurement] = []
+        self._partials = 0  # partial reps flagged in the open set
         self._last_set_end: float | None = None
 
     @property
@@ -129,7 +137,13 @@ class RepCounter:
         return self._accept(self._detector.flush())
 
     def _check_set_end(self, t: float) -> list[CountEvent]:
-        if self._set_reps and t - self._set_reps[-1].end_s >= self._settings.set_end_rest_s:
+        """End the set after the rest time, unless a movement is under way: it may be the next rep.
+
+        ``_accept`` still starts a new set for a rep that began after the rest time had passed.
+        """
+        if self._set_reps and not self._detector.in_progress and (
+            t - self._set_reps[-1].end_s >= self._settings.set_end_rest_s
+        ):
             return [self._end_set()]
         return []
 
@@ -139,7 +153,19 @@ class RepCounter:
         filtered = self._filter.push(sample.t_s, self._sign * sample.position, sample.confidence)
         if filtered is None:
             return []
-        return self._accept(self._detector.push(filtered))
+        events = self._accept(self._detector.push(filtered))
+        return events + self._partial()
+
+    def _partial(self) -> list[CountEvent]:
+        """A short excursion between reps of a set is a partial rep: reported, not counted."""
+        found, self._detector.partial = self._detector.partial, None
+        if found is None or not self._set_reps:
+            return []
+        start_s, end_s, rom = found
+        if start_s < self._set_reps[-1].end_s or end_s - start_s < self._settings.min_rep_s:
+            return []
+        self._partials += 1
+        return [PartialRep(start_s=start_s, end_s=end_s, rom=rom)]
 
     def _accept(self, cycle: Cycle | None) -> list[CountEvent]:
         """Timing checks, then the rep (and its set's start) as events."""
@@ -161,7 +187,8 @@ class RepCounter:
         reps = tuple(self._set_reps)
         self._set_reps.clear()
         self._last_set_end = reps[-1].end_s
-        return SetEnded(start_s=reps[0].start_s, end_s=reps[-1].end_s, reps=reps)
+        partials, self._partials = self._partials, 0
+        return SetEnded(start_s=reps[0].start_s, end_s=reps[-1].end_s, reps=reps, partial_reps=partials)
 
     def _measure(self, cycle: Cycle, index: int) -> RepMeasurement:
         """Durations by lift direction, confidence, and metric velocities when a scale is known."""

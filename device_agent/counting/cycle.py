@@ -14,6 +14,7 @@ from enum import Enum, auto
 from replens.device_agent.counting.filters import Filtered
 from replens.device_agent.counting.landmarks import Extreme, Ladder, Turn
 
+PARTIAL_FRAC = 0.5  # excursions from half the smallest rep up are partial reps, not noise
 REST_FOLLOW_S = 2.0  # the rest level follows slow drift with this time constant
 BAND_FRAC = 0.25  # hysteresis band as a fraction of min_range
 LADDER_H0_FRAC = 0.1  # lowest crossing level for start/end extrapolation, fraction of min_range
@@ -137,6 +138,7 @@ class CycleDetector:
 
     def reset(self) -> None:
         """Forget everything, including the rest level (used after gaps and at the end of a source)."""
+        self.partial: tuple[float, float, float] | None = None  # (start_s, end_s, rom) of a short excursion
         self._phase = _Phase.REST
         self._low: float | None = None
         self._prev: tuple[float, float] | None = None
@@ -144,6 +146,11 @@ class CycleDetector:
         self._exc: _Excursion | None = None
         self._ret_min = 0.0
         self._anchor = (0.0, 0.0)  # (time, median level) of the last noticeable movement while returned
+
+    @property
+    def in_progress(self) -> bool:
+        """An excursion has started and is not finished (a rep may be under way)."""
+        return self._phase is not _Phase.REST
 
     def push(self, f: Filtered) -> Cycle | None:
         """Feed one filtered sample; returns a cycle the moment it is confirmed complete."""
@@ -210,6 +217,8 @@ class CycleDetector:
         if f.smooth > exc.low + self._return_margin(rom):
             return
         if rom < self._min_range or exc.chatter:
+            if not exc.chatter and rom >= PARTIAL_FRAC * self._min_range:
+                self.partial = (exc.leave_s, f.t_s, rom)  # the counter flags it if a set is under way
             self._to_rest(min(exc.low, f.smooth))  # a wobble or a vibration, not a rep
             return
         self._phase = _Phase.RETURNED

@@ -49,12 +49,22 @@ class RepCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class PartialRep:
+    """A clear movement inside a set that fell short of a full rep: flagged, never counted."""
+
+    start_s: float
+    end_s: float
+    rom: float  # signal units, below the station's smallest rep
+
+
+@dataclass(frozen=True, slots=True)
 class SetEnded:
     """No rep for the configured rest time, or the source ended."""
 
     start_s: float
     end_s: float
     reps: tuple[RepMeasurement, ...]
+    partial_reps: int = 0
 
 
-CountEvent = SetStarted | RepCompleted | SetEnded
+CountEvent = SetStarted | RepCompleted | PartialRep | SetEnded

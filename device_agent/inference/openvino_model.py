@@ -90,6 +90,43 @@ def _config_for(settings: InferenceSettings, device: str) -> dict[str, Any]:
     return config
 
 
+def compile_on_device(core: ov.Core, model: ov.Model, settings: InferenceSettings, path: Path) -> ov.CompiledModel:
+    """Compile for the configured device with the precision and thread hints; ``path`` names the file in errors.
+
+    Raises:
+        ConfigError: the device is not present on this machine.
+        ModelError: the plugin cannot compile the model.
+    """
+    device = settings.device
+    available = list(core.available_devices)
+    if device == "AUTO":
+        config: dict[str, Any] = {"DEVICE_PROPERTIES": {d: _config_for(settings, d.split(".")[0]) for d in available}}
+    elif not any(d.split(".")[0] == device for d in available):
+        raise ConfigError(f"inference device {device!r} is not present here (have: {', '.join(available)})")
+    else:
+        config = _config_for(settings, device)
+    try:
+        return core.compile_model(model, device, config)
+    except RuntimeError as err:
+        raise ModelError(f"{path}: cannot compile on {device} at {settings.precision}: {err}") from err
+
+
+def read_user_model(path: Path, core: ov.Core) -> ov.Model:
+    """Read a user-supplied model (IR ``.xml`` + ``.bin``, ONNX...) that has no manifest and no sha256.
+
+    Raises:
+        ModelError: the file (or an IR's ``.bin``) is missing, or OpenVINO cannot read it.
+    """
+    if not path.is_file():
+        raise ModelError(f"{path}: model file missing")
+    if path.suffix.lower() == ".xml" and not path.with_suffix(".bin").is_file():
+        raise ModelError(f"{path}: the IR's weights file {path.with_suffix('.bin').name} is missing")
+    try:
+        return core.read_model(str(path))
+    except (RuntimeError, ValueError) as err:
+        raise ModelError(f"{path}: OpenVINO cannot read it: {err}") from err
+
+
 class CompiledModel:
     """A verified model compiled for one device; call it with one NHWC float32 batch.
 
@@ -137,20 +174,7 @@ class CompiledModel:
         return model
 
     def _compile(self, core: ov.Core, model: ov.Model) -> ov.CompiledModel:
-        device = self.settings.device
-        available = list(core.available_devices)
-        if device == "AUTO":
-            config: dict[str, Any] = {
-                "DEVICE_PROPERTIES": {d: _config_for(self.settings, d.split(".")[0]) for d in available}
-            }
-        elif not any(d.split(".")[0] == device for d in available):
-            raise ConfigError(f"inference device {device!r} is not present here (have: {', '.join(available)})")
-        else:
-            config = _config_for(self.settings, device)
-        try:
-            return core.compile_model(model, device, config)
-        except RuntimeError as err:
-            raise ModelError(f"{self.path}: cannot compile on {device} at {self.settings.precision}: {err}") from err
+        return compile_on_device(core, model, self.settings, self.path)
 
     @property
     def precision(self) -> str | None:

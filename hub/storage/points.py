@@ -28,6 +28,7 @@ def set_line(event: SetEvent, member: str | None) -> str:
     fields: dict[str, float | int | bool | str] = {
         "set_id": event.set_id,
         "reps": event.reps,
+        "partial_reps": event.partial_reps,
         "member": member or "",
         "ended": event.event is SetPhase.END,
     }

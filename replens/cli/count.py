@@ -83,7 +83,8 @@ def count_one(
     finally:
         if annotator is not None:
             annotator.close()
-    counted = [CountedSet(s.reps[0].start_s, s.reps[-1].end_s, s.rest_before_s, s.reps) for s in summary.sets]
+    counted = [CountedSet(s.reps[0].start_s, s.reps[-1].end_s, s.rest_before_s, s.reps, s.partial_reps)
+               for s in summary.sets]
     return {"input": str(path), **_sets_json(counted), "frames": summary.frames, "fps": round(summary.fps, 1)}
 
 
@@ -96,6 +97,7 @@ def _sets_json(sets: list[Any]) -> dict[str, Any]:
         reps = s.reps
         out.append({
             "reps": len(reps),
+            "partial_reps": s.partial_reps,
             "start_s": rnd(s.start_s),
             "end_s": rnd(s.end_s),
             "rest_before_s": rnd(s.rest_before_s),

@@ -81,6 +81,7 @@ class SetEvent(SequencedEvent):
     event: SetPhase
     member: Id | None = Field(default=None, description="Member id once attributed, else null.")
     reps: Count
+    partial_reps: Count = Field(default=0, description="Movements that fell short of a rep: flagged, not counted.")
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = Field(default=None, description="Set only on ``end``.")
     rest_before_s: Seconds | None = None

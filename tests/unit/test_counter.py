@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
-from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
+from replens.device_agent.counting.events import (
+    CountEvent,
+    PartialRep,
+    RepCompleted,
+    RepMeasurement,
+    SetEnded,
+    SetStarted,
+)
 from replens.device_agent.signal import SignalSample
 from replens.errors import ConfigError
 
@@ -442,3 +449,32 @@ def test_memory_does_not_grow_with_stream_length() -> None:
         tracemalloc.stop()
     assert ended == [5] * 6
     assert sizes[-1] - sizes[1] < 4096
+
+
+def test_partial_rep_inside_a_set_is_flagged_not_counted() -> None:
+    """A half-range movement between full reps (a failed or cut-short rep) is reported, never counted."""
+    settings = CounterSettings(min_range=20.0, set_end_rest_s=5.0)
+    counter = RepCounter(settings)
+    amplitudes = [40.0, 40.0, 14.0, 40.0]  # the third is 70 % of min_range: partial
+    events: list[CountEvent] = []
+    t = 0.0
+    for amplitude in [0.0, *amplitudes, 0.0]:
+        for i in range(int(2.5 * 30)):
+            phase = i / (2.5 * 30)
+            value = amplitude * 0.5 * (1 - math.cos(2 * math.pi * phase))
+            events += counter.update(SignalSample(t, value), t)
+            t += 1 / 30
+    events += counter.finish(t)
+    partials = [e for e in events if isinstance(e, PartialRep)]
+    ended = [e for e in events if isinstance(e, SetEnded)]
+    assert len(partials) == 1 and 10.0 <= partials[0].rom <= 20.0
+    assert [len(e.reps) for e in ended] == [3] and ended[0].partial_reps == 1
+
+
+def test_noise_makes_no_partial_reps() -> None:
+    counter = RepCounter(CounterSettings(min_range=20.0))
+    rng = random.Random(7)
+    events: list[CountEvent] = []
+    for i in range(600):
+        events += counter.update(SignalSample(i / 30, rng.gauss(0.0, 1.0)), i / 30)
+    assert not any(isinstance(e, PartialRep | RepCompleted) for e in events + counter.finish(20.0))
