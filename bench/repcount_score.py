@@ -95,7 +95,7 @@ def _row(name: str, items: list[Scored]) -> list[str]:
     ]
 
 
-HEADER = ["exercise", "n", "MAE", "OBO", "|start| s", "|end| s", "base MAE", "base OBO", "MAE ours/base"]
+HEADER = ["exercise", "n", "MAE", "OBO", "start err s", "end err s", "base MAE", "base OBO", "MAE ours/base"]
 
 
 def _table(rows: list[list[str]], markdown: bool) -> str:
