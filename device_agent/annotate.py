@@ -1,6 +1,6 @@
 """Annotated video: what the agent saw and counted, frame by frame (``--annotate out.mp4``).
 
-Draws the skeleton or the tracked region of each station, a trace of its signal over the last
+Draws each station's zone, its skeleton or tracked region, a trace of its signal over the last
 seconds, and its counts, so a gym owner can check a station's set-up by eye.
 """
 
@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.registry import PosePipeline, SignalPipeline
+from replens.device_agent.zones import Zone, frame_size
 from replens.errors import SourceError
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ TRACE_S = 6.0
 PANEL = (24, 24, 24)
 ACCENT = (80, 200, 255)
 ACTIVE = (90, 220, 90)
+ZONE = (240, 160, 60)
 
 
 class Annotator:
@@ -70,6 +72,9 @@ class Annotator:
             _draw_skeleton(image, pipeline.last_pose.landmarks)
         elif isinstance(pipeline, SignalPipeline):
             _draw_roi(image, getattr(pipeline.tracker, "roi", None))
+        zone = getattr(pipeline, "zone", None)
+        if isinstance(zone, Zone):  # on top: with a zone and no roi, the roi is the zone's box
+            _draw_zone(image, zone, station.station_id)
         trace = self._traces.setdefault(station.station_id, deque())
         if pipeline.last_signal is not None:
             trace.append((frame.t_s, pipeline.last_signal))
@@ -86,6 +91,15 @@ def _draw_skeleton(image: npt.NDArray[np.uint8], landmarks: npt.NDArray[np.float
             cv2.line(image, tuple(points[a]), tuple(points[b]), ACCENT, 2, cv2.LINE_AA)
     for index in np.flatnonzero(visible[11:]) + 11:
         cv2.circle(image, tuple(points[index]), 3, (255, 255, 255), -1, cv2.LINE_AA)
+
+
+def _draw_zone(image: npt.NDArray[np.uint8], zone: Zone, label: str) -> None:
+    """The station's polygon, named, so a set-up with several stations per camera can be checked by eye."""
+    corners = np.round(zone.pixels(frame_size(image))).astype(np.int32)  # (n, 2)
+    cv2.polylines(image, [corners], True, ZONE, 2, cv2.LINE_AA)
+    x, y = corners[np.argmin(corners[:, 1])]
+    cv2.putText(image, label, (int(x) + 4, max(14, int(y) - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, ZONE, 1,
+                cv2.LINE_AA)
 
 
 def _draw_roi(image: npt.NDArray[np.uint8], roi: tuple[float, float, float, float] | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -12,6 +13,60 @@ from replens.contract.events import Id
 from replens.contract.exercises import Exercise
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Point = tuple[Fraction, Fraction]
+MIN_ZONE_AREA = 1e-6  # of the frame: below this a zone is a line or a point, not a place
+
+
+def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def _on_segment(p: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return min(a[0], b[0]) <= p[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= p[1] <= max(a[1], b[1])
+
+
+def _segments_meet(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float],
+                   d: tuple[float, float]) -> bool:
+    """True when segments ab and cd share any point, touching and collinear overlap included."""
+    d1, d2, d3, d4 = _cross(c, d, a), _cross(c, d, b), _cross(a, b, c), _cross(a, b, d)
+    if ((d1 > 0 > d2) or (d1 < 0 < d2)) and ((d3 > 0 > d4) or (d3 < 0 < d4)):
+        return True
+    return any(
+        side == 0 and _on_segment(p, s, e)
+        for side, p, s, e in ((d1, a, c, d), (d2, b, c, d), (d3, c, a, b), (d4, d, a, b))
+    )
+
+
+def _xy(point: tuple[float, float]) -> str:
+    return f"({point[0]:g}, {point[1]:g})"
+
+
+def polygon_problem(points: Sequence[tuple[float, float]]) -> str | None:
+    """Why ``points`` (x, y fractions, in order around the edge) is not a usable zone; None when it is.
+
+    Pure Python so that the config package stays free of numpy; zones have a handful of points.
+    """
+    n = len(points)
+    if n < 3:
+        return f"a zone needs at least 3 points, got {n}"
+    for i in range(n):
+        if points[i] == points[(i + 1) % n]:
+            return f"the zone repeats the point {_xy(points[i])} right after itself"
+    for k in range(n):  # neighbouring edges share a corner; they may only not run back along each other
+        prev, corner, after = points[k - 1], points[k], points[(k + 1) % n]
+        back = (prev[0] - corner[0]) * (after[0] - corner[0]) + (prev[1] - corner[1]) * (after[1] - corner[1])
+        if _cross(corner, prev, after) == 0 and back > 0:
+            return f"the zone's edges fold back on each other at {_xy(corner)}"
+    for i in range(n):
+        for j in range(i + 2, n - (i == 0)):
+            a, b, c, d = points[i], points[(i + 1) % n], points[j], points[(j + 1) % n]
+            if _segments_meet(a, b, c, d):
+                return (f"the zone's edges {_xy(a)}-{_xy(b)} and {_xy(c)}-{_xy(d)} cross or touch; "
+                        "list the points in order around the edge")
+    area = 0.5 * abs(sum(_cross((0.0, 0.0), points[i], points[(i + 1) % n]) for i in range(n)))
+    if area < MIN_ZONE_AREA:
+        return "the zone encloses (almost) no area: its points lie on one line or close together"
+    return None
 
 
 class SourceConfig(StrictModel):
@@ -105,6 +160,23 @@ class StationConfig(StrictModel):
     exercise: Exercise = Field(description="Exercise profile name, e.g. lat_pulldown, chest_press, squat.")
     tracker: TrackerConfig = Field(default_factory=StackTrackerConfig)
     counter: CounterConfig = Field(default_factory=CounterConfig)
+    zone: list[Point] | None = Field(
+        default=None,
+        description="Polygon around this station as [x, y] fractions of the frame (0..1, x right, y down), at "
+        "least 3 points in order around its edge, not crossing itself. Only what happens inside counts (a "
+        "person's mid-hips, else mid-shoulders; the moving stack), so one camera can watch several stations. "
+        "Pose stations run the model on just this part of the frame plus a margin: faster, and neighbours stay "
+        "unseen; too tight a zone loses a lifter who steps out of it. A stack station without a roi tracks the "
+        "zone's bounding box. null = the whole frame.",
+    )
+
+    @field_validator("zone")
+    @classmethod
+    def _simple_polygon(cls, zone: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        problem = None if zone is None else polygon_problem(zone)
+        if problem is not None:
+            raise ValueError(problem)
+        return zone
 
 
 class AgentConfig(StrictModel):
