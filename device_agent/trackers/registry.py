@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from replens.config.agent import PoseTrackerConfig, StackTrackerConfig, StationConfig
+from replens.config.agent import BarbellTrackerConfig, PoseTrackerConfig, StackTrackerConfig, StationConfig
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
 from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose import PoseRepEngine
@@ -140,4 +140,27 @@ def make_pipeline(station: StationConfig) -> StationPipeline:
                               roi_is_zone_box=tracker.roi is None)
     if isinstance(tracker, PoseTrackerConfig):
         return PosePipeline(tracker, station, zone)
+    if isinstance(tracker, BarbellTrackerConfig):
+        return barbell_pipeline(tracker, station, zone)
     raise AssertionError(f"unhandled tracker type {tracker!r}")
+
+
+def barbell_pipeline(config: BarbellTrackerConfig, station: StationConfig, zone: Zone | None) -> StationPipeline:
+    """The plate as a circle, or a user's detector; a zone without a roi limits the search to its box."""
+    from replens.device_agent.trackers.barbell.detector import ObjectDetector  # OpenVINO loads only when used
+    from replens.device_agent.trackers.barbell.tracker import BarbellPipeline, BarbellTracker
+
+    roi = config.roi if config.roi is not None or zone is None else zone.bounds()
+    if config.detector is None:
+        tracker = BarbellTracker.model_free(roi)
+    else:
+        d = config.detector
+        detector = ObjectDetector(
+            d.model, labels=d.labels, score_threshold=d.score_threshold, input_size=d.input_size,
+            mean_values=d.mean_values, scale=d.scale, rgb=d.rgb, layout=d.layout, resize=d.resize,
+            output=d.output, iou_threshold=d.iou_threshold, device=d.device, precision=d.precision,
+            threads=d.threads,
+        )
+        tracker = BarbellTracker.from_detector(detector)
+    return BarbellPipeline(tracker, station.exercise, plate_diameter_m=config.plate_diameter_m,
+                           rest_position=config.rest_position, min_rom_m=config.min_rom_m)

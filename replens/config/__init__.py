@@ -2,6 +2,7 @@
 
 from replens.config.agent import (
     AgentConfig,
+    BarbellTrackerConfig,
     CounterConfig,
     PoseTrackerConfig,
     SourceConfig,
@@ -16,6 +17,7 @@ from replens.config.root import LoggingConfig, RepLensConfig
 
 __all__ = [
     "AgentConfig",
+    "BarbellTrackerConfig",
     "CounterConfig",
     "HubConfig",
     "InfluxConfig",

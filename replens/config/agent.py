@@ -6,13 +6,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator
 
 from replens.config.base import StrictModel
 from replens.contract.events import Id
 from replens.contract.exercises import Exercise
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _inside_frame(roi: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    x, y, w, h = roi
+    if w <= 0 or h <= 0 or x + w > 1.0 + 1e-9 or y + h > 1.0 + 1e-9:
+        raise ValueError("roi must have positive size and lie inside the frame (x+w <= 1, y+h <= 1)")
+    return roi
+
+
+Region = Annotated[tuple[Fraction, Fraction, Fraction, Fraction], AfterValidator(_inside_frame)]
+"""x, y, width, height as fractions of the frame."""
 Point = tuple[Fraction, Fraction]
 MIN_ZONE_AREA = 1e-6  # of the frame: below this a zone is a line or a point, not a place
 
@@ -89,24 +100,13 @@ class StackTrackerConfig(StrictModel):
     """Model-free weight-stack tracker: optical flow inside a region over the stack."""
 
     type: Literal["stack"] = "stack"
-    roi: tuple[Fraction, Fraction, Fraction, Fraction] | None = Field(
+    roi: Region | None = Field(
         default=None,
         description="Region over the weight stack as x, y, width, height fractions of the frame; null = whole frame.",
     )
     axis: Literal["auto", "vertical", "horizontal"] = Field(
         default="auto", description="Direction of motion; auto finds the dominant direction."
     )
-
-    @field_validator("roi")
-    @classmethod
-    def _inside_frame(
-        cls, roi: tuple[float, float, float, float] | None
-    ) -> tuple[float, float, float, float] | None:
-        if roi is not None:
-            x, y, w, h = roi
-            if w <= 0 or h <= 0 or x + w > 1.0 + 1e-9 or y + h > 1.0 + 1e-9:
-                raise ValueError("roi must have positive size and lie inside the frame (x+w <= 1, y+h <= 1)")
-        return roi
 
 
 class PoseTrackerConfig(StrictModel):
@@ -122,7 +122,52 @@ class PoseTrackerConfig(StrictModel):
     threads: int = Field(default=1, ge=1, le=64, description="Inference threads; more is faster, starves others.")
 
 
-TrackerConfig = Annotated[StackTrackerConfig | PoseTrackerConfig, Field(discriminator="type")]
+class ObjectDetectorConfig(StrictModel):
+    """A user-supplied OpenVINO object detector (IR .xml/.bin or ONNX) that finds the plate or bar end."""
+
+    model: Path = Field(description="Model file (.xml with its .bin beside it, or .onnx), relative to this file.")
+    output: Literal["auto", "ssd", "yolo"] = Field(
+        default="auto", description="Output layout: SSD DetectionOutput [1,1,N,7] or YOLO; auto reads the shape."
+    )
+    labels: list[int] | None = Field(default=None, description="Class ids to keep (the model's numbering).")
+    score_threshold: float = Field(default=0.5, ge=0, le=1, description="Lower finds more, and more clutter.")
+    iou_threshold: float = Field(default=0.45, gt=0, le=1, description="Overlap that non-maximum suppression merges.")
+    input_size: tuple[int, int] | None = Field(default=None, description="Network input (width, height); null: read.")
+    mean_values: tuple[float, float, float] = Field(default=(0.0, 0.0, 0.0), description="Subtracted per channel.")
+    scale: float = Field(default=1.0, gt=0, description="Divisor after the mean (255 for 0..1 inputs).")
+    rgb: bool = Field(default=False, description="Feed RGB instead of OpenCV's BGR.")
+    layout: Literal["auto", "NCHW", "NHWC"] = "auto"
+    resize: Literal["stretch", "letterbox"] | None = Field(
+        default=None, description="How frames fit the input; null: stretch for SSD, letterbox for YOLO."
+    )
+    device: Literal["CPU", "GPU", "NPU", "AUTO"] = "CPU"
+    precision: Literal["f32", "f16", "bf16"] = "f32"
+    threads: int = Field(default=1, ge=1, le=64)
+
+
+class BarbellTrackerConfig(StrictModel):
+    """The bar's plate in a side view: found as a circle (no model needed) or by an object detector."""
+
+    type: Literal["barbell"] = "barbell"
+    roi: Region | None = Field(
+        default=None, description="Where the plate moves, as x, y, width, height fractions; a tight region "
+        "keeps round things on the wall (clocks, other plates) from being taken for the bar.",
+    )
+    detector: ObjectDetectorConfig | None = Field(
+        default=None, description="Leave out to find the plate as a circle, with no trained model."
+    )
+    plate_diameter_m: float = Field(
+        default=0.45, gt=0.05, le=1.0, description="Real plate diameter: the scale for metres and velocities."
+    )
+    rest_position: Literal["low", "high"] | None = Field(
+        default=None, description="Where the bar rests between reps; null: from the exercise (high for squat)."
+    )
+    min_rom_m: float = Field(default=0.12, gt=0, description="Smallest bar travel that counts as a rep.")
+
+
+TrackerConfig = Annotated[
+    StackTrackerConfig | PoseTrackerConfig | BarbellTrackerConfig, Field(discriminator="type")
+]
 
 
 class CounterConfig(StrictModel):

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from replens.config.agent import StationConfig
 from replens.config.root import RepLensConfig
 from replens.config.secrets import DEFAULT_SECRETS_DIR, MissingSecretError, resolve_placeholders
 from replens.errors import ConfigError
@@ -203,6 +204,15 @@ def _as_model(annotation: Any, data: Any = None) -> type[BaseModel] | None:
     return None
 
 
+def _station_with_absolute_paths(station: StationConfig, base: Path) -> StationConfig:
+    detector = getattr(station.tracker, "detector", None)
+    if detector is None or detector.model.is_absolute():
+        return station
+    detector = detector.model_copy(update={"model": base / detector.model})
+    tracker = station.tracker.model_copy(update={"detector": detector})
+    return station.model_copy(update={"tracker": tracker})
+
+
 def _type_tag(model: type[BaseModel]) -> Any:
     field = model.model_fields.get("type")
     return None if field is None else field.default
@@ -221,8 +231,9 @@ def _with_absolute_paths(config: RepLensConfig, base: Path) -> RepLensConfig:
         url = source.url
         if isinstance(url, str) and "://" not in url and not url.isdigit() and not Path(url).is_absolute():
             source = source.model_copy(update={"url": str(base / url)})
+        stations = {sid: _station_with_absolute_paths(st, base) for sid, st in agent.stations.items()}
         agents[agent_id] = agent.model_copy(
-            update={"source": source, "data_dir": absolute(agent.data_dir) or agent.data_dir}
+            update={"source": source, "data_dir": absolute(agent.data_dir) or agent.data_dir, "stations": stations}
         )
     updates["agents"] = agents
     updates["hub"] = config.hub.model_copy(update={"data_dir": absolute(config.hub.data_dir) or config.hub.data_dir})
