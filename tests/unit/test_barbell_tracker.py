@@ -331,5 +331,5 @@ def test_detector_model_path_is_relative_to_the_config_file_and_checked(tmp_path
     station = load_config(config_path, env={}).agents["rack"].stations["bench"]
     model = station.tracker.detector.model  # type: ignore[union-attr]
     assert model == tmp_path / "models" / "barbell.xml"
-    with pytest.raises(ModelError, match="barbell.xml"):
+    with pytest.raises(ModelError, match=r"barbell\.xml"):
         make_pipeline(station)
