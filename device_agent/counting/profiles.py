@@ -115,6 +115,8 @@ PROFILES: dict[Exercise, ExerciseProfile] = {
         # Arm isolation: the curl starts extended, the pushdown starts flexed.
         _P(_E.BICEPS_CURL, _angles("elbow", rest="high"), "low", "dumbbell", 0.3, 8.0),
         _P(_E.TRICEPS_PUSHDOWN, _angles("elbow", rest="low"), "low", "stack", 0.3, 8.0),
+        # Lying leg raise: legs straight along the floor (hip open) between reps, raised by hip flexion.
+        _P(_E.LEG_RAISE, _angles("hip", rest="high"), "low", "body", 0.5, 10.0),
         # Trunk: lying (hip open) between sit-ups.
         _P(_E.SITUP, _height("nose", "hip", rest="low"), "low", "body", 0.3, 8.0),
         # Arm elevation from the side of the body.

@@ -23,6 +23,7 @@ class Exercise(StrEnum):
     FRONT_RAISE = "front_raise"
     JUMPING_JACK = "jumping_jack"
     LUNGE = "lunge"
+    LEG_RAISE = "leg_raise"
     BICEPS_CURL = "biceps_curl"
     TRICEPS_PUSHDOWN = "triceps_pushdown"
     AUTO = "auto"
