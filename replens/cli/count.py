@@ -13,6 +13,7 @@ from rich.table import Table
 from replens.cli.progress import LiveCounting, live_counting
 from replens.config import (
     AgentConfig,
+    BarbellTrackerConfig,
     CounterConfig,
     PoseTrackerConfig,
     SourceConfig,
@@ -47,8 +48,16 @@ def station_config(args: argparse.Namespace, exercise: Exercise) -> StationConfi
     if args.set_rest is not None:
         counter["set_end_rest_s"] = args.set_rest
     kind = args.tracker or ("stack" if roi is not None or profile_for(exercise).load == "stack" else "pose")
+    if kind == "barbell" and profile_for(exercise).load != "barbell":
+        raise ConfigError(f"--tracker barbell needs a barbell lift, not {exercise.value}")
     try:
-        tracker = StackTrackerConfig.model_validate({"roi": roi}) if kind == "stack" else PoseTrackerConfig()
+        tracker: StackTrackerConfig | PoseTrackerConfig | BarbellTrackerConfig
+        if kind == "stack":
+            tracker = StackTrackerConfig.model_validate({"roi": roi})
+        elif kind == "barbell":
+            tracker = BarbellTrackerConfig.model_validate({"roi": roi})
+        else:
+            tracker = PoseTrackerConfig()
         return StationConfig(exercise=exercise, tracker=tracker, counter=CounterConfig.model_validate(counter))
     except ValueError as err:
         raise ConfigError(f"invalid option: {err}") from err

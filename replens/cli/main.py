@@ -58,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     count.add_argument("--json", action="store_true", help="one JSON object per input, nothing else")
     count.add_argument("--exercise", default="auto", help="exercise profile name, or auto (the default)")
     count.add_argument("--fps", type=float, help="frame rate of a pose series (.npy has no timestamps)")
-    count.add_argument("--tracker", choices=["pose", "stack"],
-                       help="for videos: body pose or weight stack (default: stack with --roi or for machines "
-                       "with a weight stack, else pose)")
+    count.add_argument("--tracker", choices=["pose", "stack", "barbell"],
+                       help="for videos: body pose, weight stack or barbell plate (default: stack with --roi or "
+                       "for machines with a weight stack, else pose)")
     count.add_argument("--annotate", type=Path, metavar="OUT.mp4",
                        help="write the video with skeleton or region, signal trace and counts (one video input)")
     count.add_argument("--roi", help="region over the weight stack: x,y,w,h as fractions of the frame")
