@@ -1,32 +1,47 @@
-"""BlazePose on OpenVINO on the 3 labelled eval clips: detection rate, speed, agreement with MediaPipe, rep counts.
+"""BlazePose on OpenVINO on the 3 labelled eval clips, against MediaPipe 0.10.14's own runtime in the same run.
 
 Per clip: the share of frames with a tracked pose (and with a bridged one), the median time per
 frame (frame in → 33 smoothed landmarks out; 1 inference thread, f32 unless told otherwise), how
 often the detector ran, and the reps that ``PoseRepEngine`` counts from the landmarks against the
-clip's label (leg raises have no profile and run as ``auto``).
+clip's label (each clip runs with its own exercise profile: squat, situp, leg_raise).
 
-Agreement with MediaPipe 0.10.14 itself needs its landmarks saved beforehand, from a separate
-environment (mediapipe is never a RepLens dependency)::
+Peer comparison, in the same run: for each clip, MediaPipe 0.10.14's own Pose runtime
+(``model_complexity=1``, video mode, smoothing on; its default of one inference thread on Linux)
+runs in a separate benchmark environment as a subprocess (``bench/_mediapipe_worker.py``, which
+imports only mediapipe, OpenCV and numpy) on the same clip, decoded by the same ``cv2`` call; a
+checksum over the decoded frames confirms both saw the same pixels. Right after it, ours runs on the
+same frames as MediaPipe would: no jump gate, frames stamped 1/30 s apart (as MediaPipe's Python
+solution stamps them). Reported per clip and over all frames: median ms/frame of both, the speed
+ratio ours/MediaPipe (below 1 = ours faster), landmark agreement (mean and median distance in
+pixels over the 33 landmarks of frames where both found a pose), the share of frames on which both
+agree whether there is a pose, and the reps counted from each one's landmarks.
 
-    python3.11 -m venv /tmp/mpvenv && /tmp/mpvenv/bin/pip install mediapipe==0.10.14
-    /tmp/mpvenv/bin/python bench/pose_tracker.py --save-mediapipe /tmp/replens-mediapipe-ref
-
-That mode imports only mediapipe and OpenCV. With the reference present, a second pass runs without
-the jump gate and with frames stamped 1/30 s apart, as MediaPipe's Python solution stamps them, and
-reports the median landmark distance (px) over frames both found a pose in, the share of frames on
-which both agree whether there is a pose, and the reps counted from MediaPipe's own landmarks.
+mediapipe is never a RepLens dependency. The environment defaults to ``/tmp/mpvenv``
+(``--mediapipe-venv`` or ``REPLENS_MEDIAPIPE_VENV``); when it is missing it is made with
+``python3.11 -m venv DIR && DIR/bin/pip install mediapipe==0.10.14`` (about 1.1 GB). If that
+fails (no network), the comparison is skipped with a message and ours is still reported.
+``--mediapipe-ref DIR`` compares against landmarks saved earlier instead, by
+``/tmp/mpvenv/bin/python bench/pose_tracker.py --save-mediapipe DIR`` (that mode imports only the
+worker).
 
 Data: ``REPLENS_EVAL_DIR`` (default ``../shared/eval`` from the repo root) must hold ``videos/``.
-Usage: python bench/pose_tracker.py [--device CPU] [--precision f32] [--threads 1] [--mediapipe-ref DIR]
+Usage: python bench/pose_tracker.py [--device CPU] [--precision f32] [--threads 1] [--markdown]
+       [--mediapipe-venv DIR | --mediapipe-ref DIR | --no-mediapipe]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +50,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = Path(os.environ.get("REPLENS_EVAL_DIR", ROOT.parent / "shared" / "eval"))
-DEFAULT_REF = Path("/tmp/replens-mediapipe-ref")
-EXERCISES = {"squat": "squat", "situp": "situp", "leg_raise": "auto"}
+MEDIAPIPE_VENV = Path(os.environ.get("REPLENS_MEDIAPIPE_VENV", "/tmp/mpvenv"))
+MEDIAPIPE_VERSION = "0.10.14"
+WORKER = Path(__file__).resolve().parent / "_mediapipe_worker.py"
+EXERCISES = {"squat": "squat", "situp": "situp", "leg_raise": "leg_raise"}
+MEDIAPIPE_FPS = 30.0  # MediaPipe's Python solution stamps frames 1/30 s apart
 
 
 def read_frames(path: Path) -> list[np.ndarray]:
@@ -52,25 +70,88 @@ def read_frames(path: Path) -> list[np.ndarray]:
         capture.release()
 
 
+def frames_sha1(frames: list[np.ndarray]) -> str:
+    digest = hashlib.sha1()  # a checksum, not security
+    for image in frames:
+        digest.update(np.ascontiguousarray(image).tobytes())
+    return digest.hexdigest()
+
+
 def save_mediapipe(videos: Path, out: Path) -> None:
-    """(T, 33, 4) x_px, y_px, z_px, visibility per clip, NaN where MediaPipe found nobody (video mode)."""
-    import mediapipe as mp  # type: ignore[import-not-found]
+    """Run in the MediaPipe environment: the worker's output for every clip, into ``out``."""
+    sys.path.insert(0, str(WORKER.parent))
+    from _mediapipe_worker import run_clip  # type: ignore[import-not-found, unused-ignore]
 
     out.mkdir(parents=True, exist_ok=True)
     for clip in sorted(videos.glob("*.mp4")):
-        frames = read_frames(clip)
-        pose = mp.solutions.pose.Pose(model_complexity=1, smooth_landmarks=True, static_image_mode=False)
-        series = np.full((len(frames), 33, 4), np.nan, dtype=np.float32)
-        cost = []
-        for i, image in enumerate(frames):
-            h, w = image.shape[:2]
-            start = time.perf_counter()
-            found = pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).pose_landmarks
-            cost.append(time.perf_counter() - start)
-            if found:
-                series[i] = [[p.x * w, p.y * h, p.z * w, p.visibility] for p in found.landmark]
-        np.save(out / f"{clip.stem}.npy", series)
-        print(f"{clip.stem}: pose in {np.isfinite(series[:, 0, 0]).mean():.1%}, {1e3 * np.median(cost):.1f} ms/frame")
+        run_clip(clip, out)
+
+
+def mediapipe_python(venv: Path) -> tuple[Path | None, str]:
+    """The MediaPipe environment's python, made when missing; (None, why) when it cannot be had."""
+    python = venv / "bin" / "python"
+
+    def version() -> str | None:
+        if not python.is_file():
+            return None
+        probe = subprocess.run([str(python), "-c", "import mediapipe; print(mediapipe.__version__)"],
+                               capture_output=True, text=True, check=False)
+        return probe.stdout.strip() if probe.returncode == 0 else None
+
+    found = version()
+    if found is None:
+        base = shutil.which("python3.11") or sys.executable
+        print(f"MediaPipe environment {venv} is missing or has no mediapipe: making it with "
+              f"`python3.11 -m venv {venv} && {venv}/bin/pip install mediapipe=={MEDIAPIPE_VERSION}` "
+              "(about 1.1 GB; a benchmark environment only, never a RepLens dependency) ...", file=sys.stderr)
+        steps = [[base, "-m", "venv", str(venv)], [str(python), "-m", "pip", "install", "-q",
+                                                   f"mediapipe=={MEDIAPIPE_VERSION}"]]
+        for step in steps:
+            if step[0] == base and python.is_file():
+                continue
+            done = subprocess.run(step, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                return None, f"`{' '.join(step)}` failed (no network?): {' / '.join(tail)}"
+        found = version()
+        if found is None:
+            return None, f"{python} still cannot import mediapipe"
+    if found != MEDIAPIPE_VERSION:
+        print(f"warning: {venv} has mediapipe {found}, not {MEDIAPIPE_VERSION}", file=sys.stderr)
+    return python, f"mediapipe {found} ({venv})"
+
+
+@dataclass
+class Reference:
+    """MediaPipe's landmarks for one clip: (T, 33, 4), seconds per frame (None if not timed), frame checksum."""
+
+    series: np.ndarray
+    seconds: np.ndarray | None
+    sha1: str | None
+    versions: str
+
+
+def load_reference(folder: Path, stem: str) -> Reference | None:
+    path = folder / f"{stem}.npy"
+    if not path.is_file():
+        return None
+    meta: dict[str, Any] = {}
+    if path.with_suffix(".json").is_file():
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    seconds = np.asarray(meta["seconds"]) if "seconds" in meta else None
+    versions = f"mediapipe {meta.get('mediapipe', '?')}, OpenCV {meta.get('opencv', '?')}"
+    return Reference(np.load(path), seconds, meta.get("sha1"), versions)
+
+
+def run_mediapipe(python: Path, clip: Path, out: Path) -> Reference | str:
+    """The worker on one clip, in the MediaPipe environment; its reference, or why there is none."""
+    done = subprocess.run([str(python), str(WORKER), str(out), str(clip)], capture_output=True, text=True,
+                          check=False)
+    ref = load_reference(out, clip.stem) if done.returncode == 0 else None
+    if ref is None:
+        tail = " / ".join(done.stderr.strip().splitlines()[-3:])
+        return f"MediaPipe worker failed on {clip.name} (exit {done.returncode}): {tail}"
+    return ref
 
 
 def track(frames: list[np.ndarray], fps: float, tracker: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,12 +183,48 @@ def count_reps(series: np.ndarray, fps: float, exercise: str) -> int:
     return sum(isinstance(e, RepCompleted) for e in events)
 
 
-def agreement(ours: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
-    """Median landmark distance (px) where both found a pose, and the share of frames where both agree on presence."""
+def distances(ours: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per-landmark distances (px) on frames where both found a pose, and the presence agreement."""
     a, b = np.isfinite(ours[:, 0, 0]), np.isfinite(ref[:, 0, 0])
     both = a & b
-    dist = np.hypot(*(ours[both, :, :2] - ref[both, :, :2]).transpose(2, 0, 1))
-    return (float(np.median(dist)) if dist.size else float("nan")), float((a == b).mean())
+    dist = np.hypot(*(ours[both, :, :2] - ref[both, :, :2]).transpose(2, 0, 1)).ravel()
+    return dist, float((a == b).mean())
+
+
+@dataclass
+class Comparison:
+    ours_s: np.ndarray
+    mp_s: np.ndarray | None
+    dist: np.ndarray
+    presence: float
+    frames: int
+    ours_found: float
+    mp_found: float
+    reps_plain: int
+    reps_mp: int
+    same_frames: str
+
+
+def ms(seconds: np.ndarray | None) -> float:
+    return float("nan") if seconds is None or not seconds.size else 1e3 * float(np.median(seconds))
+
+
+def stat(values: np.ndarray, fn: Any) -> float:
+    return float(fn(values)) if values.size else float("nan")
+
+
+def choose_peer(args: argparse.Namespace) -> tuple[Path | None, str]:
+    """The MediaPipe environment's python (None: no live run) and a line saying what ours is compared with."""
+    if args.mediapipe_ref:
+        return None, f"MediaPipe landmarks saved in {args.mediapipe_ref} (timed when their .json has the times)"
+    if args.no_mediapipe:
+        return None, "MediaPipe comparison off (--no-mediapipe)"
+    python, why = mediapipe_python(args.mediapipe_venv)
+    if python is None:
+        line = f"MediaPipe comparison SKIPPED: {why}"
+        print(line, file=sys.stderr)
+        return None, line
+    return python, f"MediaPipe in the same run: {why}, a subprocess per clip, then ours on the same frames"
 
 
 def main() -> None:
@@ -115,8 +232,14 @@ def main() -> None:
     parser.add_argument("--device", default="CPU")
     parser.add_argument("--precision", default="f32")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--mediapipe-ref", type=Path, default=DEFAULT_REF)
-    parser.add_argument("--save-mediapipe", type=Path, help="write MediaPipe's landmarks here and stop")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--mediapipe-venv", type=Path, default=MEDIAPIPE_VENV,
+                       help=f"environment with mediapipe {MEDIAPIPE_VERSION} (made when missing)")
+    group.add_argument("--mediapipe-ref", type=Path, help="compare with landmarks saved by --save-mediapipe instead")
+    group.add_argument("--no-mediapipe", action="store_true", help="ours only")
+    group.add_argument("--save-mediapipe", type=Path,
+                       help="run inside the MediaPipe environment: write its landmarks here and stop")
     args = parser.parse_args()
     videos = EVAL_DIR / "videos"
     if not (videos / "labels.csv").is_file():
@@ -125,34 +248,116 @@ def main() -> None:
         save_mediapipe(videos, args.save_mediapipe)
         return
 
+    python, peer = choose_peer(args)
+
     sys.path.insert(0, str(ROOT))
+    import openvino as ov
+
     from replens.device_agent.trackers.pose.tracker import PoseTracker
 
     tracker = PoseTracker(args.device, args.precision, args.threads)
     plain = PoseTracker(args.device, args.precision, args.threads, gate=None)
     with (videos / "labels.csv").open(encoding="utf-8") as fh:
         labels = list(csv.DictReader(fh))
-    print(f"device {args.device}, precision {tracker.landmark_model.model.precision}, threads {args.threads}")
-    head = "clip                   exercise  pose   bridged  ms/frame  detector  reps/label"
-    print(head + "  | vs MediaPipe: median px  presence  mp reps")
-    for row in labels:
-        clip, fps, exercise = row["file"], float(row["fps"]), EXERCISES.get(row["exercise"], "auto")
-        frames = read_frames(videos / clip)
-        runs = tracker.detector_runs
-        series, bridged, cost = track(frames, fps, tracker)
-        found = np.isfinite(series[:, 0, 0])
-        reps = count_reps(series, fps, exercise)
-        line = (
-            f"{clip:22} {exercise:8} {(found & ~bridged).mean():6.1%} {bridged.mean():6.1%}"
-            f"  {1e3 * np.median(cost):8.1f}  {tracker.detector_runs - runs:8d}  {reps:4d}/{row['reps']}"
-        )
-        ref_path = args.mediapipe_ref / f"{Path(clip).stem}.npy"
-        if ref_path.is_file():
-            ref = np.load(ref_path)
-            ours, _, _ = track(frames, 30.0, plain)  # MediaPipe's Python solution stamps frames 1/30 s apart
-            px, presence = agreement(ours, ref)
-            line += f"  | {px:8.2f}  {presence:8.1%}  {count_reps(ref, fps, exercise):4d}"
-        print(line)
+    warm = read_frames(videos / labels[0]["file"])[:10]
+    for warm_up in (tracker, plain):  # first inferences allocate
+        track(warm, 30.0, warm_up)
+    load_before = os.getloadavg()
+    rows: list[tuple[Any, ...]] = []
+    comparisons: dict[str, Comparison] = {}
+    peer_versions = ""
+    with tempfile.TemporaryDirectory(prefix="replens-mediapipe-") as tmp:
+        for row in labels:
+            clip, fps, exercise = row["file"], float(row["fps"]), EXERCISES.get(row["exercise"], "auto")
+            frames = read_frames(videos / clip)
+            runs = tracker.detector_runs
+            series, bridged, cost = track(frames, fps, tracker)
+            found = np.isfinite(series[:, 0, 0])
+            rows.append((clip, exercise, (found & ~bridged).mean(), bridged.mean(), ms(cost),
+                         tracker.detector_runs - runs, count_reps(series, fps, exercise), row["reps"]))
+            ref: Reference | str | None = None
+            if python is not None:
+                ref = run_mediapipe(python, videos / clip, Path(tmp))
+            elif args.mediapipe_ref:
+                ref = load_reference(args.mediapipe_ref, Path(clip).stem)
+            if isinstance(ref, str):
+                print(ref, file=sys.stderr)
+                continue
+            if ref is None:
+                continue
+            ours, _, ours_s = track(frames, MEDIAPIPE_FPS, plain)
+            n = min(len(ours), len(ref.series))
+            same = "yes" if ref.sha1 == frames_sha1(frames) else ("?" if ref.sha1 is None else "NO")
+            if len(ref.series) != len(ours):
+                same = f"NO ({len(ref.series)} vs {len(ours)} frames)"
+            dist, presence = distances(ours[:n], ref.series[:n])
+            comparisons[clip] = Comparison(
+                ours_s, ref.seconds, dist, presence, n, float(np.isfinite(ours[:n, 0, 0]).mean()),
+                float(np.isfinite(ref.series[:n, 0, 0]).mean()), count_reps(ours, fps, exercise),
+                count_reps(ref.series, fps, exercise), same)
+            peer_versions = ref.versions
+    load_after = os.getloadavg()
+    precision = tracker.landmark_model.model.precision
+    print(f"ours: BlazePose full on OpenVINO {ov.__version__.split('-')[0]}, device {args.device}, "
+          f"precision {precision}, {args.threads} inference thread(s); "
+          f"OpenCV {cv2.__version__}; {os.cpu_count()} cores")
+    print(peer + (f"; {peer_versions}" if comparisons else ""))
+    print(f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print_tables(rows, comparisons, args.markdown)
+
+
+def print_tables(rows: list[tuple[Any, ...]], comparisons: dict[str, Comparison], markdown: bool) -> None:
+    head = ["clip", "exercise", "pose", "bridged", "ms/frame", "detector runs", "reps/label"]
+    cells = [[c, e, f"{p:.1%}", f"{b:.1%}", f"{m:.1f}", str(d), f"{r}/{lab}"] for c, e, p, b, m, d, r, lab in rows]
+    print("\nours (production settings: jump gate and bridging on, clip's own frame rate)")
+    table(head, cells, markdown)
+    if not comparisons:
+        return
+    head = ["clip", "frames", "ours ms", "MediaPipe ms", "ours/MP", "mean px", "median px", "presence agree",
+            "pose ours/MP", "reps ours/MP/label", "same frames"]
+    cells = []
+    labels = {r[0]: r[7] for r in rows}
+    for clip, c in comparisons.items():
+        ratio = ms(c.ours_s) / ms(c.mp_s)
+        cells.append([clip, str(c.frames), f"{ms(c.ours_s):.1f}", f"{ms(c.mp_s):.1f}", f"{ratio:.2f}",
+                      f"{stat(c.dist, np.mean):.2f}", f"{stat(c.dist, np.median):.2f}", f"{c.presence:.1%}",
+                      f"{c.ours_found:.1%}/{c.mp_found:.1%}", f"{c.reps_plain}/{c.reps_mp}/{labels[clip]}",
+                      c.same_frames])
+    ours_all = np.concatenate([c.ours_s for c in comparisons.values()])
+    timed = [c.mp_s for c in comparisons.values() if c.mp_s is not None]
+    mp_all = np.concatenate(timed) if len(timed) == len(comparisons) else None
+    dist_all = np.concatenate([c.dist for c in comparisons.values()])
+    frames = sum(c.frames for c in comparisons.values())
+    presence = sum(c.presence * c.frames for c in comparisons.values()) / frames
+    found_ours = sum(c.ours_found * c.frames for c in comparisons.values()) / frames
+    found_mp = sum(c.mp_found * c.frames for c in comparisons.values()) / frames
+    cells.append(["ALL", str(frames), f"{ms(ours_all):.1f}", f"{ms(mp_all):.1f}", f"{ms(ours_all) / ms(mp_all):.2f}",
+                  f"{stat(dist_all, np.mean):.2f}", f"{stat(dist_all, np.median):.2f}", f"{presence:.1%}",
+                  f"{found_ours:.1%}/{found_mp:.1%}",
+                  f"{sum(c.reps_plain for c in comparisons.values())}/{sum(c.reps_mp for c in comparisons.values())}"
+                  f"/{sum(int(labels[k]) for k in comparisons)}", ""])
+    print("\nvs MediaPipe on the same frames (ours without the jump gate, frames 1/30 s apart, as MediaPipe)")
+    table(head, cells, markdown)
+    if mp_all is not None:
+        total = float(ours_all.sum()) / float(mp_all.sum())
+        print(f"\nspeed ratio ours/MediaPipe: {ms(ours_all) / ms(mp_all):.2f} of the median ms/frame, "
+              f"{total:.2f} of the total time (below 1 = ours faster); "
+              f"fps ours {len(ours_all) / ours_all.sum():.1f}, MediaPipe {len(mp_all) / mp_all.sum():.1f}")
+    print("px: distance over the 33 landmarks of frames where both found a pose; presence agree: share of frames "
+          "where both agree whether there is a pose; same frames: checksum of the decoded frames matches")
+
+
+def table(head: list[str], cells: list[list[str]], markdown: bool) -> None:
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for row in cells:
+            print("| " + " | ".join(row) + " |")
+        return
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(head)]
+    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths, strict=True))))
+    for row in cells:
+        print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))
 
 
 if __name__ == "__main__":
