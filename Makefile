@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck docs unit integration bench bench-counting clean
+.PHONY: demo test check lint typecheck docs unit integration bench bench-counting bench-vision clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench: $(STAMP) test-servers
 bench-counting: $(STAMP)
 	$(BIN)/python bench/repcount.py
 	$(BIN)/python bench/vbt.py
+
+# Trackers on ../shared/eval/videos: speed per stage at 640x480, BlazePose against MediaPipe 0.10.14 in the
+# same run (installed into a separate virtualenv under /tmp by the bench itself, never a dependency).
+bench-vision: $(STAMP)
+	$(BIN)/python bench/trackers_speed.py
+	$(BIN)/python bench/pose_tracker.py
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
