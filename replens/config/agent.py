@@ -150,8 +150,8 @@ class BarbellTrackerConfig(StrictModel):
 
     type: Literal["barbell"] = "barbell"
     roi: Region | None = Field(
-        default=None, description="Where the plate moves, as x, y, width, height fractions; a tight region "
-        "keeps round things on the wall (clocks, other plates) from being taken for the bar.",
+        default=None, description="Where the plate moves, as x, y, width, height fractions. Set it: a tight "
+        "region keeps round things on the wall from being taken for the bar and keeps the circle search fast.",
     )
     detector: ObjectDetectorConfig | None = Field(
         default=None, description="Leave out to find the plate as a circle, with no trained model."
