@@ -110,10 +110,16 @@ def test_agent_and_hub_as_processes(tmp_path, mosquitto, influx_db):
     command = [sys.executable, "-m", "replens.cli.main"]
     hub = subprocess.Popen([*command, "hub", "run", "--config", str(config_path)], stderr=subprocess.PIPE, text=True)
     try:
-        agent = subprocess.run([*command, "agent", "run", "--config", str(config_path)], capture_output=True,
-                               text=True, timeout=120, check=False)
+        annotated = tmp_path / "annotated.mp4"
+        agent = subprocess.run([*command, "agent", "run", "--config", str(config_path), "--annotate", str(annotated)],
+                               capture_output=True, text=True, timeout=120, check=False)
         assert agent.returncode == 0, agent.stderr
         assert "2 sets, 22 events" in agent.stderr
+        import cv2
+
+        capture = cv2.VideoCapture(str(annotated))
+        assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == clip.truth["frames"]
+        capture.release()
     finally:
         hub.send_signal(signal.SIGTERM)
         _, hub_log = hub.communicate(timeout=20)
