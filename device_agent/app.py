@@ -14,7 +14,7 @@ from pathlib import Path
 from replens.backoff import Backoff
 from replens.config.agent import AgentConfig
 from replens.config.mqtt import MqttConfig
-from replens.contract import AgentState, Stats, Topics, utc_from_unix
+from replens.contract import AgentState, SetEvent, SetPhase, Stats, Topics, utc_from_unix
 from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
@@ -65,6 +65,7 @@ class Agent:
     def run(self, stop: threading.Event | None = None, progress: ProgressCallback | None = None,
             drain_timeout_s: float = 30.0) -> AgentRunSummary:
         stop = stop or threading.Event()
+        self._end_orphaned_sets()
         source = self._open_source(stop)
         summary = AgentRunSummary()
         if source is None:
@@ -141,9 +142,8 @@ class Agent:
             return
         while self._unstored:
             draft = self._unstored[0]
-            topic = self._topics.sets if draft.topic_kind == "sets" else self._topics.reps
             try:
-                self.outbox.append(topic, draft.payload)
+                self._store(draft)
             except TransientError as err:
                 # Disk full or unwritable: keep the events in memory, in order, and retry on every frame.
                 if not self._store_alarm:
@@ -158,6 +158,31 @@ class Agent:
                 self._store_alarm = False
         self.publisher.wake()
         self._publish_state()
+
+    def _store(self, draft: Draft) -> None:
+        """Into the outbox, keeping the ledger of sets under way in the same transaction."""
+        assert self.outbox is not None
+        if draft.topic_kind != "sets":
+            self.outbox.append(self._topics.reps, draft.payload)
+            return
+        set_id = str(draft.fields["set_id"])
+        if draft.fields["event"] == SetPhase.END:
+            self.outbox.append(self._topics.sets, draft.payload, closed_set=set_id)
+        else:
+            snapshot = draft.build(1).model_dump_json()  # seq 1 is a placeholder; the outbox numbers the real one
+            self.outbox.append(self._topics.sets, draft.payload, open_set=(set_id, snapshot))
+
+    def _end_orphaned_sets(self) -> None:
+        """Sets a killed earlier run left open get their ``end`` now, dated at their last update."""
+        if self.outbox is None:
+            return
+        for set_id, snapshot, updated_at in self.outbox.open_sets():
+            fields = SetEvent.model_validate_json(snapshot).model_dump()
+            del fields["seq"]
+            fields.update(event=SetPhase.END, ended_at=utc_from_unix(updated_at))
+            log.warning("agent %s: set %s was left open by an earlier run (%d reps); ending it",
+                        self.agent_id, set_id, fields["reps"])
+            self._emit([Draft("sets", fields)])
 
     def state(self) -> AgentState:
         return AgentState(

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS open_sets (set_id TEXT PRIMARY KEY, snapshot TEXT NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY,
     topic TEXT NOT NULL,
@@ -63,22 +64,45 @@ class Outbox:
         except sqlite3.Error as err:
             raise TransientError(f"outbox {path}: cannot open: {err}") from err
 
-    def append(self, topic: str, make_payload: Callable[[int], bytes]) -> int:
-        """Give the event its sequence number and store it durably; returns the number."""
+    def append(
+        self,
+        topic: str,
+        make_payload: Callable[[int], bytes],
+        *,
+        open_set: tuple[str, str] | None = None,
+        closed_set: str | None = None,
+    ) -> int:
+        """Give the event its sequence number and store it durably; returns the number.
+
+        ``open_set`` (set id, snapshot JSON) and ``closed_set`` keep a ledger of sets under way in the
+        same transaction, so an agent killed mid-set can end them on its next start.
+        """
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 (seq,) = self._db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
+                now = self._clock()
                 self._db.execute(
                     "INSERT INTO outbox(seq, topic, payload, created_at) VALUES (?, ?, ?, ?)",
-                    (seq, topic, make_payload(seq), self._clock()),
+                    (seq, topic, make_payload(seq), now),
                 )
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
+                if open_set is not None:
+                    self._db.execute("INSERT OR REPLACE INTO open_sets(set_id, snapshot, updated_at) VALUES (?, ?, ?)",
+                                     (*open_set, now))
+                if closed_set is not None:
+                    self._db.execute("DELETE FROM open_sets WHERE set_id = ?", (closed_set,))
                 self._db.execute("COMMIT")
             except sqlite3.Error as err:
                 self._rollback()
                 raise TransientError(f"outbox {self.path}: cannot store event for {topic}: {err}") from err
             return int(seq)
+
+    def open_sets(self) -> list[tuple[str, str, float]]:
+        """Sets an earlier run started and never ended: (set id, last snapshot JSON, when it was stored)."""
+        with self._lock:
+            rows = self._db.execute("SELECT set_id, snapshot, updated_at FROM open_sets ORDER BY updated_at").fetchall()
+        return [(str(i), str(s), float(t)) for i, s, t in rows]
 
     def unsent(self, limit: int) -> list[OutboxItem]:
         """Oldest events not yet handed to the broker since the last :meth:`resend_all`."""

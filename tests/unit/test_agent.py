@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,8 @@ def test_clip_events_form_complete_set_lifecycles(tmp_path: Path, monkeypatch: p
     stored: list[bytes] = []
     original = outbox.append
 
-    def recording_append(topic: str, make: Callable[[int], bytes]) -> int:
-        seq = original(topic, make)
+    def recording_append(topic: str, make: Callable[[int], bytes], **ledger: Any) -> int:
+        seq = original(topic, make, **ledger)
         stored.append(make(seq))
         return seq
 
@@ -53,11 +54,11 @@ def test_events_held_in_memory_while_the_outbox_cannot_store(tmp_path: Path, mon
     original = outbox.append
     failures = {"left": 9}
 
-    def flaky_append(topic: str, make: Callable[[int], bytes]) -> int:
+    def flaky_append(topic: str, make: Callable[[int], bytes], **ledger: Any) -> int:
         if failures["left"] > 0:
             failures["left"] -= 1
             raise TransientError("database or disk is full")
-        return original(topic, make)
+        return original(topic, make, **ledger)
 
     monkeypatch.setattr(outbox, "append", flaky_append)
     agent.run(drain_timeout_s=0.1)

@@ -60,3 +60,16 @@ def test_resend_older_than_and_oldest_age(tmp_path):
     clock.t = 125.0
     assert box.resend_older_than(20.0) == 1
     assert [i.seq for i in box.unsent(10)] == [a]
+
+
+def test_open_set_ledger_follows_the_events(tmp_path):
+    clock = Clock(50.0)
+    box = Outbox(tmp_path / "o.sqlite3", clock=clock)
+    box.append("sets", payload, open_set=("s1", '{"reps": 1}'))
+    clock.t = 52.0
+    box.append("sets", payload, open_set=("s1", '{"reps": 2}'))
+    box.append("sets", payload, open_set=("s2", '{"reps": 1}'))
+    assert box.open_sets() == [("s1", '{"reps": 2}', 52.0), ("s2", '{"reps": 1}', 52.0)]
+    box.append("sets", payload, closed_set="s1")
+    box.close()
+    assert Outbox(tmp_path / "o.sqlite3", clock=clock).open_sets() == [("s2", '{"reps": 1}', 52.0)]
