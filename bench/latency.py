@@ -60,6 +60,24 @@ def rep_fields(agent: str, index: int, ended: datetime) -> dict[str, object]:
             "ended_at": ended, "concentric_s": 1.0, "eccentric_s": 1.0, "rom": 80.0, "confidence": 1.0}
 
 
+def measure(
+    influx: InfluxDB1, db: str, reps: int, interval_s: float, emit: Callable[[int, float], None]
+) -> list[float]:
+    """Emit one rep every ``interval_s`` (index, completion time); latency = first visible − completed."""
+    poller = Poller(influx, db, "rep")
+    poller.start()
+    ended: dict[int, float] = {}
+    try:
+        for index in range(1, reps + 1):
+            ended[index] = time.time()
+            emit(index, ended[index])
+            time.sleep(interval_s)
+        _wait(lambda: len(poller.seen) == reps, 60)
+    finally:
+        poller.stop.set()
+    return [poller.seen[i] - ended[i] for i in range(1, reps + 1)]
+
+
 def run_replens(mosquitto: Mosquitto, influx: InfluxDB1, reps: int, interval_s: float, scratch: Path) -> list[float]:
     db = "bench_replens"
     influx.create_database(db)
@@ -74,45 +92,31 @@ def run_replens(mosquitto: Mosquitto, influx: InfluxDB1, reps: int, interval_s: 
     outbox = Outbox(scratch / "agent" / "outbox.sqlite3")
     publisher = Publisher(config.mqtt, "bench", outbox)
     publisher.start()
-    poller = Poller(influx, db, "rep")
-    poller.start()
-    ended: dict[int, float] = {}
+
+    def emit(index: int, now: float) -> None:
+        fields = rep_fields("bench", index, datetime.fromtimestamp(now, UTC))
+        outbox.append(config.mqtt.topics.reps, Draft("reps", fields).payload)
+        publisher.wake()
+
     try:
-        for index in range(1, reps + 1):
-            now = time.time()
-            ended[index] = now
-            outbox.append(config.mqtt.topics.reps, Draft("reps", rep_fields("bench", index,
-                                                                             datetime.fromtimestamp(now, UTC))).payload)
-            publisher.wake()
-            time.sleep(interval_s)
-        _wait(lambda: len(poller.seen) == reps, 60)
+        return measure(influx, db, reps, interval_s, emit)
     finally:
-        poller.stop.set()
         publisher.stop()
         hub_thread.stop()
-    return [poller.seen[i] - ended[i] for i in range(1, reps + 1)]
 
 
 def run_baseline(influx: InfluxDB1, reps: int, interval_s: float) -> list[float]:
     db = "bench_direct"
     influx.create_database(db)
-    poller = Poller(influx, db, "rep")
-    poller.start()
-    ended: dict[int, float] = {}
-    try:
-        for index in range(1, reps + 1):
-            now = time.time()
-            ended[index] = now
-            line = format_line("rep", {"agent": "direct"}, {"index": index}, ns(datetime.fromtimestamp(now, UTC)))
-            request = urllib.request.Request(f"{influx.url}/write?db={db}&precision=ns", data=line.encode(),
-                                             method="POST")
-            with urllib.request.urlopen(request, timeout=10) as response:
-                response.read()
-            time.sleep(interval_s)
-        _wait(lambda: len(poller.seen) == reps, 60)
-    finally:
-        poller.stop.set()
-    return [poller.seen[i] - ended[i] for i in range(1, reps + 1)]
+
+    def emit(index: int, now: float) -> None:
+        line = format_line("rep", {"agent": "direct"}, {"index": index}, ns(datetime.fromtimestamp(now, UTC)))
+        request = urllib.request.Request(f"{influx.url}/write?db={db}&precision=ns", data=line.encode(),
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    return measure(influx, db, reps, interval_s, emit)
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:

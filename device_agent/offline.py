@@ -29,6 +29,7 @@ from replens.device_agent.counting.profiles import profile_for
 from replens.device_agent.counting.trajectory import TrajectoryRepEngine
 from replens.device_agent.signal import SignalSample
 from replens.errors import ConfigError, SourceError
+from replens.metrics import velocity_loss_pct
 
 FloatArray = npt.NDArray[np.float64]
 POSE_LANDMARKS = 33
@@ -47,11 +48,7 @@ class CountedSet:
 
     @property
     def velocity_loss_pct(self) -> float | None:
-        """Drop from the fastest rep to the last one, in percent (velocity-based training's fatigue figure)."""
-        velocities = [r.mean_velocity_m_s for r in self.reps if r.mean_velocity_m_s is not None]
-        if len(velocities) < 2 or max(velocities) <= 0:
-            return None
-        return max(0.0, (max(velocities) - velocities[-1]) / max(velocities) * 100.0)
+        return velocity_loss_pct([r.mean_velocity_m_s for r in self.reps if r.mean_velocity_m_s is not None])
 
 
 def sets_from_events(events: Iterable[CountEvent]) -> list[CountedSet]:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from replens.contract import RepEvent, SetEvent, SetPhase, Stats
 from replens.hub.storage.line_protocol import format_line
+from replens.metrics import velocity_loss_pct
 
 SET_MEASUREMENT = "set"
 REP_MEASUREMENT = "rep"
@@ -38,7 +39,8 @@ def set_line(event: SetEvent, member: str | None) -> str:
         fields["rest_before_s"] = event.rest_before_s
     if velocities:
         fields["mean_velocity_m_s"] = sum(velocities) / len(velocities)
-        fields["velocity_loss_pct"] = _velocity_loss_pct(velocities)
+        loss = velocity_loss_pct(velocities)
+        fields["velocity_loss_pct"] = 0.0 if loss is None else loss  # one rep (or no speed): no loss yet
     for phase in ("concentric_s", "eccentric_s", "pause_s"):
         values = [v for r in event.rep_summaries if (v := getattr(r, phase)) is not None]
         if values:
@@ -79,9 +81,3 @@ def stats_line(stats: Stats) -> str:
     fields.update({k: v for k, v in optional.items() if v is not None})
     fields.update({f"count_{k}": v for k, v in stats.counters.items()})
     return format_line(STATS_MEASUREMENT, {"source": stats.source, "id": stats.id}, fields, ns(stats.at))
-
-
-def _velocity_loss_pct(velocities: list[float]) -> float:
-    """Drop from the fastest rep to the last one, the usual velocity-based-training fatigue figure."""
-    best = max(velocities)
-    return 0.0 if best <= 0 else max(0.0, (best - velocities[-1]) / best * 100.0)
