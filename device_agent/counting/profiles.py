@@ -106,12 +106,15 @@ PROFILES: dict[Exercise, ExerciseProfile] = {
         _P(_E.BENCH_PRESS, _angles("elbow", rest="high"), "high", "barbell", 0.5, 12.0),
         _P(_E.OVERHEAD_PRESS, _angles("elbow", "shoulder", rest="low"), "low", "barbell", 0.3, 10.0),
         _P(_E.CHEST_PRESS, _angles("elbow", rest="low"), "low", "stack", 0.3, 10.0),
-        _P(_E.PUSH_UP, _angles("elbow", rest="high"), "high", "body", 0.3, 8.0),
+        # Push-up depth is the shoulder coming down to the elbow (upper arm level with the floor).
+        _P(_E.PUSH_UP, _height("shoulder", "elbow", rest="high"), "high", "body", 0.3, 8.0),
         # Pulls: arms extended between reps; the load hangs or the stack sits.
         _P(_E.BARBELL_ROW, _angles("elbow", rest="high"), "low", "barbell", 0.3, 8.0),
         _P(_E.LAT_PULLDOWN, _angles("elbow", rest="high"), "low", "stack", 0.3, 10.0),
         _P(_E.SEATED_ROW, _angles("elbow", rest="high"), "low", "stack", 0.3, 10.0),
-        _P(_E.PULL_UP, _height("wrist", "shoulder", rest="high"), "low", "body", 0.6, 10.0),
+        # Pull-up: the elbows travel from overhead (hanging) down past the shoulders (chin over the
+        # bar); the hands stay on the bar, so the upper arm carries the rep, not the wrists.
+        _P(_E.PULL_UP, _height("elbow", "shoulder", rest="high"), "low", "body", 0.6, 10.0),
         # Arm isolation: the curl starts extended, the pushdown starts flexed.
         _P(_E.BICEPS_CURL, _angles("elbow", rest="high"), "low", "dumbbell", 0.3, 8.0),
         _P(_E.TRICEPS_PUSHDOWN, _angles("elbow", rest="low"), "low", "stack", 0.3, 8.0),
@@ -120,7 +123,9 @@ PROFILES: dict[Exercise, ExerciseProfile] = {
         # Trunk: lying (hip open) between sit-ups.
         _P(_E.SITUP, _height("nose", "hip", rest="low"), "low", "body", 0.3, 8.0),
         # Arm elevation from the side of the body.
-        _P(_E.FRONT_RAISE, _height("wrist", "shoulder", rest="low"), "low", "dumbbell", 0.3, 8.0),
+        # The upper arm's elevation: the elbow rises to shoulder height. Hands holding a weight
+        # are the jitteriest, most often occluded landmarks, so the elbow is the steadier marker.
+        _P(_E.FRONT_RAISE, _height("elbow", "shoulder", rest="low"), "low", "dumbbell", 0.3, 8.0),
         _P(_E.JUMPING_JACK, _angles("shoulder", rest="low"), "low", "body", 0.3, 4.0),
         _P(_E.AUTO, None, "low", "unknown", 0.4, 10.0),
     )

@@ -192,3 +192,51 @@ def test_auto_finds_whole_body_swings_with_constant_joint_angles() -> None:
 
     frames, times = render(frame, 2.0 + 8 * 1.6 + 3.0, seed=11)
     assert n_reps(count_pose_series(frames, times, Exercise.AUTO)) == 8
+
+
+def pullup(p: float) -> np.ndarray:
+    """Front-view pull-up, ``p`` 0 = hanging, 1 = chin over the bar: hands fixed on the bar, body rises."""
+    a, f, bar = 0.3, 0.28, 1.0
+    pts = np.zeros((33, 2))
+    ys = bar - 0.55 + 0.5 * p
+    for side, sx in ((0, -1.0), (1, 1.0)):
+        shoulder, wrist = np.array([0.2 * sx, ys]), np.array([0.35 * sx, bar])
+        d = float(np.linalg.norm(wrist - shoulder))
+        along = (a * a - f * f + d * d) / (2 * d)
+        off = math.sqrt(max(a * a - along * along, 0.0))
+        axis = (wrist - shoulder) / d
+        normal = np.array([axis[1], -axis[0]]) * sx  # the elbow bends outwards, away from the body
+        if normal[1] > 0:
+            normal = -normal
+        elbow_pt = shoulder + along * axis + off * normal
+        hip = np.array([0.12 * sx, ys - 0.55])
+        knee, ankle = hip + np.array([0.0, -0.45]), hip + np.array([0.0, -0.9])
+        for k, q in ((11, shoulder), (13, elbow_pt), (15, wrist), (23, hip), (25, knee), (27, ankle)):
+            pts[k + side] = q
+        pts[29 + side] = pts[31 + side] = ankle
+        for k in (17, 19, 21):
+            pts[k + side] = wrist + np.array([0.0, 0.04])
+    pts[0:11] = np.array([0.0, ys + 0.25]) + np.linspace(-0.05, 0.05, 11)[:, None]
+    return np.column_stack([320 + 220 * pts[:, 0], 440 - 220 * pts[:, 1]])
+
+
+def test_pullups_counted_from_the_upper_arm_with_jittery_hands() -> None:
+    """The hands wander on the bar (and are the jitteriest landmarks); the elbows pass the shoulders every rep."""
+    track = reps_track(7, [1.6, 1.2, 2.0], rest_s=0.6)
+    frames, times = render(lambda t: pullup(track(t)), 2.0 + 7 * 2.4 + 3.0, missing=0.05, outliers=3, seed=12)
+    has_pose = np.asarray(frames.any(axis=(1, 2)), dtype=np.float64)[:, None]
+    frames[:, 15:23, 1] += 50.0 * np.sin(2.3 * times)[:, None] * has_pose  # hands slip and wander on the bar
+    assert n_reps(count_pose_series(frames, times, Exercise.PULL_UP)) == 7
+    valid = frames.any(axis=(1, 2))
+    norm = frames.copy()
+    lo = frames[valid].min(axis=1, keepdims=True)
+    span = frames[valid].max(axis=1, keepdims=True) - lo
+    norm[valid] = (frames[valid] - lo) / np.where(span > 0, span, 1.0)
+    assert n_reps(count_pose_series(norm, times, Exercise.PULL_UP)) == 7
+
+
+def test_front_raises_counted_from_the_elbow_with_jittery_hands() -> None:
+    track = reps_track(6, [2.0, 1.5])
+    frames, times = render(lambda t: standing(arm=0.15 + 1.4 * track(t)), 2.0 + 6 * 2.5 + 3.0, seed=14)
+    frames[:, 15:23, 1] += 50.0 * np.sin(2.3 * times)[:, None]  # the weight swings in the hands
+    assert n_reps(count_pose_series(frames, times, Exercise.FRONT_RAISE)) == 6
