@@ -42,6 +42,7 @@ class CounterSettings:
     smoothing_s: float = 0.1  # time constant of the smoothing filter
     max_gap_s: float = 1.0  # longer gaps reset the rep in progress
     meters_per_unit: float | None = None  # scale for rom_m and velocities
+    split_lagging: bool = False  # a cycle only the unsmoothed signal completes is two reps, not chatter
 
     def __post_init__(self) -> None:
         if self.rest_position not in ("low", "high"):
@@ -73,7 +74,9 @@ class RepCounter:
         self._min_range = settings.min_range
         self._sign = 1.0 if settings.rest_position == "low" else -1.0
         self._filter = SignalFilter(settings.smoothing_s)
-        self._detector = CycleDetector(settings.min_range, settings.max_rep_s, settings.settle_s)
+        self._detector = CycleDetector(
+            settings.min_range, settings.max_rep_s, settings.settle_s, split=settings.split_lagging
+        )
         self._last_t: float | None = None
         self._last_valid_t: float | None = None
         self._live = False  # the filters hold data from the current stretch of samples

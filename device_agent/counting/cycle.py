@@ -21,6 +21,7 @@ LADDER_H0_FRAC = 0.1  # lowest crossing level for start/end extrapolation, fract
 EXTREME_TOL_FRAC = 0.05  # "near the turning point" tolerance, fraction of min_range...
 TURN_TOL_FRAC = 0.05  # ...or of the excursion so far, whichever is larger
 RETURN_FRAC = 0.2  # back on the rest side once within this fraction of the range
+SPLIT_BACK_FRAC = 0.4  # split a chattering excursion only if the smoothed signal came this close to rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ class _Excursion:
     conf_n: int = 0
     median_back: bool = False  # the unsmoothed signal has been back on the rest side
     chatter: bool = False  # ...and then left again while the smoothed one never returned
+    back_s: float = 0.0  # when the unsmoothed signal was lowest while back on the rest side...
+    back_level: float = math.inf  # ...and that level
+    back_smooth: float = math.inf  # lowest smoothed level since the unsmoothed one came back
 
     def observe_rise(self, prev: tuple[float, float], f: Filtered, h0: float, tol: float) -> None:
         """Track the way up and the turning point."""
@@ -119,9 +123,10 @@ class _Excursion:
 class CycleDetector:
     """Turns filtered samples into completed cycles; see the module docstring for the rules."""
 
-    def __init__(self, min_range: float, max_rep_s: float, settle_s: float) -> None:
+    def __init__(self, min_range: float, max_rep_s: float, settle_s: float, *, split: bool = False) -> None:
         self._max_rep_s = max_rep_s
         self._settle_s = settle_s
+        self._split_enabled = split
         self.set_min_range(min_range)
         self.reset()
 
@@ -163,8 +168,7 @@ class CycleDetector:
             self._rest(prev, f)
             return None
         if self._phase is _Phase.RISING:
-            self._rising(prev, f)
-            return None
+            return self._rising(prev, f)
         return self._returned(prev, f)
 
     def flush(self) -> Cycle | None:
@@ -204,35 +208,55 @@ class CycleDetector:
         if not keep_onset:
             self._onset = Ladder.empty(rising=True)
 
-    def _rising(self, prev: tuple[float, float], f: Filtered) -> None:
+    def _rising(self, prev: tuple[float, float], f: Filtered) -> Cycle | None:
         exc = self._exc
         assert exc is not None
         exc.observe_rise(prev, f, self._h0, self._tol)
         exc.observe_fall(prev, f, self._h0, self._tol)
         if f.t_s - exc.leave_s > self._max_rep_s:
             self._to_rest(f.smooth)  # too slow for a rep: set-up movement; re-learn the rest level here
-            return
+            return None
         rom = exc.peak.value - exc.low
-        self._watch_chatter(exc, f.median, rom)
+        if self._watch_chatter(exc, f, rom):
+            return self._split(exc, f)
         if f.smooth > exc.low + self._return_margin(rom):
-            return
+            return None
         if rom < self._min_range or exc.chatter:
             if not exc.chatter and rom >= PARTIAL_FRAC * self._min_range:
                 self.partial = (exc.leave_s, f.t_s, rom)  # the counter flags it if a set is under way
             self._to_rest(min(exc.low, f.smooth))  # a wobble or a vibration, not a rep
-            return
+            return None
         self._phase = _Phase.RETURNED
         self._ret_min = f.smooth
         self._anchor = (f.t_s, f.median)
+        return None
 
-    def _watch_chatter(self, exc: _Excursion, median: float, rom: float) -> None:
-        """Cycles too fast for the smoothed signal to follow show only in the median one."""
-        if rom < self._min_range:
-            return
-        if median <= exc.low + self._return_margin(rom):
+    def _watch_chatter(self, exc: _Excursion, f: Filtered, rom: float) -> bool:
+        """Cycles too fast for the smoothed signal to follow show only in the median one.
+
+        Such an excursion is dropped as chatter, or, with ``split`` on and the smoothed signal most
+        of the way back (it only lagged), split in two; returns True when it is to be split.
+        """
+        if rom < self._min_range or exc.chatter:
+            return False
+        if f.median <= exc.low + self._return_margin(rom):
             exc.median_back = True
-        elif exc.median_back and median >= exc.low + 0.5 * rom:
-            exc.chatter = True
+            if f.median < exc.back_level:
+                exc.back_s, exc.back_level = f.t_s, f.median
+        if exc.median_back:
+            exc.back_smooth = min(exc.back_smooth, f.smooth)
+            if f.median >= exc.low + 0.5 * rom:
+                exc.chatter = True
+                return self._split_enabled and exc.back_smooth <= exc.low + SPLIT_BACK_FRAC * rom
+        return False
+
+    def _split(self, exc: _Excursion, f: Filtered) -> Cycle:
+        """Close the excursion where the median signal was back at rest; the new one left from there."""
+        cycle = exc.close(exc.back_level, self._h0)
+        onset = Ladder.empty(rising=True)
+        self._exc = _Excursion(low=exc.back_level, leave_s=exc.back_s, onset=onset, peak=Turn.at(f.t_s, f.median))
+        self._exc.up_max = f.speed
+        return cycle
 
     def _returned(self, prev: tuple[float, float], f: Filtered) -> Cycle | None:
         exc = self._exc

@@ -68,10 +68,10 @@ class PoseRepEngine:
         self._signal: Callable[[float, FloatArray], float | None]
         if spec is None:
             self._signal = DominantMotion()
-            self._floor, rest = AUTO_FLOOR, "low"
+            self._floor, rest, split = AUTO_FLOOR, "low", False
         else:
             self._signal = ProfileSignal(spec)
-            self._floor, rest = spec.min_range, spec.rest_position
+            self._floor, rest, split = spec.min_range, spec.rest_position, spec.split_lagging
         settings = CounterSettings(
             min_range=self._floor,
             rest_position="low" if rest == "low" else "high",
@@ -79,6 +79,7 @@ class PoseRepEngine:
             max_rep_s=self.profile.max_rep_s,
             set_end_rest_s=set_end_rest_s,
             smoothing_s=smoothing_s,
+            split_lagging=split,
         )
         self._counter = RepCounter(settings)
         window = max(RANGE_WINDOW_MIN_S, RANGE_WINDOW_REPS * self.profile.max_rep_s)

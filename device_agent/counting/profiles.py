@@ -54,12 +54,18 @@ class PoseSignal:
             ``lower`` in torso lengths (mean of both sides).
         rest_position: where this signal sits between reps.
         min_range: absolute floor of a rep in signal units (degrees, or torso lengths).
+        split_lagging: when the median-filtered signal comes back to rest and leaves again while
+            the smoothed one lags above the return band (fast reps), count two reps instead of
+            dropping the excursion as chatter. Height signals of large segments are steady enough
+            for that; summed joint angles jitter near full extension (occluded elbows and hips), so
+            there the excursion stays dropped.
     """
 
     joints: tuple[str, ...] = ()
     height: tuple[Side, Side] | None = None
     rest_position: Rest = "high"
     min_range: float = 20.0
+    split_lagging: bool = False
 
     def __post_init__(self) -> None:
         if bool(self.joints) == (self.height is not None):
@@ -87,7 +93,7 @@ def _angles(*joints: str, rest: Rest, floor: float = 25.0) -> PoseSignal:
 
 
 def _height(upper: Side, lower: Side, *, rest: Rest, floor: float = 0.15) -> PoseSignal:
-    return PoseSignal(height=(upper, lower), rest_position=rest, min_range=floor)
+    return PoseSignal(height=(upper, lower), rest_position=rest, min_range=floor, split_lagging=True)
 
 
 _P = ExerciseProfile

@@ -478,3 +478,32 @@ def test_noise_makes_no_partial_reps() -> None:
     for i in range(600):
         events += counter.update(SignalSample(i / 30, rng.gauss(0.0, 1.0)), i / 30)
     assert not any(isinstance(e, PartialRep | RepCompleted) for e in events + counter.finish(20.0))
+
+
+def _sharp_dips(t: float, dip_s: float = 0.25) -> float:
+    """Rest at 0 until 0.5 s, then a plateau at 100 with a sharp V dip back to 0 every second."""
+    if t < 0.5:
+        return 0.0
+    phase = t % 1.0
+    d = min(abs(phase - 0.5), 1.0 - abs(phase - 0.5))
+    return 100.0 * min(1.0, d / dip_s)
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_fast_returns_only_the_median_signal_completes(split: bool) -> None:
+    """Sharp dips back to rest that the smoothed signal lags over: reps with ``split_lagging``,
+    dropped as chatter without it (the behaviour kept for jittery joint-angle signals)."""
+    counter = RepCounter(CounterSettings(min_range=20.0, split_lagging=split))
+    events: list[CountEvent] = []
+    for i in range(round(10.6 * 30)):
+        t = i / 30
+        events += counter.update(SignalSample(t, _sharp_dips(t), 1.0))
+    events += counter.finish(10.6)
+    reps = [e.rep for e in events if isinstance(e, RepCompleted)]
+    if not split:
+        assert len(reps) <= 1  # at most the whole stretch, flushed at the end as one slow excursion
+        return
+    assert len(reps) == 10
+    for k, rep in enumerate(reps):  # each rep runs from one dip to the next
+        assert rep.start_s == pytest.approx(0.5 + k, abs=0.15)
+        assert rep.end_s == pytest.approx(1.5 + k, abs=0.15)
