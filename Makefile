@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck docs unit integration bench bench-counting bench-vision clean
+.PHONY: demo test test-ha check lint typecheck docs unit integration bench bench-load bench-counting bench-vision bench-identity clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,identity]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -40,8 +40,18 @@ unit: $(STAMP)
 integration: $(STAMP) test-servers
 	$(BIN)/pytest tests/integration
 
+# Discovery, states and commands in a real Home Assistant Core 2024.3.3 (its own virtualenv, .venv-ha).
+test-ha: $(STAMP) test-servers
+	bash scripts/install-home-assistant.sh
+	$(BIN)/pytest tests/ha
+
 bench: $(STAMP) test-servers
 	$(BIN)/python bench/latency.py
+
+# Load: 40 simulated agents at 5,000 events/s through real Mosquitto, hub and InfluxDB, against a naive
+# one-POST-per-event bridge in the same run (about 10 minutes).
+bench-load: $(STAMP) test-servers
+	$(BIN)/python bench/load.py
 
 # Counting accuracy on ../shared/eval (or REPLENS_EVAL_DIR): RepCount-A pose series, barbell tracks, mocap velocity.
 bench-counting: $(STAMP)
@@ -54,5 +64,9 @@ bench-vision: $(STAMP)
 	$(BIN)/python bench/trackers_speed.py
 	$(BIN)/python bench/pose_tracker.py
 
+# Face identity on the real test photos: accuracy, time per face, entrance pipeline fps.
+bench-identity: $(STAMP)
+	$(BIN)/python bench/identity.py
+
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-ha build .mypy_cache .ruff_cache .pytest_cache

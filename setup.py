@@ -17,6 +17,7 @@ PACKAGE_DIRS = {
 packages = []
 for name, folder in PACKAGE_DIRS.items():
     packages.append(name)
-    packages += [f"{name}.{sub}" for sub in find_packages(folder)]
+    # custom_components is Home Assistant's, copied into its config folder, not a part of replens
+    packages += [f"{name}.{sub}" for sub in find_packages(folder, exclude=["*custom_components*"])]
 
 setup(packages=packages, package_dir=PACKAGE_DIRS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import statistics
 import threading
 import time
@@ -13,9 +14,22 @@ from pathlib import Path
 
 from replens.backoff import Backoff
 from replens.config.agent import AgentConfig
+from replens.config.identity import IdentityConfig
 from replens.config.mqtt import MqttConfig
-from replens.contract import AgentState, SetEvent, SetPhase, Stats, Topics, utc_from_unix
+from replens.contract import (
+    AgentState,
+    EnrolCommand,
+    EnrolResult,
+    SetEvent,
+    SetPhase,
+    StationCommand,
+    StationCommandKind,
+    Stats,
+    Topics,
+    utc_from_unix,
+)
 from replens.device_agent.drafts import Draft
+from replens.device_agent.identity.setup import make_watchers
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
 from replens.device_agent.sources.frame import Frame
@@ -44,10 +58,14 @@ class AgentRunSummary:
 class Agent:
     """Runs until the source ends or ``stop`` is set. Without MQTT settings it only counts (demo, tests)."""
 
-    def __init__(self, agent_id: str, config: AgentConfig, mqtt: MqttConfig | None, data_dir: Path | None) -> None:
+    def __init__(self, agent_id: str, config: AgentConfig, mqtt: MqttConfig | None, data_dir: Path | None, *,
+                 identity: IdentityConfig | None = None, members_db: Path | None = None) -> None:
         self.agent_id = agent_id
         self.config = config
         self.stations = [Station(agent_id, sid, sconf) for sid, sconf in config.stations.items()]
+        self.watchers, self.entrance = make_watchers(agent_id, config, identity, members_db)
+        self._enrolments: queue.SimpleQueue[EnrolCommand] = queue.SimpleQueue()
+        self.enrol_results: list[EnrolResult] = []
         self._topics = mqtt.topics if mqtt else Topics()
         self.outbox: Outbox | None = None
         self.publisher: Publisher | None = None
@@ -56,6 +74,12 @@ class Agent:
                 raise ValueError(f"agent {agent_id}: publishing needs a data_dir for the outbox")
             self.outbox = Outbox(data_dir / "outbox.sqlite3")
             self.publisher = Publisher(mqtt, agent_id, self.outbox)
+            self.publisher.on_command = self.command
+            if self.entrance is not None:
+                self.publisher.on_enrol = self.enrol
+            for station in self.stations:
+                station.paused = bool(self.outbox.flag(_paused_key(station.station_id)))
+        self._commands: queue.SimpleQueue[StationCommand] = queue.SimpleQueue()
         self._frame_costs_s: deque[float] = deque(maxlen=600)
         self._unstored: deque[Draft] = deque()  # events the outbox could not take yet (disk full)
         self._store_alarm = False
@@ -90,25 +114,31 @@ class Agent:
                     next_stats += self.config.stats_interval_s
         finally:
             source.close()
-            for station in self.stations:
-                self._emit(station.finish(last_t))
-            if self._unstored:
-                log.error("agent %s: exiting with %d events the outbox could not store: they are lost",
-                          self.agent_id, len(self._unstored))
-            summary.elapsed_s = time.monotonic() - began
-            summary.sets = sorted((s for st in self.stations for s in st.finished), key=lambda s: s.started_wall_s)
-            summary.events = self.events
-            if self.publisher is not None:
-                self._publish_state()
-                self._publish_stats(summary.fps)
-                summary.drained = self.publisher.wait_drained(drain_timeout_s)
-                if not summary.drained:
-                    log.warning("agent %s: %d events still in the outbox at exit; they go out on the next start",
-                                self.agent_id, self.outbox.depth() if self.outbox else 0)
-                self.publisher.stop()
-            if self.outbox is not None:
-                self.outbox.close()
+            self._wind_down(summary, last_t, began, drain_timeout_s)
         return summary
+
+    def _wind_down(self, summary: AgentRunSummary, last_t: float, began: float, drain_timeout_s: float) -> None:
+        """End open sets and visits, store and send what is left, close the outbox."""
+        for station in self.stations:
+            self._emit(station.finish(last_t))
+        for watcher in self.watchers:
+            self._emit(watcher.finish(last_t))
+        if self._unstored:
+            log.error("agent %s: exiting with %d events the outbox could not store: they are lost",
+                      self.agent_id, len(self._unstored))
+        summary.elapsed_s = time.monotonic() - began
+        summary.sets = sorted((s for st in self.stations for s in st.finished), key=lambda s: s.started_wall_s)
+        summary.events = self.events
+        if self.publisher is not None:
+            self._publish_state()
+            self._publish_stats(summary.fps)
+            summary.drained = self.publisher.wait_drained(drain_timeout_s)
+            if not summary.drained:
+                log.warning("agent %s: %d events still in the outbox at exit; they go out on the next start",
+                            self.agent_id, self.outbox.depth() if self.outbox else 0)
+            self.publisher.stop()
+        if self.outbox is not None:
+            self.outbox.close()
 
     def _open_source(self, stop: threading.Event) -> FrameSource | None:
         """A camera that is not there yet is waited for with backoff (no crash loop); a bad file is an error."""
@@ -126,9 +156,58 @@ class Agent:
                 stop.wait(delay)
         return None
 
+    def command(self, command: StationCommand) -> None:
+        """Queue a command (any thread); the counting loop applies it before the next frame."""
+        self._commands.put(command)
+
+    def enrol(self, request: EnrolCommand) -> None:
+        """Queue an enrolment request (any thread); the entrance watcher takes the next faces it sees."""
+        self._enrolments.put(request)
+
+    def _start_enrolments(self) -> None:
+        while self.entrance is not None and not self._enrolments.empty():
+            self.entrance.enrol(self._enrolments.get_nowait(), self._enrolled)
+
+    def _enrolled(self, result: EnrolResult) -> None:
+        self.enrol_results.append(result)
+        if self.publisher is not None:
+            self.publisher.publish_enrol_result(result.to_json())
+
+    def _apply_commands(self, t_s: float) -> None:
+        """Pause, resume or end a set at a station; the paused state survives restarts (outbox meta)."""
+        changed = False
+        while not self._commands.empty():
+            command = self._commands.get_nowait()
+            station = next((s for s in self.stations if s.station_id == command.station), None)
+            if station is None:
+                log.warning("agent %s: command %s for unknown station %s ignored",
+                            self.agent_id, command.command, command.station)
+                continue
+            log.info("agent %s: station %s: %s (by %s)", self.agent_id, station.station_id, command.command,
+                     command.by or "unknown")
+            if command.command is StationCommandKind.END_SET:
+                self._emit(station.finish(t_s))
+            elif command.command is StationCommandKind.PAUSE:
+                self._emit(station.pause(t_s))
+            else:
+                station.resume()
+            if command.command is not StationCommandKind.END_SET and self.outbox is not None:
+                try:
+                    self.outbox.set_flag(_paused_key(station.station_id), int(station.paused))
+                except TransientError as err:
+                    log.error("agent %s: station %s: %s", self.agent_id, station.station_id, err)
+            changed = True
+        if changed:
+            self._publish_state()
+
     def _step(self, frame: Frame) -> None:
         began = time.perf_counter()
+        if not self._commands.empty():
+            self._apply_commands(frame.t_s)
+        if not self._enrolments.empty():
+            self._start_enrolments()
         drafts = [draft for station in self.stations for draft in station.process(frame)]
+        drafts += [draft for watcher in self.watchers for draft in watcher.process(frame)]
         if drafts or self._unstored:
             self._emit(drafts)
         self._frame_costs_s.append(time.perf_counter() - began)
@@ -163,7 +242,8 @@ class Agent:
         """Into the outbox, keeping the ledger of sets under way in the same transaction."""
         assert self.outbox is not None
         if draft.topic_kind != "sets":
-            self.outbox.append(self._topics.reps, draft.payload)
+            topic = self._topics.visits if draft.topic_kind == "visits" else self._topics.reps
+            self.outbox.append(topic, draft.payload)
             return
         set_id = str(draft.fields["set_id"])
         if draft.fields["event"] == SetPhase.END:
@@ -212,3 +292,7 @@ class Agent:
                       "confirmed": self.publisher.confirmed, "held_in_memory": len(self._unstored)},
         )
         self.publisher.publish_stats(stats.to_json())
+
+
+def _paused_key(station_id: str) -> str:
+    return f"paused:{station_id}"

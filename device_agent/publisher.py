@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.config.mqtt import MqttConfig
-from replens.contract import Availability, decode_ack
+from replens.contract import Availability, EnrolCommand, StationCommand, decode, decode_ack
 from replens.device_agent.outbox import Outbox
-from replens.errors import ContractError
+from replens.errors import ContractError, TransientError
 from replens.mqtt_options import password, tls_context
 
 log = logging.getLogger(__name__)
+
+_DISK_RETRY_S = 5.0
 
 
 class Publisher:
@@ -46,9 +49,14 @@ class Publisher:
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._retained_state: bytes | None = None
+        self._latest_stats: bytes | None = None
         self._hub_online = False
         self.published = 0
         self.confirmed = 0
+        self.on_command: Callable[[StationCommand], None] | None = None
+        """Called from paho's thread with each valid command; hand it to the counting loop, do not block."""
+        self.on_enrol: Callable[[EnrolCommand], None] | None = None
+        """Entrance agents only: called from paho's thread with each valid enrolment request."""
         self._client = self._make_client()
         self._drainer = threading.Thread(target=self._drain_loop, name=f"outbox-{agent_id}", daemon=True)
 
@@ -73,9 +81,15 @@ class Publisher:
             self._client.publish(self._topics.agent_state(self._agent_id), payload, qos=1, retain=True)
 
     def publish_stats(self, payload: bytes) -> None:
-        """Health is a snapshot: if the broker is away, the next one will do."""
+        """Health is a snapshot: while the broker is away only the latest is kept, sent on reconnect."""
+        with self._lock:
+            self._latest_stats = payload
         if self.connected:
-            self._client.publish(self._topics.stats, payload, qos=0)
+            self._send_stats(self._client, payload)
+
+    def _send_stats(self, client: mqtt.Client, payload: bytes) -> None:
+        client.publish(self._topics.stats, payload, qos=0)
+        client.publish(self._topics.agent_stats(self._agent_id), payload, qos=0, retain=True)
 
     def wait_drained(self, timeout_s: float) -> bool:
         """Block until the hub confirmed every event (True) or the timeout passed (False)."""
@@ -130,13 +144,19 @@ class Publisher:
                         self._agent_id, self._config.host, self._config.port, reason)
             return
         log.info("agent %s: connected to %s:%s", self._agent_id, self._config.host, self._config.port)
-        client.subscribe([(self._topics.agent_ack(self._agent_id), 1), (self._topics.hub_available, 1)])
+        client.subscribe([(self._topics.agent_ack(self._agent_id), 1), (self._topics.hub_available, 1),
+                          (self._topics.agent_command(self._agent_id), 1),
+                          (self._topics.agent_enrol(self._agent_id), 1)])
         client.publish(self._topics.agent_available(self._agent_id), Availability.ONLINE.value, qos=1, retain=True)
         with self._lock:
             state = self._retained_state
         if state is not None:
             client.publish(self._topics.agent_state(self._agent_id), state, qos=1, retain=True)
-        self._outbox.resend_all()
+        with self._lock:
+            stats = self._latest_stats
+        if stats is not None:  # the last snapshot taken offline shows the backlog the outage left
+            self._send_stats(client, stats)
+        self._mark_all_for_resending()
         self._connected.set()
         self._wake.set()
 
@@ -149,16 +169,58 @@ class Publisher:
         if message.topic == self._topics.hub_available:
             online = message.payload == Availability.ONLINE.value.encode()
             if online and not self._hub_online:
-                self._outbox.resend_all()  # the hub may have missed what the broker took while it was away
+                self._mark_all_for_resending()  # the hub may have missed what the broker took while it was away
                 self._wake.set()
             self._hub_online = online
+            return
+        if message.topic == self._topics.agent_command(self._agent_id):
+            self._command(bytes(message.payload))
+            return
+        if message.topic == self._topics.agent_enrol(self._agent_id):
+            self._enrol(bytes(message.payload))
             return
         try:
             ack = decode_ack(message.topic, bytes(message.payload))
         except ContractError as err:
             log.warning("agent %s: ignored ack: %s", self._agent_id, err)
             return
-        self.confirmed += self._outbox.confirm(ack.ranges)
+        try:
+            self.confirmed += self._outbox.confirm(ack.ranges)
+        except TransientError as err:  # disk full: the events stay, the hub confirms them again after a resend
+            log.error("agent %s: %s", self._agent_id, err)
+
+    def _mark_all_for_resending(self) -> None:
+        """On paho's thread: an exception here would end its network loop, so a full disk is only logged."""
+        try:
+            self._outbox.resend_all()
+        except TransientError as err:  # the resend timer catches up once the disk has room
+            log.error("agent %s: %s", self._agent_id, err)
+
+    def _command(self, payload: bytes) -> None:
+        try:
+            command = decode(StationCommand, self._topics.agent_command(self._agent_id), payload)
+        except ContractError as err:
+            log.warning("agent %s: ignored command: %s", self._agent_id, err)
+            return
+        if self.on_command is not None:
+            self.on_command(command)
+
+    def _enrol(self, payload: bytes) -> None:
+        try:
+            request = decode(EnrolCommand, self._topics.agent_enrol(self._agent_id), payload)
+        except ContractError as err:
+            log.warning("agent %s: ignored enrolment request: %s", self._agent_id, err)
+            return
+        if self.on_enrol is None:
+            log.warning("agent %s: enrolment request for %r ignored: this agent has no entrance camera",
+                        self._agent_id, request.name)
+            return
+        self.on_enrol(request)
+
+    def publish_enrol_result(self, payload: bytes) -> None:
+        """Not retained: the outcome of one request, for whoever asked (Home Assistant fires an event)."""
+        if self.connected:
+            self._client.publish(self._topics.agent_enrol_result(self._agent_id), payload, qos=1)
 
     def _drain_loop(self) -> None:
         last_resend = time.monotonic()
@@ -167,10 +229,14 @@ class Publisher:
             self._wake.clear()
             if not self.connected:
                 continue
-            if time.monotonic() - last_resend > self._resend_after_s:
-                self._outbox.resend_older_than(self._resend_after_s)
-                last_resend = time.monotonic()
-            self._publish_unsent()
+            try:
+                if time.monotonic() - last_resend > self._resend_after_s:
+                    self._outbox.resend_older_than(self._resend_after_s)
+                    last_resend = time.monotonic()
+                self._publish_unsent()
+            except TransientError as err:  # disk full: keep the thread, try again a little later
+                log.error("agent %s: %s; retrying in %.0f s", self._agent_id, err, _DISK_RETRY_S)
+                self._stopping.wait(_DISK_RETRY_S)
 
     def _publish_unsent(self) -> None:
         """Hand unsent events to paho.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from replens.config.agent import StationConfig
@@ -15,8 +16,12 @@ from replens.device_agent.counting.events import (
     SetStarted,
 )
 from replens.device_agent.drafts import Draft
+from replens.device_agent.identity.appearance import Appearance, AppearanceAccumulator, describe
 from replens.device_agent.sources.frame import Frame
-from replens.device_agent.trackers.registry import StationPipeline, make_pipeline
+from replens.device_agent.trackers.registry import PosePipeline, StationPipeline, make_pipeline
+
+APPEARANCE_EVERY_S = 0.5  # clothing colour samples of the lifter (pose stations): cheap at this rate
+APPEARANCE_KEEP_S = 120.0
 
 
 @dataclass
@@ -50,17 +55,54 @@ class Station:
         self.agent_id = agent_id
         self.station_id = station_id
         self.exercise = config.exercise
+        self.weight_kg = config.weight_kg
+        self.paused = False
+        """Set by a pause command: frames are ignored, nothing is counted, until resumed."""
         self.pipeline = pipeline or make_pipeline(config)
         self.finished: list[FinishedSet] = []
         self._open: OpenSet | None = None
         self._wall_offset_s = 0.0  # wall time minus media time of the current source
+        self._looks: deque[tuple[float, Appearance]] = deque()  # (media time, clothing colour)
 
     def process(self, frame: Frame) -> list[Draft]:
         self._wall_offset_s = frame.wall_time_s - frame.t_s
-        return self._translate(self.pipeline.update(frame))
+        if self.paused:
+            return []
+        events = self.pipeline.update(frame)
+        self._sample_appearance(frame)
+        return self._translate(events)
+
+    def _sample_appearance(self, frame: Frame) -> None:
+        """The lifter's clothing colour, so the hub can tell members apart when several are in."""
+        if not isinstance(self.pipeline, PosePipeline) or self.pipeline.last_pose is None:
+            return
+        if self._looks and frame.t_s - self._looks[-1][0] < APPEARANCE_EVERY_S:
+            return
+        looks = describe(frame.image, self.pipeline.last_pose.landmarks)
+        if looks is not None:
+            self._looks.append((frame.t_s, looks))
+        while self._looks and frame.t_s - self._looks[0][0] > APPEARANCE_KEEP_S:
+            self._looks.popleft()
+
+    def _appearance_since(self, wall_s: float) -> Appearance | None:
+        mean = AppearanceAccumulator()
+        for t_s, looks in self._looks:
+            if self._wall(t_s) >= wall_s - 5.0:
+                mean.add(looks)
+        return mean.mean()
 
     def finish(self, t_s: float) -> list[Draft]:
+        """End the set under way (end of source, an end-set command); the counter is then ready for more."""
         return self._translate(self.pipeline.finish(t_s))
+
+    def pause(self, t_s: float) -> list[Draft]:
+        """Stop counting; the set under way ends now (``t_s``: media time of the latest frame)."""
+        drafts = self.finish(t_s) if not self.paused else []
+        self.paused = True
+        return drafts
+
+    def resume(self) -> None:
+        self.paused = False
 
     @property
     def total_reps(self) -> int:
@@ -74,6 +116,7 @@ class Station:
             set_active=open_set is not None,
             set_id=open_set.set_id if open_set else None,
             reps=len(open_set.reps) if open_set else 0,
+            paused=self.paused,
         )
 
     # counter events → wire drafts ---------------------------------------------------------------
@@ -141,4 +184,10 @@ class Station:
             "ended_at": utc_from_unix(ended_wall_s) if ended_wall_s is not None else None,
             "rest_before_s": open_set.rest_before_s,
             "rep_summaries": summaries,
+            "appearance": self._appearance_payload(open_set),
+            "weight_kg": self.weight_kg,
         })
+
+    def _appearance_payload(self, open_set: OpenSet) -> dict[str, list[float]] | None:
+        looks = self._appearance_since(open_set.started_wall_s)
+        return None if looks is None else {"torso": list(looks.torso), "legs": list(looks.legs)}

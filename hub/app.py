@@ -1,4 +1,4 @@
-"""The hub service: MQTT in, journal, acks to agents, InfluxDB out, health stats. One TaskGroup."""
+"""The hub service: MQTT in, journal, acks to agents, set attribution, InfluxDB out, health stats. One TaskGroup."""
 
 from __future__ import annotations
 
@@ -14,10 +14,26 @@ import aiomqtt
 
 from replens.backoff import Backoff
 from replens.config import RepLensConfig
-from replens.contract import Ack, AgentState, Availability, RepEvent, SetEvent, Stats, decode_incoming, utc_from_unix
+from replens.contract import (
+    Ack,
+    AgentState,
+    Availability,
+    ClaimCommand,
+    ClaimLastCommand,
+    RepEvent,
+    SetEvent,
+    SetPhase,
+    Stats,
+    VisitEvent,
+    decode_incoming,
+    utc_from_unix,
+)
 from replens.errors import ContractError, TransientError
 from replens.hub.acks import AckBook
-from replens.hub.journal import Inbound, Journal
+from replens.hub.homeassistant import HomeAssistantBridge, JournalViews
+from replens.hub.identity.announcer import Announcer
+from replens.hub.identity.attributor import Attributor
+from replens.hub.journal import BatchResult, Inbound, Journal
 from replens.hub.storage.forwarder import Forwarder
 from replens.hub.storage.transports import LineWriter
 from replens.mqtt_options import password, tls_context
@@ -26,6 +42,7 @@ log = logging.getLogger(__name__)
 
 HUB_ID = "hub"
 _BATCH = 1000
+_IDENTITY_TRIES = 5
 
 
 @dataclass
@@ -42,6 +59,9 @@ class Hub:
         self._topics = config.mqtt.topics
         self.journal = Journal(config.hub_data_dir() / "journal.sqlite3")
         self.forwarder = Forwarder(self.journal, config.influxdb, writer) if config.influxdb else None
+        self.attributor = Attributor(self.journal, config.identity, config.members_db())
+        self.announcer = Announcer(self.journal, self.attributor, self._topics)
+        self.homeassistant = HomeAssistantBridge(config, self.attributor, JournalViews(self.journal.path))
         self.counters = HubCounters()
         self.connected = asyncio.Event()
         self._inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
@@ -58,6 +78,9 @@ class Hub:
                     group.create_task(self._journal_loop(), name="journal"),
                     group.create_task(self._ack_loop(), name="acks"),
                     group.create_task(self._stats_loop(), name="stats"),
+                    group.create_task(self.announcer.run_announcements(self._current_client), name="announcements"),
+                    group.create_task(self.announcer.run_presence(self._current_client), name="presence"),
+                    group.create_task(self.homeassistant.run(self._current_client), name="homeassistant"),
                 ]
                 if self.forwarder is not None:
                     tasks.append(group.create_task(self.forwarder.run(), name="influxdb"))
@@ -68,6 +91,7 @@ class Hub:
         finally:
             if self.forwarder is not None:
                 self.forwarder.close()
+            self.homeassistant.close()
             self.journal.close()
 
     # MQTT ----------------------------------------------------------------------------------------
@@ -92,11 +116,14 @@ class Hub:
         while True:
             try:
                 async with self._make_client() as client:
-                    for topic in self._topics.hub_subscriptions():
+                    for topic in self._subscriptions():
                         await client.subscribe(topic, qos=1)
                     await client.publish(self._topics.hub_available, Availability.ONLINE.value, qos=1, retain=True)
                     self._client = client
                     self.connected.set()
+                    self.announcer.presence_due.set()  # retained, but the broker may have restarted empty
+                    self.announcer.wake.set()
+                    self.homeassistant.on_connect()
                     backoff.reset()
                     log.info("hub: connected to %s, prefix %s", where, self._topics.prefix)
                     async for message in client.messages:
@@ -109,6 +136,12 @@ class Hub:
                 self._client = None
                 self.connected.clear()
             await asyncio.sleep(delay)
+
+    def _subscriptions(self) -> tuple[str, ...]:
+        return (*self._topics.hub_subscriptions(), self._config.homeassistant.status_topic)
+
+    def _current_client(self) -> aiomqtt.Client | None:
+        return self._client
 
     async def _say_stopped(self) -> None:
         client = self._client
@@ -126,11 +159,13 @@ class Hub:
             batch = [await self._inbox.get()]
             while len(batch) < _BATCH and not self._inbox.empty():
                 batch.append(self._inbox.get_nowait())
-            inbound = self._sort_out(batch)
-            if not inbound:
+            inbound, claims, claims_by_name = self._sort_out(batch)
+            if claims_by_name:
+                claims += await self._resolve_claims(claims_by_name)
+            if not inbound and not claims:
                 continue
             try:
-                result = await asyncio.to_thread(self.journal.record, inbound)
+                result = await self._record(inbound)
             except TransientError as err:
                 # Not confirmed to the agents, so they will send these again: nothing is lost.
                 self.counters.counts["journal_errors"] += 1
@@ -144,29 +179,102 @@ class Hub:
             self._acks.add(result.duplicates)
             if self.forwarder is not None:
                 self.forwarder.wake.set()
+            if result.sets or result.visits or claims:
+                await self._identify(result, claims)
+            stored = set(result.stored)
+            self.homeassistant.sets_ended(
+                e.set_id for e in inbound.events
+                if isinstance(e, SetEvent) and e.event is SetPhase.END and (e.agent_id, e.seq) in stored
+            )
 
-    def _sort_out(self, batch: list[aiomqtt.Message]) -> Inbound:
+    async def _resolve_claims(self, commands: list[ClaimLastCommand]) -> list[ClaimCommand]:
+        """Claims of a station's last set by member name (Home Assistant's select) → ordinary claims."""
+        try:
+            claims, rejected = await asyncio.to_thread(self.homeassistant.resolve_claims, commands)
+        except TransientError as err:
+            claims, rejected = [], [f"{len(commands)} claims of a station's last set: {err}"]
+        for reason in rejected:
+            self.counters.counts["claims_rejected"] += 1
+            self.counters.last_rejection = reason
+            log.warning("hub: rejected %s", reason)
+        return claims
+
+    async def _record(self, inbound: Inbound) -> BatchResult:
+        if any(getattr(event, "member", None) for event in inbound.events):
+            self.counters.counts["unknown_members"] += await asyncio.to_thread(self.attributor.screen, inbound)
+        if not inbound:
+            return BatchResult([], [])
+        return await asyncio.to_thread(self.journal.record, inbound)
+
+    async def _identify(self, result: BatchResult, claims: list[ClaimCommand]) -> None:
+        """Apply claims and attribute sets; a journal hiccup is retried, since claims are not sent again."""
+        backoff = Backoff(initial_s=0.2, maximum_s=5.0)
+        for attempt in range(1, _IDENTITY_TRIES + 1):
+            try:
+                outcome = await asyncio.to_thread(self.attributor.after_batch, result, claims)
+                break
+            except TransientError as err:
+                self.counters.counts["identity_errors"] += 1
+                log.error("hub: attribution failed (try %d of %d): %s", attempt, _IDENTITY_TRIES, err)
+                await asyncio.sleep(backoff.next_delay())
+        else:
+            log.error("hub: gave up on %d claims and the attribution of %d sets", len(claims), len(result.sets))
+            return
+        for reason in outcome.rejected:
+            self.counters.counts["claims_rejected"] += 1
+            self.counters.last_rejection = reason
+            log.warning("hub: rejected %s", reason)
+        self.counters.counts["attributions"] += len(outcome.changed)
+        if outcome.changed:
+            self.announcer.wake.set()
+            self.homeassistant.due.set()
+            if self.forwarder is not None:
+                self.forwarder.wake.set()
+        if result.visits:
+            self.announcer.presence_due.set()
+
+    def _sort_out(self, batch: list[aiomqtt.Message]) -> tuple[Inbound, list[ClaimCommand], list[ClaimLastCommand]]:
         """Decode every message; a bad one is counted and logged with its topic and reason."""
         inbound = Inbound()
+        claims: list[ClaimCommand] = []
+        claims_by_name: list[ClaimLastCommand] = []
         for message in batch:
             topic = message.topic.value
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            if self._home_assistant_message(topic, payload):
+                continue
             self.counters.counts["received"] += 1
             try:
                 item = decode_incoming(self._topics, topic, payload)
             except ContractError as err:
                 self._reject(str(err))
                 continue
-            if isinstance(item, SetEvent | RepEvent):
+            if isinstance(item, SetEvent | RepEvent | VisitEvent):
                 inbound.events.append(item)
+            elif isinstance(item, ClaimCommand):
+                claims.append(item)
+            elif isinstance(item, ClaimLastCommand):
+                claims_by_name.append(item)
             elif isinstance(item, Stats):
                 if item.source == "agent":
                     inbound.stats.append(item)
             elif isinstance(item, AgentState):
                 inbound.agents.append((item.agent_id, None, item.model_dump_json()))
+                self.homeassistant.on_agent_state(item)
             else:
                 inbound.agents.append((item[0], item[1].value, None))
-        return inbound
+        return inbound, claims, claims_by_name
+
+    def _home_assistant_message(self, topic: str, payload: bytes) -> bool:
+        """Home Assistant's birth message, or an agent's retained state cleared (the agent was removed)."""
+        if topic == self._config.homeassistant.status_topic:
+            self.homeassistant.on_status(payload)
+            return True
+        agent_id = self._topics.agent_id_from(topic)
+        if not payload and agent_id is not None and topic == self._topics.agent_state(agent_id):
+            self.homeassistant.forget_agent(agent_id)
+            return True
+        return False
 
     def _reject(self, reason: str) -> None:
         self.counters.counts["rejected"] += 1

@@ -7,11 +7,12 @@ and unconfirmed events are sent again after a reconnect. The hub de-duplicates b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,19 @@ class Outbox:
             rows = self._db.execute("SELECT set_id, snapshot, updated_at FROM open_sets ORDER BY updated_at").fetchall()
         return [(str(i), str(s), float(t)) for i, s, t in rows]
 
+    def flag(self, key: str) -> int | None:
+        """A small durable setting kept beside the sequence counter (e.g. a station's paused state)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"flag:{key}",)).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_flag(self, key: str, value: int) -> None:
+        with self._lock:
+            try:
+                self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (f"flag:{key}", value))
+            except sqlite3.Error as err:
+                raise TransientError(f"outbox {self.path}: cannot store {key}: {err}") from err
+
     def unsent(self, limit: int) -> list[OutboxItem]:
         """Oldest events not yet handed to the broker since the last :meth:`resend_all`."""
         with self._lock:
@@ -115,24 +129,28 @@ class Outbox:
 
     def mark_sent(self, seqs: Iterable[int]) -> None:
         now = self._clock()
-        with self._lock:
+        with self._lock, self._writing("mark events sent"):
             self._db.executemany("UPDATE outbox SET sent_at = ? WHERE seq = ?", [(now, s) for s in seqs])
 
     def resend_all(self) -> int:
         """Mark every unconfirmed event for sending again (after a reconnect or a hub restart)."""
-        with self._lock:
+        with self._lock, self._writing("mark events for resending"):
             return self._db.execute("UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL").rowcount
 
     def resend_older_than(self, age_s: float) -> int:
-        with self._lock:
+        with self._lock, self._writing("mark events for resending"):
             return self._db.execute(
                 "UPDATE outbox SET sent_at = NULL WHERE sent_at < ?", (self._clock() - age_s,)
             ).rowcount
 
     def confirm(self, ranges: Iterable[tuple[int, int]]) -> int:
-        """The hub stored these sequence numbers (inclusive ranges): forget them. Returns rows removed."""
+        """The hub stored these sequence numbers (inclusive ranges): forget them. Returns rows removed.
+
+        On a full disk this raises TransientError and the events stay: the hub confirms them again
+        when they are resent.
+        """
         removed = 0
-        with self._lock:
+        with self._lock, self._writing("forget confirmed events"):
             for first, last in ranges:
                 removed += self._db.execute("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", (first, last)).rowcount
         return removed
@@ -150,6 +168,14 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """SQLite trouble (disk full, I/O error) as TransientError, so the publisher's threads survive it."""
+        try:
+            yield
+        except sqlite3.Error as err:
+            raise TransientError(f"outbox {self.path}: cannot {what}: {err}") from err
 
     def _rollback(self) -> None:
         try:

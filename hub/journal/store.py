@@ -2,46 +2,39 @@
 
 The queue of points lives in the same database as the record, so a hub killed anywhere either has
 both the event and its points or neither; the agent sends again whatever the hub did not confirm.
+The CLI may open the same file while the hub runs (to claim sets or forget a member): writers wait
+for each other (busy timeout), and what the CLI queues the hub publishes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from replens.contract import RepEvent, SetEvent, Stats
+from replens.contract import IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
 from replens.errors import TransientError
+from replens.hub.identity.facts import SetFacts, Visit
+from replens.hub.journal import attributions
+from replens.hub.journal.attributions import Announcement, Forgotten, queue_point
+from replens.hub.journal.schema import create_and_migrate
+from replens.hub.journal.visits import record_visit, visits_between
 from replens.hub.storage.points import rep_line, set_line, stats_line
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen (agent_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (agent_id, seq))
-    WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS agents (
-    agent_id TEXT PRIMARY KEY, availability TEXT, state TEXT, last_seen REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sets (
-    set_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, station TEXT NOT NULL, exercise TEXT NOT NULL,
-    member TEXT, reps INTEGER NOT NULL, phase TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
-    last_seq INTEGER NOT NULL, payload TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS reps (
-    set_id TEXT NOT NULL, idx INTEGER NOT NULL, agent_id TEXT NOT NULL, seq INTEGER NOT NULL,
-    started_at TEXT NOT NULL, ended_at TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (set_id, idx)
-);
-CREATE TABLE IF NOT EXISTS influx_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, queued_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS influx_rejected (
-    id INTEGER PRIMARY KEY, line TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL
-);
-"""
+log = logging.getLogger(__name__)
 
-Sequenced = SetEvent | RepEvent
+_CHECKPOINT_TRIES = 50
+BUSY_TIMEOUT_MS = 10_000
+"""How long a writer waits for another process's transaction on the same file (hub and CLI)."""
+
+Sequenced = SetEvent | RepEvent | VisitEvent
 
 
 @dataclass(slots=True)
@@ -60,6 +53,8 @@ class Inbound:
 class BatchResult:
     stored: list[tuple[str, int]]  # (agent_id, seq) newly recorded
     duplicates: list[tuple[str, int]]  # already recorded: confirm again, change nothing
+    sets: list[str] = field(default_factory=list)  # set ids changed by this batch, for attribution
+    visits: list[VisitEvent] = field(default_factory=list)  # visits changed by this batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +75,9 @@ class StoredSet:
     phase: str
     started_at: str
     ended_at: str | None
+    identity_source: str | None = None
+    identity_score: float | None = None
+    claimed: bool = False
 
 
 class Journal:
@@ -93,14 +91,16 @@ class Journal:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            added = create_and_migrate(self._db)
         except sqlite3.Error as err:
             raise TransientError(f"journal {path}: cannot open: {err}") from err
+        if added:
+            log.info("journal %s: added columns %s to sets", path, ", ".join(added))
 
     def record(self, batch: Inbound) -> BatchResult:
         """Store a batch atomically; events already seen (same agent_id and seq) change nothing."""
-        stored: list[tuple[str, int]] = []
-        duplicates: list[tuple[str, int]] = []
+        result = BatchResult([], [])
         with self._lock, self._transaction():
             for stats in batch.stats:
                 self._queue_point(stats_line(stats))
@@ -110,14 +110,18 @@ class Journal:
                 key = (event.agent_id, event.seq)
                 cursor = self._db.execute("INSERT OR IGNORE INTO seen(agent_id, seq) VALUES (?, ?)", key)
                 if cursor.rowcount == 0:
-                    duplicates.append(key)
+                    result.duplicates.append(key)
                     continue
-                stored.append(key)
+                result.stored.append(key)
                 if isinstance(event, SetEvent):
-                    self._apply_set(event)
+                    if self._apply_set(event):
+                        result.sets.append(event.set_id)
+                elif isinstance(event, VisitEvent):
+                    if record_visit(self._db, event):
+                        result.visits.append(event)
                 else:
                     self._apply_rep(event)
-        return BatchResult(stored, duplicates)
+        return result
 
     def agents(self) -> dict[str, tuple[str | None, str | None]]:
         """Agent id → (availability, state JSON) as last seen."""
@@ -154,10 +158,14 @@ class Journal:
     def sets(self) -> list[StoredSet]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT set_id, agent_id, station, exercise, member, reps, phase, started_at, ended_at "
-                "FROM sets ORDER BY started_at"
+                "SELECT set_id, agent_id, station, exercise, member, reps, phase, started_at, ended_at, "
+                "identity_source, identity_score, claimed FROM sets ORDER BY started_ts"
             ).fetchall()
-        return [StoredSet(*row) for row in rows]
+        return [
+            StoredSet(set_id, agent_id, station, exercise, member, reps, phase, started, ended, source, score,
+                      bool(claimed))
+            for set_id, agent_id, station, exercise, member, reps, phase, started, ended, source, score, claimed in rows
+        ]
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -165,6 +173,57 @@ class Journal:
             (reps,) = self._db.execute("SELECT COUNT(*) FROM reps").fetchone()
             (seen,) = self._db.execute("SELECT COUNT(*) FROM seen").fetchone()
         return {"sets": int(sets), "reps": int(reps), "events": int(seen)}
+
+    # identity --------------------------------------------------------------------------------
+    def claim(self, set_id: str, member: str | None, by: str | None = None) -> SetAttribution | None:
+        """A person says whose set it was (None: nobody we know); None when that was already so.
+
+        Raises UnknownSetError for a set the journal does not have. Checking that ``member`` exists is
+        the caller's job (the journal does not know the gallery).
+        """
+        with self._lock, self._transaction():
+            return attributions.claim(self._db, set_id, member, by)
+
+    def attribute(
+        self, set_id: str, member: str | None, source: IdentitySource | None, score: float | None
+    ) -> SetAttribution | None:
+        """A strategy's decision; a claimed set, or one whose member and source are unchanged, stays as is."""
+        with self._lock, self._transaction():
+            return attributions.attribute(self._db, set_id, member, source, score)
+
+    def forget_member(self, member: str) -> Forgotten:
+        """Delete a member's visits and attributions, rewrite their InfluxDB points, leave no trace in the file."""
+        with self._lock, self._transaction():
+            forgotten = attributions.forget_member(self._db, member)
+        self._compact()
+        return forgotten
+
+    def set_facts(self, set_ids: Iterable[str]) -> list[SetFacts]:
+        with self._lock:
+            return attributions.set_facts(self._db, set_ids)
+
+    def unclaimed_sets(self, t0: datetime, t1: datetime) -> list[SetFacts]:
+        """Sets started in [t0, t1] that strategies may still (re)decide."""
+        with self._lock:
+            return attributions.sets_started_between(self._db, t0.timestamp(), t1.timestamp(), unattributed=False)
+
+    def unattributed_sets(self, since: datetime) -> list[SetFacts]:
+        """Sets started since then with no member and no claim: the ones a person may want to claim."""
+        with self._lock:
+            return attributions.sets_started_between(self._db, since.timestamp(), math.inf, unattributed=True)
+
+    def visits_between(self, t0: datetime, t1: datetime) -> list[Visit]:
+        """Visits with a face seen at some time in [t0, t1]."""
+        with self._lock:
+            return visits_between(self._db, t0.timestamp(), t1.timestamp())
+
+    def pending_announcements(self, limit: int = 100) -> list[Announcement]:
+        with self._lock:
+            return attributions.pending_announcements(self._db, limit)
+
+    def announced(self, ids: Iterable[int]) -> None:
+        with self._lock, self._transaction():
+            self._db.executemany("DELETE FROM announcements WHERE id = ?", [(i,) for i in ids])
 
     def close(self) -> None:
         with self._lock:
@@ -179,23 +238,31 @@ class Journal:
             (agent_id, availability, state, time.time()),
         )
 
-    def _apply_set(self, event: SetEvent) -> None:
-        row = self._db.execute("SELECT last_seq, member FROM sets WHERE set_id = ?", (event.set_id,)).fetchone()
+    def _apply_set(self, event: SetEvent) -> bool:
+        row = self._db.execute(
+            "SELECT last_seq, member, identity_source, identity_score, claimed FROM sets WHERE set_id = ?",
+            (event.set_id,),
+        ).fetchone()
         if row is not None and row[0] > event.seq:
-            return  # an older update arrived late: the newer one already wrote the point
-        member = event.member or (row[1] if row else None)
+            return False  # an older update arrived late: the newer one already wrote the point
+        member, source, score = (row[1], row[2], row[3]) if row else (None, None, None)
+        if source is None and not (row and row[4]):
+            member = event.member or member  # the hub has decided nothing yet: keep what the agent says
         self._db.execute(
             "INSERT INTO sets(set_id, agent_id, station, exercise, member, reps, phase, started_at, ended_at, "
-            "last_seq, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(set_id) DO UPDATE SET "
-            "member = excluded.member, reps = excluded.reps, phase = excluded.phase, "
-            "ended_at = excluded.ended_at, last_seq = excluded.last_seq, payload = excluded.payload",
+            "last_seq, payload, appearance, started_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(set_id) DO UPDATE SET member = excluded.member, reps = excluded.reps, "
+            "phase = excluded.phase, ended_at = excluded.ended_at, last_seq = excluded.last_seq, "
+            "payload = excluded.payload, appearance = COALESCE(excluded.appearance, appearance)",
             (
                 event.set_id, event.agent_id, event.station, event.exercise.value, member, event.reps,
                 event.event.value, event.started_at.isoformat(),
                 event.ended_at.isoformat() if event.ended_at else None, event.seq, event.model_dump_json(),
+                event.appearance.model_dump_json() if event.appearance else None, event.started_at.timestamp(),
             ),
         )
-        self._queue_point(set_line(event, member))
+        self._queue_point(set_line(event, member, IdentitySource(source) if source else None, score))
+        return True
 
     def _apply_rep(self, event: RepEvent) -> None:
         self._db.execute(
@@ -208,8 +275,28 @@ class Journal:
         )
         self._queue_point(rep_line(event))
 
+    def queue_points(self, lines: Iterable[str]) -> None:
+        """Points that come from no event (presence changes), in their own transaction."""
+        with self._lock, self._transaction():
+            for line in lines:
+                self._queue_point(line)
+
     def _queue_point(self, line: str) -> None:
-        self._db.execute("INSERT INTO influx_outbox(line, queued_at) VALUES (?, ?)", (line, time.time()))
+        queue_point(self._db, line)
+
+    def _compact(self) -> None:
+        """Rebuild the file and empty the WAL, so deleted rows linger neither in free pages nor in old frames."""
+        with self._lock:
+            try:
+                self._db.execute("VACUUM")
+                for _ in range(_CHECKPOINT_TRIES):
+                    busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if not busy:
+                        return
+                    time.sleep(0.1)  # another process is reading an older snapshot
+            except sqlite3.Error as err:
+                raise TransientError(f"journal {self.path}: cannot compact: {err}") from err
+        log.warning("journal %s: the WAL is still in use; old frames go at the next checkpoint", self.path)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self.path)
@@ -233,9 +320,17 @@ class _Transaction:
             try:
                 self._db.execute("COMMIT")
             except sqlite3.Error as err:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise TransientError(f"journal {self._path}: cannot commit: {err}") from err
         else:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             if isinstance(exc, sqlite3.Error):
                 raise TransientError(f"journal {self._path}: {exc}") from exc
+
+    def _rollback(self) -> None:
+        """SQLite has already rolled back after some errors (disk full): a second ROLLBACK would raise."""
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.debug("journal %s: rollback after a failed write also failed", self._path)

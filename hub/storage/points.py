@@ -1,15 +1,17 @@
 """Wire events → InfluxDB points. The data schema lives here and in docs/influxdb.md.
 
 A set's timestamp is its start and a rep's is its start: a replayed or updated event rewrites the same
-point instead of adding one. ``member`` is a field, not a tag, so that a later attribution overwrites
-the point in place (a changed tag would make a second series).
+point instead of adding one. ``member``, ``identity_source`` and ``identity_score`` are fields, not tags,
+and are written on every rewrite (empty or 0 when unknown), so that a later attribution, a claim or a
+member's deletion overwrites them in place (a changed tag would make a second series, and a field left
+out of a rewrite would keep its old value).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from replens.contract import RepEvent, SetEvent, SetPhase, Stats
+from replens.contract import IdentitySource, RepEvent, SetEvent, SetPhase, Stats
 from replens.hub.storage.line_protocol import format_line
 from replens.metrics import velocity_loss_pct
 
@@ -24,19 +26,26 @@ def ns(at: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
-def set_line(event: SetEvent, member: str | None) -> str:
+def set_line(
+    event: SetEvent, member: str | None, source: IdentitySource | None = None, score: float | None = None
+) -> str:
     velocities = [r.mean_velocity_m_s for r in event.rep_summaries if r.mean_velocity_m_s is not None]
     fields: dict[str, float | int | bool | str] = {
         "set_id": event.set_id,
         "reps": event.reps,
         "partial_reps": event.partial_reps,
         "member": member or "",
+        "identity_source": source.value if source else "",
+        "identity_score": 0.0 if score is None else score,
         "ended": event.event is SetPhase.END,
     }
     if event.ended_at is not None:
         fields["duration_s"] = (event.ended_at - event.started_at).total_seconds()
     if event.rest_before_s is not None:
         fields["rest_before_s"] = event.rest_before_s
+    if event.weight_kg is not None:
+        fields["weight_kg"] = event.weight_kg
+        fields["volume_kg"] = event.weight_kg * event.reps
     if velocities:
         fields["mean_velocity_m_s"] = sum(velocities) / len(velocities)
         loss = velocity_loss_pct(velocities)

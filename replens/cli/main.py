@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from replens import __version__
 from replens.errors import ConfigError, RepLensError, SourceError
+
+if TYPE_CHECKING:
+    from replens.config import RepLensConfig
 
 EXIT_CONFIG = 2
 
@@ -67,17 +72,121 @@ def build_parser() -> argparse.ArgumentParser:
     count.add_argument("--min-range", type=float, help="smallest excursion that counts as a rep (tracker units)")
     count.add_argument("--set-rest", type=float, help="seconds without a rep that end a set")
 
+    _add_member_commands(commands)
+    _add_set_commands(commands)
+    _add_grafana_commands(commands)
+
     stack = commands.add_parser("stack", help="docker compose stack").add_subparsers(
         dest="stack_command", required=True, metavar="ACTION"
     )
     init = stack.add_parser("init", help="generate passwords, tokens and the Mosquitto password file")
     init.add_argument("--dir", type=Path, default=Path(), help="folder with docker-compose.yml (default: here)")
     init.add_argument("--force", action="store_true", help="replace existing secrets")
+    init.add_argument("--hostname", action="append", default=[], metavar="NAME",
+                      help="name or address camera boxes use for this machine, for the broker's certificate (repeat)")
+    _add_mqtt_commands(commands)
 
     docs = commands.add_parser("docs", help="regenerate docs/ from the code (JSON Schemas, config reference)")
     docs.add_argument("--dir", type=Path, default=Path("docs"))
     docs.add_argument("--check", action="store_true", help="exit 1 when docs/ is stale instead of writing")
     return parser
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=None,
+                        help="config file (default: $REPLENS_CONFIG, else ./replens.yaml)")
+
+
+def _add_mqtt_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    mqtt = commands.add_parser("mqtt", help="broker security").add_subparsers(
+        dest="mqtt_command", required=True, metavar="ACTION"
+    )
+    creds = mqtt.add_parser("credentials", help="generate broker accounts, ACL, TLS certificates and passwords")
+    creds.add_argument("--dir", type=Path, default=Path("mqtt-credentials"),
+                       help="folder to write (owner-only; default: mqtt-credentials)")
+    creds.add_argument("--force", action="store_true", help="replace existing files: every password changes")
+    creds.add_argument("--hostname", action="append", default=[], metavar="NAME",
+                       help="broker host name or address for its certificate (repeat; mqtt.host and localhost "
+                       "are always in)")
+    creds.add_argument("--no-homeassistant", action="store_true", help="no account for Home Assistant")
+    creds.add_argument("--new-ca", action="store_true", help="with --force: a new CA too (every box needs its ca.crt)")
+    _config_option(creds)
+
+
+def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    members = commands.add_parser("members", help="enrol, list, rename, delete and identify members").add_subparsers(
+        dest="members_command", required=True, metavar="ACTION"
+    )
+    add = members.add_parser("add", help="enrol a member from photos (one face each) or a live camera")
+    add.add_argument("name")
+    add.add_argument("photos", nargs="*", type=Path, metavar="PHOTO")
+    add.add_argument("--consent", action="store_true", help="the member agreed to face recognition (required)")
+    add.add_argument("--camera", metavar="SOURCE", help="enrol from a camera index or URL instead of photos")
+    add.add_argument("--frames", type=int, default=5, help="faces to take from the camera (default 5)")
+    add.add_argument("--face", type=int, help="in photos with several people, the face to enrol (0 = leftmost)")
+    listing = members.add_parser("list", help="members enrolled on this box")
+    listing.add_argument("--json", action="store_true")
+    rename = members.add_parser("rename", help="change a member's display name (the id stays)")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    delete = members.add_parser("delete", help="delete a member's face data and visits; their sets become anonymous")
+    delete.add_argument("name")
+    identify = members.add_parser("identify", help="who is in these photos")
+    identify.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    identify.add_argument("--json", action="store_true", help="one JSON object per photo")
+    for sub in (add, listing, rename, delete, identify):
+        _config_option(sub)
+
+
+def _add_set_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sets = commands.add_parser("sets", help="list sets and claim them for members").add_subparsers(
+        dest="sets_command", required=True, metavar="ACTION"
+    )
+    listing = sets.add_parser("list", help="sets the hub recorded, newest last")
+    listing.add_argument("--member", help="only this member's sets")
+    listing.add_argument("--unattributed", action="store_true", help="only sets nobody has yet")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    claim = sets.add_parser("claim", help="say whose set it was (overrides automatic attribution)")
+    claim.add_argument("set_id")
+    claim.add_argument("member", nargs="?", help="member name or id; leave out with --nobody")
+    claim.add_argument("--nobody", action="store_true",
+                       help="nobody enrolled did it: the set stays without a member and automatic attribution "
+                       "leaves it alone")
+    for sub in (listing, claim):
+        _config_option(sub)
+
+
+def _add_grafana_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    grafana = commands.add_parser("grafana", help="install the dashboards into an existing Grafana").add_subparsers(
+        dest="grafana_command", required=True, metavar="ACTION"
+    )
+    push = grafana.add_parser("push", help="create or update the InfluxDB datasource and the dashboards (idempotent)")
+    push.add_argument("--url", required=True, help="Grafana's address, e.g. http://localhost:3000")
+    push.add_argument("--token", help="service account token with the Admin role (default: $GRAFANA_TOKEN; or put "
+                      "user:password in the URL)")
+    push.add_argument("--influx-url", help="InfluxDB's address as Grafana reaches it (default: the config's host)")
+    push.add_argument("--dashboards", type=Path, help="folder of dashboard JSON files (default: dashboards/)")
+    _config_option(push)
+    report = commands.add_parser("report", help="draw a member's recent sets and reps as a PNG (from the hub journal)")
+    report.add_argument("--member", required=True, help="member name or id")
+    report.add_argument("--since", default="7d", help="how far back: 7d, 36h, 2w or a date (default 7d)")
+    report.add_argument("--out", type=Path, default=Path("report.png"), help="PNG to write (default report.png)")
+    _config_option(report)
+
+
+def _config_path(path: Path | None) -> Path:
+    if path is None:
+        path = Path(os.environ.get("REPLENS_CONFIG", "replens.yaml"))
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file (pass --config FILE or set REPLENS_CONFIG)")
+    return path
+
+
+def _load(path: Path | None) -> RepLensConfig:
+    from replens.config import load_config
+
+    return load_config(_config_path(path))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,15 +232,65 @@ def _dispatch(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one branch pe
         from replens.cli.count import run_count
 
         return run_count(args)
-    if args.command == "stack":
-        from replens.cli.stack import init_stack
+    if args.command == "members":
+        return _members(args)
+    if args.command == "sets":
+        return _sets(args)
+    if args.command == "grafana":
+        from replens.cli.grafana import push_to_grafana
 
-        return init_stack(args.dir, force=args.force)
+        return push_to_grafana(_load(args.config), args.url, args.token, influx_url=args.influx_url,
+                               dashboards_dir=args.dashboards)
+    if args.command == "report":
+        from replens.cli.report import run_report
+
+        return run_report(_load(args.config), args.member, args.since, args.out)
+    if args.command in ("stack", "mqtt"):
+        return _broker_secrets(args)
     if args.command == "docs":
         from replens.cli.docs import generate_docs
 
         return generate_docs(args.dir, check=args.check)
     raise AssertionError(args.command)
+
+
+def _broker_secrets(args: argparse.Namespace) -> int:
+    if args.command == "stack":
+        from replens.cli.stack import init_stack
+
+        return init_stack(args.dir, force=args.force, hostnames=args.hostname)
+    from replens.cli.mqtt_credentials import generate_credentials
+
+    return generate_credentials(_config_path(args.config), args.dir, force=args.force, hostnames=args.hostname,
+                                homeassistant=not args.no_homeassistant, new_ca=args.new_ca)
+
+
+def _members(args: argparse.Namespace) -> int:
+    from replens.cli import members
+
+    config = _load(args.config)
+    action = args.members_command
+    if action == "add":
+        return members.add_member(config, args)
+    if action == "list":
+        return members.list_members(config, as_json=args.json)
+    if action == "rename":
+        return members.rename_member(config, args.name, args.new_name)
+    if action == "delete":
+        return members.delete_member(config, args.name)
+    return members.identify_photos(config, args.photos, as_json=args.json)
+
+
+def _sets(args: argparse.Namespace) -> int:
+    from replens.cli import sets
+
+    config = _load(args.config)
+    if args.sets_command == "list":
+        return sets.list_sets(config, member=args.member, unattributed=args.unattributed, limit=args.limit,
+                              as_json=args.json)
+    if (args.member is None) == (not args.nobody):
+        raise RepLensError("give a MEMBER, or --nobody for a set no enrolled member did")
+    return sets.claim_set(config, args.set_id, None if args.nobody else args.member)
 
 
 if __name__ == "__main__":

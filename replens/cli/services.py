@@ -39,7 +39,8 @@ def run_agent(path: Path, agent_id: str | None, *, annotate: Path | None = None)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    agent = Agent(agent_id, config.agents[agent_id], config.agent_mqtt(agent_id), config.agent_data_dir(agent_id))
+    agent = Agent(agent_id, config.agents[agent_id], config.agent_mqtt(agent_id), config.agent_data_dir(agent_id),
+                  identity=config.identity, members_db=config.members_db())
     annotator = Annotator(annotate) if annotate else None
     try:
         summary = agent.run(stop, progress=annotator.on_frame if annotator else None)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from replens.config.base import StrictModel
 from replens.contract.events import Id
@@ -205,6 +205,18 @@ class StationConfig(StrictModel):
     exercise: Exercise = Field(description="Exercise profile name, e.g. lat_pulldown, chest_press, squat.")
     tracker: TrackerConfig = Field(default_factory=StackTrackerConfig)
     counter: CounterConfig = Field(default_factory=CounterConfig)
+    weight_kg: float | None = Field(
+        default=None,
+        ge=0,
+        le=2000,
+        description="Load lifted at this station in kg, when it is fixed (a loaded bar, a pinned stack). Sets carry "
+        "it, and Home Assistant's volume (reps × kg) uses it; null = unknown, volume 0.",
+    )
+    recognise_faces: bool = Field(
+        default=False,
+        description="Recognise faces seen at this station (needs replens[identity] and the member gallery on this "
+        "box): the surest attribution of a set, at some CPU cost per frame.",
+    )
     zone: list[Point] | None = Field(
         default=None,
         description="Polygon around this station as [x, y] fractions of the frame (0..1, x right, y down), at "
@@ -224,14 +236,38 @@ class StationConfig(StrictModel):
         return zone
 
 
+class EntranceConfig(StrictModel):
+    """An entrance camera: recognises members as they arrive, for presence and attribution."""
+
+    camera: Id = Field(default="entrance", description="Name of this entrance in visits and presence.")
+    process_fps: float = Field(
+        default=5.0, gt=0, le=60, description="Frames a second analysed; higher decides faster, costs CPU."
+    )
+    appearance: bool = Field(
+        default=True,
+        description="Also record clothing colour (pose model) so sets can be told apart when several members are in.",
+    )
+
+
 class AgentConfig(StrictModel):
-    """One camera box: its source and its stations."""
+    """One camera box: its source and its stations, or an entrance."""
 
     source: SourceConfig
-    stations: dict[Id, StationConfig] = Field(min_length=1, description="Stations this camera watches, by id.")
+    stations: dict[Id, StationConfig] = Field(
+        default_factory=dict, description="Stations this camera watches, by id."
+    )
+    entrance: EntranceConfig | None = Field(
+        default=None, description="Make this camera an entrance camera (needs replens[identity])."
+    )
     data_dir: Path | None = Field(default=None, description="Outbox folder; default <data_dir>/agents/<agent id>.")
     mqtt_username: str | None = Field(
         default=None, description="This agent's own broker account (overrides mqtt.username), so ACLs can fence it."
     )
     mqtt_password: SecretStr | None = Field(default=None, description="Password of mqtt_username.")
     stats_interval_s: float = Field(default=30.0, ge=1, le=3600, description="How often health goes to <prefix>/stats.")
+
+    @model_validator(mode="after")
+    def _has_a_job(self) -> AgentConfig:
+        if not self.stations and self.entrance is None:
+            raise ValueError("an agent needs at least one station or an entrance")
+        return self

@@ -237,4 +237,7 @@ def _with_absolute_paths(config: RepLensConfig, base: Path) -> RepLensConfig:
         )
     updates["agents"] = agents
     updates["hub"] = config.hub.model_copy(update={"data_dir": absolute(config.hub.data_dir) or config.hub.data_dir})
+    identity = config.identity
+    members_db = absolute(identity.members_db) or identity.members_db
+    updates["identity"] = identity.model_copy(update={"members_db": members_db})
     return config.model_copy(update=updates)

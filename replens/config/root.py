@@ -9,7 +9,9 @@ from pydantic import Field
 
 from replens.config.agent import AgentConfig
 from replens.config.base import StrictModel
+from replens.config.homeassistant import HomeAssistantConfig
 from replens.config.hub import HubConfig
+from replens.config.identity import IdentityConfig
 from replens.config.influxdb import InfluxConfig
 from replens.config.mqtt import MqttConfig
 from replens.contract.events import Id
@@ -33,11 +35,16 @@ class RepLensConfig(StrictModel):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     influxdb: InfluxConfig | None = Field(default=None, description="Leave out to run the hub without InfluxDB.")
     hub: HubConfig = Field(default_factory=HubConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     agents: dict[Id, AgentConfig] = Field(default_factory=dict, description="Camera boxes, by agent id.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     def hub_data_dir(self) -> Path:
         return self.hub.data_dir or self.data_dir / "hub"
+
+    def members_db(self) -> Path:
+        return self.identity.members_db or self.hub_data_dir() / "members.sqlite3"
 
     def agent_data_dir(self, agent_id: str) -> Path:
         return self.agents[agent_id].data_dir or self.data_dir / "agents" / agent_id

@@ -7,8 +7,19 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from replens.contract.events import SCHEMA_VERSION, Ack, AgentState, Availability, RepEvent, SetEvent, Stats
+from replens.contract.events import (
+    SCHEMA_VERSION,
+    Ack,
+    AgentState,
+    Availability,
+    ClaimCommand,
+    RepEvent,
+    SetEvent,
+    Stats,
+    VisitEvent,
+)
 from replens.contract.topics import Topics
+from replens.contract.views import ClaimLastCommand
 from replens.errors import ContractError
 
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -16,7 +27,9 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 
 M = TypeVar("M", bound=BaseModel)
 
-Incoming = SetEvent | RepEvent | Stats | AgentState | tuple[str, Availability]
+Incoming = (
+    SetEvent | RepEvent | VisitEvent | ClaimCommand | ClaimLastCommand | Stats | AgentState | tuple[str, Availability]
+)
 
 
 def decode(model: type[M], topic: str, payload: bytes) -> M:
@@ -42,12 +55,17 @@ def decode(model: type[M], topic: str, payload: bytes) -> M:
 
 def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
     """Dispatch a message the hub subscribed to by its topic."""
-    if topic == topics.sets:
-        return decode(SetEvent, topic, payload)
-    if topic == topics.reps:
-        return decode(RepEvent, topic, payload)
-    if topic == topics.stats:
-        return decode(Stats, topic, payload)
+    by_topic: dict[str, type[SetEvent | RepEvent | VisitEvent | ClaimCommand | ClaimLastCommand | Stats]] = {
+        topics.sets: SetEvent,
+        topics.reps: RepEvent,
+        topics.stats: Stats,
+        topics.visits: VisitEvent,
+        topics.claim: ClaimCommand,
+        topics.claim_last: ClaimLastCommand,
+    }
+    model = by_topic.get(topic)
+    if model is not None:
+        return decode(model, topic, payload)
     agent_id = topics.agent_id_from(topic)
     if agent_id is not None and topic == topics.agent_available(agent_id):
         try:

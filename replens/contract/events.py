@@ -21,6 +21,7 @@ Count = Annotated[int, Field(ge=0, le=100_000)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Velocity = Annotated[float, Field(ge=-50.0, le=50.0)]
 Magnitude = Annotated[float, Field(ge=-1e9, le=1e9)]
+WeightKg = Annotated[float, Field(ge=0.0, le=2000.0)]
 
 
 class WireModel(BaseModel):
@@ -75,6 +76,18 @@ class RepSummary(BaseModel):
     pause_s: Seconds | None = Field(default=None, description="Held at the turning point.")
 
 
+class Appearance(BaseModel):
+    """Clothing colour of a person: a coarse normalised colour histogram per body region.
+
+    Not biometric (it changes with the clothes); it lets the hub tell apart members who are in the gym
+    at the same time by matching the lifter at a station with the people seen at the entrance.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    torso: list[Fraction] = Field(min_length=1, max_length=64)
+    legs: list[Fraction] = Field(min_length=1, max_length=64)
+
+
 class SetEvent(SequencedEvent):
     """Topic ``<prefix>/sets``."""
 
@@ -86,6 +99,12 @@ class SetEvent(SequencedEvent):
     ended_at: AwareDatetime | None = Field(default=None, description="Set only on ``end``.")
     rest_before_s: Seconds | None = None
     rep_summaries: list[RepSummary] = Field(default_factory=list, max_length=1000)
+    appearance: Appearance | None = Field(
+        default=None, description="Clothing colour of the lifter (pose stations), for attribution by the hub."
+    )
+    weight_kg: WeightKg | None = Field(
+        default=None, description="Load lifted, from the station's configured weight_kg; null when unknown."
+    )
 
 
 class RepEvent(SequencedEvent):
@@ -113,6 +132,7 @@ class StationState(BaseModel):
     set_active: bool
     set_id: SetId | None = None
     reps: Count = 0
+    paused: bool = Field(default=False, description="Counting paused by a command; kept across agent restarts.")
 
 
 class AgentState(WireModel):
@@ -148,6 +168,88 @@ class Ack(WireModel):
     """Topic ``<prefix>/agent/<agent_id>/ack``: sequence ranges (inclusive) the hub has stored."""
 
     ranges: list[tuple[Seq, Seq]] = Field(max_length=10_000)
+
+
+class VisitRole(StrEnum):
+    """Where a face was seen: at the entrance (presence) or at a station (who is lifting there)."""
+
+    ENTRANCE = "entrance"
+    STATION = "station"
+
+
+class VisitEvent(WireModel):
+    """Topic ``<prefix>/visits``: a person seen by a camera, decided over several frames.
+
+    Carries a member id and a score, never a face or an embedding. Travels through the agent's outbox,
+    so the hub de-duplicates by (agent_id, seq) like sets.
+    """
+
+    agent_id: Id
+    seq: Seq
+    visit_id: SetId = Field(description="Stable id of the visit, the same in its new, update and end events.")
+    camera: Id = Field(description="The entrance camera's name, or the station whose camera saw the face.")
+    role: VisitRole
+    event: SetPhase
+    member: Id | None = Field(default=None, description="Recognised member, or null for unknown.")
+    score: Fraction = Field(description="How sure the decision is: 0 unknown, 1 certain.")
+    frames: Count = Field(description="Frames with a usable face so far.")
+    started_at: AwareDatetime
+    seen_at: AwareDatetime = Field(description="Last frame with a usable face.")
+    ended_at: AwareDatetime | None = None
+    appearance: Appearance | None = None
+
+
+class IdentitySource(StrEnum):
+    """How the hub decided whose set it was; strategies are tried in this order, a claim beats them all."""
+
+    STATION_FACE = "station_face"
+    ONLY_PRESENT = "only_present"
+    APPEARANCE = "appearance"
+    CLAIM = "claim"
+
+
+class ClaimCommand(WireModel):
+    """Topic ``<prefix>/hub/claim``: a person (or Home Assistant) says whose set it was.
+
+    ``member: null`` says nobody enrolled did it: the set keeps no member and automatic attribution leaves it.
+    """
+
+    set_id: SetId
+    member: Id | None
+    by: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class SetAttribution(WireModel):
+    """Topic ``<prefix>/hub/sets``: the hub's view of a set whenever its member changes."""
+
+    event: Literal[SetPhase.UPDATE] = SetPhase.UPDATE
+    set_id: SetId
+    agent_id: Id
+    station: Id
+    exercise: Exercise
+    reps: Count
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    member: Id | None
+    identity_source: IdentitySource | None
+    identity_score: Fraction | None
+    at: AwareDatetime
+
+
+class PresentMember(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    member: Id
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    since: AwareDatetime
+    last_seen: AwareDatetime
+    camera: Id
+
+
+class Presence(WireModel):
+    """Topic ``<prefix>/hub/presence``, retained: who is in the gym now."""
+
+    at: AwareDatetime
+    members: list[PresentMember] = Field(max_length=10_000)
 
 
 def utc_from_unix(t: float) -> datetime:

@@ -8,7 +8,26 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from replens.contract.events import Ack, AgentState, RepEvent, SetEvent, Stats
+from replens.contract.events import (
+    Ack,
+    AgentState,
+    ClaimCommand,
+    Presence,
+    RepEvent,
+    SetAttribution,
+    SetEvent,
+    Stats,
+    VisitEvent,
+)
+from replens.contract.views import (
+    ClaimLastCommand,
+    EnrolCommand,
+    EnrolResult,
+    LastSet,
+    MemberState,
+    SetCompleted,
+    StationCommand,
+)
 
 PAYLOADS: dict[str, type[BaseModel]] = {
     "sets": SetEvent,
@@ -16,6 +35,18 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "stats": Stats,
     "agent_state": AgentState,
     "agent_ack": Ack,
+    "visits": VisitEvent,
+    "hub_claim": ClaimCommand,
+    "hub_sets": SetAttribution,
+    "hub_presence": Presence,
+    "agent_command": StationCommand,
+    "agent_stats": Stats,
+    "hub_claim_last": ClaimLastCommand,
+    "station_last_set": LastSet,
+    "station_set_completed": SetCompleted,
+    "member_state": MemberState,
+    "agent_enrol": EnrolCommand,
+    "agent_enrol_result": EnrolResult,
 }
 
 
@@ -24,7 +55,9 @@ def contract_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "RepLens MQTT contract, schema 1",
-        "description": "Payloads by topic: <prefix>/sets, /reps, /stats, /agent/<id>/state, /agent/<id>/ack.",
+        "description": "Payloads by topic: <prefix>/sets, /reps, /stats, /visits, /agent/<id>/state, /agent/<id>/ack, "
+        "/hub/claim, /hub/sets, /hub/presence, /agent/<id>/command, /agent/<id>/stats, /hub/claim_last, "
+        "/station/<agent>/<station>/last_set and /set_completed, /member/<id>/state.",
         "topics": {name: model.model_json_schema(by_alias=True) for name, model in PAYLOADS.items()},
     }
 

@@ -45,6 +45,39 @@ class Topics:
         """Hub → agent: which sequence numbers the hub has stored durably."""
         return f"{self.prefix}/agent/{agent_id}/ack"
 
+    def agent_command(self, agent_id: str) -> str:
+        """Anyone → agent: ``StationCommand`` (pause, resume, end the set)."""
+        return f"{self.prefix}/agent/{agent_id}/command"
+
+    def agent_enrol(self, agent_id: str) -> str:
+        """Anyone → entrance agent: ``EnrolCommand`` (enrol the next face this camera sees)."""
+        return f"{self.prefix}/agent/{agent_id}/enrol"
+
+    def agent_enrol_result(self, agent_id: str) -> str:
+        """Entrance agent → all: ``EnrolResult``."""
+        return f"{self.prefix}/agent/{agent_id}/enrol_result"
+
+    def agent_stats(self, agent_id: str) -> str:
+        """Agent → integrations, retained: the agent's latest ``Stats`` (also sent on ``<prefix>/stats``)."""
+        return f"{self.prefix}/agent/{agent_id}/stats"
+
+    def station_last_set(self, agent_id: str, station: str) -> str:
+        """Hub → integrations, retained: ``LastSet`` of one station."""
+        return f"{self.prefix}/station/{agent_id}/{station}/last_set"
+
+    def station_set_completed(self, agent_id: str, station: str) -> str:
+        """Hub → integrations, not retained: ``SetCompleted`` when a set ends."""
+        return f"{self.prefix}/station/{agent_id}/{station}/set_completed"
+
+    def member_state(self, member_id: str) -> str:
+        """Hub → integrations, retained: ``MemberState`` (today's reps and volume, last set, presence)."""
+        return f"{self.prefix}/member/{member_id}/state"
+
+    @property
+    def claim_last(self) -> str:
+        """Anyone → hub: ``ClaimLastCommand``, whose was a station's last set (by member name)."""
+        return f"{self.prefix}/hub/claim_last"
+
     @property
     def sets(self) -> str:
         return f"{self.prefix}/sets"
@@ -57,6 +90,26 @@ class Topics:
     def stats(self) -> str:
         return f"{self.prefix}/stats"
 
+    @property
+    def visits(self) -> str:
+        """Agents → hub: faces decided over a visit (member id and score only)."""
+        return f"{self.prefix}/visits"
+
+    @property
+    def claim(self) -> str:
+        """Anyone → hub: whose set it was."""
+        return f"{self.prefix}/hub/claim"
+
+    @property
+    def hub_sets(self) -> str:
+        """Hub → integrations: a set whose member was decided or changed."""
+        return f"{self.prefix}/hub/sets"
+
+    @property
+    def presence(self) -> str:
+        """Hub → integrations, retained: who is in the gym now."""
+        return f"{self.prefix}/hub/presence"
+
     # Subscriptions.
     @property
     def all_agents_available(self) -> str:
@@ -67,7 +120,10 @@ class Topics:
         return f"{self.prefix}/agent/+/state"
 
     def hub_subscriptions(self) -> tuple[str, ...]:
-        return (self.sets, self.reps, self.stats, self.all_agents_available, self.all_agents_state)
+        return (
+            self.sets, self.reps, self.stats, self.visits, self.claim, self.claim_last, self.all_agents_available,
+            self.all_agents_state,
+        )
 
     def agent_id_from(self, topic: str) -> str | None:
         """The agent id in ``<prefix>/agent/<id>/...``, or None for other topics."""

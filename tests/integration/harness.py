@@ -26,6 +26,7 @@ def write_config(
     *,
     influx_section: dict[str, Any] | None = None,
     agents: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Path, RepLensConfig]:
     """A config for the test's own servers, with a unique topic prefix."""
     document: dict[str, Any] = {
@@ -42,6 +43,7 @@ def write_config(
                                 "flush_interval_s": 0.05}
     if influx_section is not None:
         document["influxdb"] = influx_section
+    document.update(extra or {})
     path = tmp_path / "replens.yaml"
     path.write_text(yaml.safe_dump(document))
     return path, load_config(path, env={})
@@ -63,9 +65,9 @@ class Producer:
     def start(self) -> None:
         self.publisher.start()
 
-    def produce_set(self, reps: int) -> None:
+    def produce_set(self, reps: int, at: datetime | None = None) -> None:
         """One set: a rep event and a set new/update per rep, then the set end (2 * reps + 1 events)."""
-        start = self._t0 + timedelta(minutes=2 * self.sets)
+        start = at or self._t0 + timedelta(minutes=2 * self.sets)
         set_id = f"{self.agent_id}.bench.{int(start.timestamp() * 1000)}"
         common = {"agent_id": self.agent_id, "set_id": set_id, "station": "bench", "exercise": Exercise.CHEST_PRESS}
         for index in range(1, reps + 1):

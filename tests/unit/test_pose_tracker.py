@@ -45,7 +45,7 @@ def copy_models(tmp_path: Path) -> Path:
 
 def test_shipped_models_match_manifest_and_have_provenance() -> None:
     manifest = load_manifest()
-    assert set(manifest) == {"pose_detection", "pose_landmark_full"}
+    assert set(manifest) == {"pose_detection", "pose_landmark_full", "face_detection_short_range"}
     for spec in manifest.values():
         assert sha256_of(MODELS_DIR / spec.file) == spec.sha256
     provenance = (MODELS_DIR / "MODELS.md").read_text(encoding="utf-8")

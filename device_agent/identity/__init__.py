@@ -1,0 +1,1 @@
+"""Who walked in: BlazeFace faces, dlib face descriptors, a member gallery, visit decisions, clothing colours."""

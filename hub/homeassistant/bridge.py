@@ -1,0 +1,256 @@
+"""The hub's Home Assistant side: discovery lifecycle, retained views, set-completed events, claims by name.
+
+- Discovery configs are retained at QoS 1: published at every (re)connect, again a random moment after
+  Home Assistant's birth message, and whenever stations or members change. Configs no longer wanted are
+  cleared (empty retained payload). What was published is recorded in ``<hub data dir>/homeassistant.json``
+  so that a restarted hub clears what disappeared while it was down.
+- Views (``LastSet`` per station, ``MemberState`` per member) are retained and republished when the
+  journal changed (any process's commit), when members change, and every ``refresh_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+import aiomqtt
+
+from replens import __version__
+from replens.config import RepLensConfig
+from replens.contract import AgentState, ClaimCommand, ClaimLastCommand
+from replens.errors import TransientError
+from replens.hub.homeassistant.views import JournalViews
+from replens.hub.identity.attributor import Attributor
+from replens.integrations.homeassistant.discovery import DiscoveryContext, all_configs
+from replens.integrations.homeassistant.entities import NOBODY
+from replens.members import MemberError, member_names
+
+log = logging.getLogger(__name__)
+
+ClientOf = Callable[[], aiomqtt.Client | None]
+RECORD_FILE = "homeassistant.json"
+
+
+class HomeAssistantBridge:
+    def __init__(self, config: RepLensConfig, attributor: Attributor, views: JournalViews, *,
+                 poll_s: float = 1.0) -> None:
+        self._settings = config.homeassistant
+        self._topics = config.mqtt.topics
+        self._ctx = DiscoveryContext(self._topics, self._settings.discovery_prefix, __version__)
+        self._attributor = attributor
+        self._views = views
+        self._members_db = config.members_db()
+        self._record_path = config.hub_data_dir() / RECORD_FILE
+        self._poll_s = poll_s
+        self._config_stations = {a: sorted(c.stations) for a, c in config.agents.items() if c.stations}
+        configs, stations = _load_record(self._record_path)
+        self._published = configs  # discovery topic → sha256 of its payload
+        self._state_stations = stations  # agent id → station ids, from the agents' retained state
+        self._members: dict[str, str] = {}
+        self._members_signature: tuple[float, int] | None = None
+        self._views_sent: dict[str, bytes] = {}  # retained view topic → payload last published
+        self._completed: deque[str] = deque(maxlen=10_000)
+        self._journal_version: int | None = None
+        self._next_refresh = 0.0
+        self._discovery_due = True
+        self._force = True
+        self.due = asyncio.Event()
+        """Set to run a cycle now rather than at the next poll."""
+        self.counts = {"discovery_published": 0, "discovery_cleared": 0, "views_published": 0, "completed": 0}
+
+    # Events from the hub (event loop) ----------------------------------------------------------------
+    def on_connect(self) -> None:
+        """Retained configs may be gone (a broker restarted without persistence): publish everything."""
+        self._force = True
+        self.due.set()
+
+    def on_status(self, payload: bytes) -> None:
+        """Home Assistant's birth message: answer with every config, after a random delay."""
+        if payload.strip() != b"online":
+            return
+        delay = random.uniform(0.0, self._settings.republish_delay_max_s)  # noqa: S311 (spreading load, not security)
+        log.info("hub: Home Assistant is online; discovery again in %.1f s", delay)
+        asyncio.get_running_loop().call_later(delay, self.on_connect)
+
+    def on_agent_state(self, state: AgentState) -> None:
+        stations = sorted(state.stations)
+        if self._state_stations.get(state.agent_id) != stations:
+            self._state_stations[state.agent_id] = stations
+            self._discovery_due = True
+            self.due.set()
+
+    def forget_agent(self, agent_id: str) -> None:
+        """Its retained state was cleared: the agent is gone (unless the config file still names it)."""
+        if self._state_stations.pop(agent_id, None) is not None:
+            log.info("hub: agent %s cleared its state; removing it from Home Assistant", agent_id)
+            self._discovery_due = True
+            self.due.set()
+
+    def sets_ended(self, set_ids: Iterable[str]) -> None:
+        self._completed.extend(set_ids)
+        self.due.set()
+
+    def close(self) -> None:
+        self._views.close()
+
+    # Claims by name (blocking) -------------------------------------------------------------------------
+    def resolve_claims(self, commands: Iterable[ClaimLastCommand]) -> tuple[list[ClaimCommand], list[str]]:
+        """Each command becomes a claim of its station's last ended set, or a reason it cannot."""
+        try:
+            names = member_names(self._members_db)
+        except MemberError as err:
+            names = self._members
+            log.warning("hub: cannot read member names, using the last known: %s", err)
+        by_key = {name.casefold(): member_id for member_id, name in names.items()} | {m: m for m in names}
+        claims: list[ClaimCommand] = []
+        rejected: list[str] = []
+        for command in commands:
+            where = f"{command.agent_id}/{command.station}"
+            member_id = None
+            if command.member not in (None, "", NOBODY):
+                member_id = by_key.get(str(command.member).casefold())
+                if member_id is None:
+                    rejected.append(f"claim of the last set at {where}: no member named {command.member!r}")
+                    continue
+            last = self._views.last_set(command.agent_id, command.station, names)
+            if last is None:
+                rejected.append(f"claim of the last set at {where}: the station has no ended set")
+                continue
+            claims.append(ClaimCommand(set_id=last.set_id, member=member_id, by=command.by))
+        return claims, rejected
+
+    # The loop ----------------------------------------------------------------------------------------
+    async def run(self, client_of: ClientOf) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.due.wait(), self._poll_s)
+            self.due.clear()
+            client = client_of()
+            if client is None:
+                continue
+            try:
+                await self._cycle(client)
+            except (aiomqtt.MqttError, TransientError) as err:
+                log.warning("hub: Home Assistant update postponed: %s", err)
+                self._force = True
+
+    async def _cycle(self, client: aiomqtt.Client) -> None:
+        force, self._force = self._force, False
+        members_changed = await asyncio.to_thread(self._read_members)
+        if force or members_changed or self._discovery_due:
+            self._discovery_due = False
+            await self._reconcile_discovery(client, force)
+        version = await asyncio.to_thread(self._views.version)
+        if force or members_changed or version != self._journal_version or time.monotonic() >= self._next_refresh:
+            self._journal_version = version
+            self._next_refresh = time.monotonic() + self._settings.refresh_s
+            await self._publish_views(client, force)
+        await self._publish_completed(client)
+
+    def stations(self) -> dict[str, list[str]]:
+        """Agent id → station ids: the agent's latest retained state, else the config file."""
+        agents = set(self._config_stations) | set(self._state_stations)
+        found = {a: self._state_stations.get(a) or self._config_stations.get(a, []) for a in agents}
+        return {a: s for a, s in found.items() if s}
+
+    def _read_members(self) -> bool:
+        """Re-read names when the gallery file changed (enrolment, rename, deletion by the CLI)."""
+        try:
+            stat = self._members_db.stat()
+            signature = (stat.st_mtime, stat.st_size)
+        except FileNotFoundError:
+            signature = (0.0, 0)
+        if signature == self._members_signature:
+            return False
+        try:
+            members = member_names(self._members_db) if signature[1] else {}
+        except MemberError as err:
+            log.warning("hub: cannot read member names: %s", err)
+            return False
+        self._members_signature = signature
+        changed = members != self._members
+        self._members = members
+        return changed
+
+    async def _reconcile_discovery(self, client: aiomqtt.Client, force: bool) -> None:
+        wanted = all_configs(self._ctx, self.stations(), self._members) if self._settings.discovery else {}
+        hashes = {topic: hashlib.sha256(payload).hexdigest() for topic, payload in wanted.items()}
+        stale = sorted(set(self._published) - set(wanted))
+        # Record first what may be on the broker, so a hub killed half-way still clears it after a restart.
+        await asyncio.to_thread(self._save_record, {**self._published, **hashes})
+        for topic, payload in wanted.items():
+            if force or self._published.get(topic) != hashes[topic]:
+                await client.publish(topic, payload, qos=1, retain=True)
+                self.counts["discovery_published"] += 1
+        for topic in stale:
+            await client.publish(topic, b"", qos=1, retain=True)
+            self.counts["discovery_cleared"] += 1
+        if stale:
+            log.info("hub: removed %d Home Assistant entities that no longer exist", len(stale))
+        self._published = hashes
+        await asyncio.to_thread(self._save_record, hashes)
+
+    async def _publish_views(self, client: aiomqtt.Client, force: bool) -> None:
+        wanted = await asyncio.to_thread(self._compute_views)
+        for topic, payload in wanted.items():
+            if force or self._views_sent.get(topic) != payload:
+                await client.publish(topic, payload, qos=1, retain=True)
+                self._views_sent[topic] = payload
+                self.counts["views_published"] += 1
+        for topic in sorted(set(self._views_sent) - set(wanted)):
+            await client.publish(topic, b"", qos=1, retain=True)
+            del self._views_sent[topic]
+
+    def _compute_views(self) -> dict[str, bytes]:
+        views: dict[str, bytes] = {}
+        for agent_id, stations in self.stations().items():
+            for station in stations:
+                last = self._views.last_set(agent_id, station, self._members)
+                if last is not None:
+                    views[self._topics.station_last_set(agent_id, station)] = last.to_json()
+        present = {m.member for m in self._attributor.presence().members}
+        day_start = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        for member_id, name in self._members.items():
+            state = self._views.member_state(member_id, name, member_id in present, day_start)
+            views[self._topics.member_state(member_id)] = state.to_json()
+        return views
+
+    async def _publish_completed(self, client: aiomqtt.Client) -> None:
+        while self._completed:
+            set_id = self._completed[0]
+            event = await asyncio.to_thread(self._views.completed, set_id, self._members)
+            if event is not None:
+                topic = self._topics.station_set_completed(event.agent_id, event.station)
+                await client.publish(topic, event.to_json(), qos=1)
+                self.counts["completed"] += 1
+            self._completed.popleft()
+
+    def _save_record(self, configs: Mapping[str, str]) -> None:
+        document = {"configs": dict(sorted(configs.items())), "stations": dict(sorted(self._state_stations.items()))}
+        self._record_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._record_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(document, indent=1) + "\n")
+        temporary.replace(self._record_path)
+
+
+def _load_record(path: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(discovery topic → payload hash, agent id → station ids) as last recorded; empty when there is none."""
+    try:
+        document = json.loads(path.read_text())
+        configs = {str(t): str(h) for t, h in document.get("configs", {}).items()}
+        stations = {str(a): [str(s) for s in ids] for a, ids in document.get("stations", {}).items()}
+    except FileNotFoundError:
+        return {}, {}
+    except (OSError, ValueError, AttributeError, TypeError) as err:
+        log.warning("hub: ignoring unreadable %s (%s); stale Home Assistant entities may stay", path, err)
+        return {}, {}
+    return configs, stations

@@ -1,0 +1,1 @@
+"""Whose set it was: visits in, attribution decided from facts, presence and set attributions out."""

@@ -1,0 +1,1 @@
+"""Home Assistant: entity descriptions as data and the discovery payloads built from them."""

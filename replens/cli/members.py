@@ -1,0 +1,139 @@
+"""``replens members …``: enrol, list, rename, delete and identify members on this box.
+
+Works on the hub's files directly (the member gallery and the journal), so it needs no running
+service; a running hub picks the changes up. Faces never leave this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from replens.config import RepLensConfig
+from replens.errors import RepLensError
+
+if TYPE_CHECKING:
+    from replens.members import MembersStore
+
+
+def open_members(config: RepLensConfig) -> MembersStore:
+    from replens.members import MembersStore
+
+    key = config.identity.encryption_key
+    store = MembersStore(config.members_db(), key.get_secret_value() if key is not None else None)
+    store.purge_crops(config.identity.crop_retention_days)  # retention holds even if nobody runs a cleanup job
+    return store
+
+
+def add_member(config: RepLensConfig, args: argparse.Namespace) -> int:
+    """Enrol from photos (exactly one face each) or from a live camera."""
+    if not args.consent:
+        raise RepLensError(
+            "enrolment stores a face embedding, which is biometric data: ask the member, then pass --consent "
+            "to record that they agreed"
+        )
+    from replens.device_agent.identity.enrol import embeddings_from_camera, embeddings_from_photos
+
+    if args.camera is not None:
+        embeddings, crops = embeddings_from_camera(args.camera, frames=args.frames, config=config.identity.face)
+    elif args.photos:
+        embeddings, crops = embeddings_from_photos(args.photos, face_index=args.face)
+    else:
+        raise RepLensError("give at least one PHOTO or --camera SOURCE")
+    store = open_members(config)
+    try:
+        member = store.add(args.name, embeddings, consent=True,
+                           crops=crops if config.identity.keep_face_crops else ())
+    finally:
+        store.close()
+    print(f"enrolled {member.name} as {member.id} from {len(embeddings)} face(s)")
+    return 0
+
+
+def list_members(config: RepLensConfig, *, as_json: bool) -> int:
+    store = open_members(config)
+    try:
+        members = store.list()
+    finally:
+        store.close()
+    if as_json:
+        for m in members:
+            print(json.dumps({"id": m.id, "name": m.name, "enrolled_at": m.enrolled_at.isoformat(),
+                              "consent_at": m.consent_at.isoformat(), "embeddings": m.embeddings, "crops": m.crops}))
+        return 0
+    table = Table("id", "name", "enrolled", "faces", title=f"{len(members)} member(s)")
+    for m in members:
+        table.add_row(m.id, m.name, m.enrolled_at.strftime("%Y-%m-%d %H:%M"), str(m.embeddings))
+    Console().print(table)
+    return 0
+
+
+def rename_member(config: RepLensConfig, name: str, new_name: str) -> int:
+    store = open_members(config)
+    try:
+        member = store.rename(name, new_name)
+    finally:
+        store.close()
+    print(f"renamed {name} to {member.name} ({member.id})")
+    return 0
+
+
+def delete_member(config: RepLensConfig, name: str) -> int:
+    """Embeddings, crops and visits go; their sets stay as anonymous sets (InfluxDB rewritten)."""
+    from replens.hub.journal import Journal
+
+    store = open_members(config)
+    try:
+        member = store.delete(name)
+    finally:
+        store.close()
+    journal = Journal(config.hub_data_dir() / "journal.sqlite3")
+    try:
+        forgotten = journal.forget_member(member.id)
+    finally:
+        journal.close()
+    print(f"deleted {member.name} ({member.id}): face data, {forgotten.visits} visit(s); "
+          f"{forgotten.sets} set(s) are anonymous now")
+    return 0
+
+
+def identify_photos(config: RepLensConfig, photos: list[Path], *, as_json: bool) -> int:
+    """For each photo: who it is (or null) and how sure; exit 1 when a photo could not be read."""
+    from replens.device_agent.identity.enrol import identify_photo
+
+    store = open_members(config)
+    try:
+        gallery = store.gallery()
+        names = store.names()
+    finally:
+        store.close()
+    status = 0
+    for photo in photos:
+        try:
+            result = identify_photo(photo, gallery, config.identity.face)
+        except RepLensError as err:
+            print(json.dumps({"photo": str(photo), "error": str(err)}) if as_json else f"{photo}: {err}",
+                  file=sys.stdout if as_json else sys.stderr)
+            status = 1
+            continue
+        record = {
+            "photo": str(photo),
+            "member": names.get(result.member_id) if result.member_id else None,
+            "member_id": result.member_id,
+            "score": round(result.score, 3),
+            "distance": None if result.distance is None else round(result.distance, 3),
+            "faces": result.faces,
+        }
+        if as_json:
+            print(json.dumps(record))
+        else:
+            who = record["member"] or "unknown"
+            print(f"{photo}: {who} (score {record['score']}, {result.faces} face(s))")
+    return status
+

@@ -1,0 +1,110 @@
+"""Payloads for integrations (Home Assistant): commands to agents and the hub, and the hub's retained views."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from replens.contract.events import Count, Id, IdentitySource, SetId, WeightKg, WireModel
+from replens.contract.exercises import Exercise
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Volume = Annotated[float, Field(ge=0.0, le=1e9)]
+
+
+class StationCommandKind(StrEnum):
+    """What a station can be told: stop or restart counting, or end the set under way now."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    END_SET = "end_set"
+
+
+class StationCommand(WireModel):
+    """Topic ``<prefix>/agent/<agent_id>/command``: steer one station (Home Assistant's switch and button).
+
+    Pausing ends the set under way; the paused state is kept in the agent's outbox across restarts and
+    echoed in the retained agent state (``stations.<id>.paused``).
+    """
+
+    station: Id
+    command: StationCommandKind
+    by: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class ClaimLastCommand(WireModel):
+    """Topic ``<prefix>/hub/claim_last``: the last set at a station was this member's.
+
+    ``member`` is a member's name (any case) or id; null, empty or ``(nobody)`` says nobody enrolled did it.
+    The hub turns it into a ``ClaimCommand`` for the station's most recent set.
+    """
+
+    agent_id: Id
+    station: Id
+    member: Annotated[str, StringConstraints(max_length=64)] | None
+    by: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class LastSet(WireModel):
+    """Topic ``<prefix>/station/<agent_id>/<station>/last_set``, retained: the station's most recent set."""
+
+    set_id: SetId
+    agent_id: Id
+    station: Id
+    exercise: Exercise
+    reps: Count
+    weight_kg: WeightKg | None = None
+    volume_kg: Volume | None = Field(default=None, description="reps × weight_kg; null when the weight is unknown.")
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = Field(default=None, description="Null while the set is under way.")
+    member: Id | None = None
+    member_name: Name | None = None
+    identity_source: IdentitySource | None = None
+
+
+class SetCompleted(LastSet):
+    """Topic ``<prefix>/station/<agent_id>/<station>/set_completed``, not retained: one message per ended set.
+
+    Shaped for Home Assistant's MQTT event entity (``event_type`` plus attributes).
+    """
+
+    event_type: Literal["set_completed"] = "set_completed"
+
+
+class MemberState(WireModel):
+    """Topic ``<prefix>/member/<member_id>/state``, retained: one member's day so far (hub local time)."""
+
+    member: Id
+    name: Name
+    reps_today: Count
+    sets_today: Count
+    volume_today_kg: Volume = Field(description="Sum of reps × weight_kg of today's sets; 0 where no weight is known.")
+    last_exercise: Exercise | None = None
+    last_set: LastSet | None = None
+    last_seen: AwareDatetime | None = Field(default=None, description="Latest face at a camera or set, any day.")
+    present: bool
+
+
+class EnrolCommand(WireModel):
+    """Topic ``<prefix>/agent/<agent_id>/enrol``: enrol the next person in front of this entrance camera.
+
+    The faces stay on the agent's box: it takes ``frames`` frames that show exactly one large enough face
+    and adds the member to the gallery itself. Only the name and the outcome travel over MQTT.
+    """
+
+    name: Name
+    consent: bool = Field(description="The member agreed to face recognition; enrolment is refused without it.")
+    frames: Annotated[int, Field(ge=1, le=20)] = 5
+    by: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class EnrolResult(WireModel):
+    """Topic ``<prefix>/agent/<agent_id>/enrol_result``: how an ``EnrolCommand`` ended."""
+
+    name: Name
+    ok: bool
+    member: Id | None = None
+    message: Annotated[str, StringConstraints(max_length=500)]
+    at: AwareDatetime

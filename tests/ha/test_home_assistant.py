@@ -1,0 +1,295 @@
+"""RepLens in a real Home Assistant (Core 2024.3.3 in .venv-ha, see scripts/install-home-assistant.sh).
+
+Mosquitto, the hub and a real agent counting the sample clip in real time; Home Assistant is onboarded and
+given the MQTT integration through its REST APIs, then everything is read back from /api/states and driven
+through /api/services. Run with ``make test-ha``; the default ``pytest`` run leaves this folder out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from replens.cli.demo import DEMO_STATION, demo_agent_config, sample_clip
+from replens.config import RepLensConfig
+from replens.contract import EnrolCommand, SetPhase, VisitEvent, VisitRole
+from replens.device_agent.app import Agent
+from replens.hub.runner import HubThread
+from replens.members import MembersStore
+from tests.integration.harness import write_config
+from tests.servers import free_port, http_request, wait_until
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+HASS = Path(os.environ.get("REPLENS_HASS", ROOT / ".venv-ha" / "bin" / "hass"))
+AGENT = "rack"
+STATION = f"replens_{AGENT}_{DEMO_STATION}"
+CUSTOM_COMPONENT = ROOT / "integrations" / "homeassistant" / "custom_components" / "replens"
+
+
+class HomeAssistant:
+    """``hass -c <dir>`` on a free port, onboarded, with a REST token."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = ""
+        self.log_path = workdir / "hass.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if not HASS.exists():
+            raise RuntimeError(f"{HASS} not found: run bash scripts/install-home-assistant.sh (make test-ha does)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "configuration.yaml").write_text(
+            "homeassistant:\n  name: RepLens test\n  latitude: 0\n  longitude: 0\n  elevation: 0\n"
+            "  unit_system: metric\n  time_zone: UTC\n  currency: EUR\n  country: DE\n"
+            f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\napi:\nconfig:\nonboarding:\nreplens:\n"
+        )
+        components = self.workdir / "custom_components"
+        components.mkdir(exist_ok=True)
+        if not (components / "replens").exists():
+            (components / "replens").symlink_to(CUSTOM_COMPONENT, target_is_directory=True)
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen([str(HASS), "-c", str(self.workdir), "--skip-pip"], stdout=log,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_until(self._onboarding_open, 180, 0.5, f"Home Assistant did not start: {self.log_tail()}")
+
+    def _onboarding_open(self) -> bool:
+        if self._proc is not None and self._proc.poll() is not None:
+            raise RuntimeError(f"hass exited with {self._proc.returncode}: {self.log_tail()}")
+        try:
+            status, _ = http_request("GET", f"{self.url}/api/onboarding", timeout_s=2)
+        except OSError:
+            return False
+        return status == 200
+
+    def onboard(self) -> None:
+        """Create the owner through the onboarding API, exchange the auth code for an access token."""
+        client_id = f"{self.url}/"
+        status, body = http_request("POST", f"{self.url}/api/onboarding/users", json.dumps({
+            "client_id": client_id, "name": "Owner", "username": "owner", "password": "replens-test-pw",
+            "language": "en"}).encode(), {"Content-Type": "application/json"})
+        assert status == 200, body
+        code = json.loads(body)["auth_code"]
+        form = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "client_id": client_id})
+        status, body = http_request("POST", f"{self.url}/auth/token", form.encode(),
+                                    {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200, body
+        self.token = json.loads(body)["access_token"]
+
+    def api(self, method: str, path: str, data: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        status, body = http_request(method, f"{self.url}{path}", json.dumps(data).encode() if data is not None
+                                    else None, headers, timeout_s=30)
+        assert status in (200, 201), (method, path, status, body[:2000])
+        return json.loads(body) if body else None
+
+    def add_mqtt(self, host: str, port: int) -> dict[str, Any]:
+        """The MQTT integration through the config-flow REST API, as the UI would add it."""
+        flow = self.api("POST", "/api/config/config_entries/flow", {"handler": "mqtt", "show_advanced_options": False})
+        if flow.get("type") == "form":
+            flow = self.api("POST", f"/api/config/config_entries/flow/{flow['flow_id']}",
+                            {"broker": host, "port": port})
+        assert flow.get("type") == "create_entry", flow
+        return dict(flow)
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        return {s["entity_id"]: s for s in self.api("GET", "/api/states")}
+
+    def state(self, entity_id: str) -> str | None:
+        found = self.states().get(entity_id)
+        return None if found is None else str(found["state"])
+
+    def log_tail(self, size: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-size:]
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(10)
+
+
+class AgentThread:
+    def __init__(self, config: RepLensConfig) -> None:
+        self.agent = Agent(AGENT, config.agents[AGENT], config.agent_mqtt(AGENT), config.agent_data_dir(AGENT))
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.agent.run, args=(self.stop_event,), daemon=True)
+
+    def start(self) -> Agent:
+        self.thread.start()
+        return self.agent
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(30)
+
+
+@pytest.fixture
+def home_assistant(tmp_path: Path) -> Iterator[HomeAssistant]:
+    hass = HomeAssistant(tmp_path / "ha")
+    try:
+        hass.start()
+        yield hass
+    finally:
+        hass.stop()
+        print(f"\n--- Home Assistant log tail ---\n{hass.log_tail(3000)}")
+
+
+def mqtt_messages(mosquitto, topic: str, action: Any, timeout_s: float = 10.0) -> list[bytes]:
+    """Messages on ``topic`` after ``action()``: what a service call published."""
+    got: list[bytes] = []
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
+    client.connect(mosquitto.host, mosquitto.port)
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    try:
+        time.sleep(0.3)
+        action()
+        wait_until(lambda: bool(got), timeout_s, 0.1, f"a message on {topic}")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return got
+
+
+def entrance_visit(mosquitto, config: RepLensConfig, member: str) -> None:
+    """What an entrance camera publishes when it recognised a member a minute ago."""
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    seq = int(time.time() * 1000)
+    visit = VisitEvent(agent_id="door", seq=seq, visit_id=f"door.{seq}", camera="entrance", role=VisitRole.ENTRANCE,
+                       event=SetPhase.END, member=member, score=0.9, frames=12, started_at=start,
+                       seen_at=start + timedelta(seconds=5), ended_at=start + timedelta(seconds=10))
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect(mosquitto.host, mosquitto.port)
+    client.loop_start()
+    client.publish(config.mqtt.topics.visits, visit.to_json(), qos=1).wait_for_publish(5)
+    client.loop_stop()
+    client.disconnect()
+
+
+def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitto, home_assistant) -> None:
+    clip = sample_clip()
+    agent_doc = demo_agent_config(clip).model_dump(mode="json", exclude_none=True)
+    agent_doc["source"].update(realtime=True, loop=True)
+    agent_doc["stations"][DEMO_STATION]["weight_kg"] = 40.0
+    agent_doc["stats_interval_s"] = 1
+    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent_doc},
+                             extra={"homeassistant": {"republish_delay_max_s": 1, "refresh_s": 2}})
+    with MembersStore(config.members_db()) as members:
+        ann = members.add("Ann", [np.random.default_rng(1).normal(size=128)], consent=True)
+    member = f"replens_member_{ann.id}"
+    hub = HubThread(config)
+    hub.start()
+    agent_thread = AgentThread(config)
+    hass = home_assistant
+    began = time.monotonic()
+    try:
+        agent = agent_thread.start()
+        entrance_visit(mosquitto, config, ann.id)
+        hass.onboard()
+        entry = hass.add_mqtt(mosquitto.host, mosquitto.port)
+        print(f"MQTT config entry: {entry['result']['title'] if 'result' in entry else entry.get('title')}")
+
+        expected = [f"sensor.{STATION}_reps", f"binary_sensor.{STATION}_set_active", f"sensor.{STATION}_last_set_reps",
+                    f"sensor.{STATION}_last_set_exercise", f"sensor.{STATION}_last_set_weight",
+                    f"event.{STATION}_set_completed", f"switch.{STATION}_counting", f"button.{STATION}_end_set",
+                    f"select.{STATION}_last_set_member", f"sensor.{member}_reps_today",
+                    f"sensor.{member}_volume_today", f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
+                    f"sensor.{member}_last_seen", f"binary_sensor.{member}_present", "binary_sensor.replens_hub_status"]
+        wait_until(lambda: set(expected) <= set(hass.states()), 60, 0.5,
+                   f"entities missing: {sorted(set(expected) - set(hass.states()))}")
+        print(f"entities after {time.monotonic() - began:.1f} s")
+
+        # Live values: reps in the set under way as the agent counts them, the member present, the hub online.
+        wait_until(lambda: hass.state(f"binary_sensor.{member}_present") == "on", 20, 0.5, "Ann present")
+        assert hass.state("binary_sensor.replens_hub_status") == "on"
+
+        def reps_match() -> bool:
+            ours = agent.stations[0].state().reps
+            return ours > 0 and hass.state(f"sensor.{STATION}_reps") == str(ours)
+
+        wait_until(reps_match, 30, 0.2, "reps in the set under way")
+        assert hass.state(f"binary_sensor.{STATION}_set_active") == "on"
+        print(f"reps in set: HA {hass.state(f'sensor.{STATION}_reps')}, agent {agent.stations[0].state().reps}")
+
+        # The first set of the clip (6 reps) ends: last set, the event entity, the select's value.
+        wait_until(lambda: hass.state(f"sensor.{STATION}_last_set_reps") == "6", 40, 0.5, "the first set's end")
+        assert hass.state(f"sensor.{STATION}_last_set_exercise") == "lat_pulldown"
+        assert float(hass.state(f"sensor.{STATION}_last_set_weight") or "nan") == 40.0
+        event = hass.states()[f"event.{STATION}_set_completed"]
+        wait_until(lambda: hass.states()[f"event.{STATION}_set_completed"]["attributes"].get("event_type")
+                   == "set_completed", 10, 0.5, "the set_completed event")
+        event = hass.states()[f"event.{STATION}_set_completed"]
+        assert event["attributes"]["reps"] == 6
+        # Ann was the only member present: the hub attributed the set to her.
+        wait_until(lambda: hass.state(f"select.{STATION}_last_set_member") == "Ann", 10, 0.5, "attributed to Ann")
+        wait_until(lambda: hass.state(f"sensor.{member}_reps_today") == "6", 10, 0.5, "Ann's reps today")
+        assert float(hass.state(f"sensor.{member}_volume_today") or "nan") == 240.0
+        assert hass.state(f"sensor.{member}_last_exercise") == "lat_pulldown"
+
+        # Commands from Home Assistant: the select claims the last set for nobody, then for Ann again.
+        hass.api("POST", "/api/services/select/select_option",
+                 {"entity_id": f"select.{STATION}_last_set_member", "option": "(nobody)"})
+        wait_until(lambda: hass.state(f"sensor.{member}_reps_today") == "0", 10, 0.5, "claim for nobody")
+        hass.api("POST", "/api/services/select/select_option",
+                 {"entity_id": f"select.{STATION}_last_set_member", "option": "Ann"})
+        wait_until(lambda: hass.state(f"sensor.{member}_reps_today") == "6", 10, 0.5, "claim for Ann")
+
+        # The custom integration's services: claim a set by id (here for nobody), enrol at an entrance.
+        services = {d["domain"]: d["services"] for d in hass.api("GET", "/api/services")}
+        assert {"enrol_member", "claim_set"} <= set(services["replens"]), services.get("replens")
+        first_set = agent.stations[0].finished[0].set_id
+        prefix = config.mqtt.prefix
+        hass.api("POST", "/api/services/replens/claim_set", {"set_id": first_set, "prefix": prefix})
+        wait_until(lambda: hass.state(f"sensor.{member}_reps_today") == "0", 10, 0.5, "claim_set for nobody")
+        hass.api("POST", "/api/services/select/select_option",
+                 {"entity_id": f"select.{STATION}_last_set_member", "option": "Ann"})
+        wait_until(lambda: hass.state(f"sensor.{member}_reps_today") == "6", 10, 0.5, "claim for Ann again")
+        requests = mqtt_messages(mosquitto, f"{prefix}/agent/door/enrol", lambda: hass.api(
+            "POST", "/api/services/replens/enrol_member",
+            {"agent": "door", "name": "Bo", "consent": True, "frames": 3, "prefix": prefix}))
+        assert EnrolCommand.model_validate_json(requests[0]).name == "Bo"
+        # The switch pauses counting at the agent; the state comes back through the retained agent state.
+        hass.api("POST", "/api/services/switch/turn_off", {"entity_id": f"switch.{STATION}_counting"})
+        wait_until(lambda: hass.state(f"switch.{STATION}_counting") == "off", 10, 0.5, "paused")
+        assert agent.stations[0].paused
+        hass.api("POST", "/api/services/switch/turn_on", {"entity_id": f"switch.{STATION}_counting"})
+        wait_until(lambda: hass.state(f"switch.{STATION}_counting") == "on", 10, 0.5, "resumed")
+
+        snapshot = {e: hass.state(e) for e in expected}
+        print("states:", json.dumps(snapshot, indent=1))
+
+        # The hub stops (``stopped`` on its availability topic): every entity becomes unavailable.
+        hub.stop()
+        wait_until(lambda: hass.state(f"sensor.{STATION}_reps") == "unavailable", 15, 0.5, "station unavailable")
+        assert hass.state(f"binary_sensor.{member}_present") == "unavailable"
+        assert hass.state(f"switch.{STATION}_counting") == "unavailable"
+        assert hass.state("binary_sensor.replens_hub_status") == "off"
+        print(f"done after {time.monotonic() - began:.1f} s")
+    finally:
+        agent_thread.stop()
+        hub.stop()

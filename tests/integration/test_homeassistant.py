@@ -1,0 +1,261 @@
+"""Home Assistant discovery and commands against a real Mosquitto, the real hub and a real agent on the sample clip."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from replens.cli.demo import DEMO_STATION, demo_agent_config, sample_clip
+from replens.config import RepLensConfig
+from replens.contract import AgentState, StationState, utc_from_unix
+from replens.device_agent.app import Agent
+from replens.hub.runner import HubThread
+from replens.members import MembersStore
+from tests.integration.harness import wait_for, write_config
+
+pytestmark = pytest.mark.integration
+
+AGENT = "rack"
+
+
+class Watcher:
+    """Records every message (topic → list of (payload, qos, retain)) on the topics it subscribes to."""
+
+    def __init__(self, broker, *topics: str) -> None:
+        self.messages: dict[str, list[tuple[bytes, int, bool]]] = {}
+        self._lock = threading.Lock()
+        self._client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        self._client.on_message = self._on_message
+        self._client.connect(broker.host, broker.port)
+        self._client.subscribe([(t, 1) for t in topics])
+        self._client.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, m: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.setdefault(m.topic, []).append((bytes(m.payload), m.qos, bool(m.retain)))
+
+    def latest(self, topic: str) -> bytes | None:
+        with self._lock:
+            found = self.messages.get(topic)
+            return found[-1][0] if found else None
+
+    def json(self, topic: str) -> dict[str, Any] | None:
+        payload = self.latest(topic)
+        return json.loads(payload) if payload else None
+
+    def live(self) -> dict[str, bytes]:
+        """Topics whose latest payload is not empty (what a fresh subscriber would get retained)."""
+        with self._lock:
+            return {t: m[-1][0] for t, m in self.messages.items() if m[-1][0]}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()
+
+
+def discovery_of(watcher: Watcher, node: str) -> dict[str, dict[str, Any]]:
+    return {t: json.loads(p) for t, p in watcher.live().items() if t.startswith("homeassistant/") and f"/{node}/" in t}
+
+
+def face() -> np.ndarray:
+    return np.random.default_rng().normal(size=128)
+
+
+@pytest.fixture
+def gym(tmp_path: Path, mosquitto) -> Iterator[tuple[RepLensConfig, MembersStore]]:
+    clip = sample_clip()
+    agent = demo_agent_config(clip).model_dump(mode="json", exclude_none=True)
+    agent["source"].update(realtime=True, loop=True)
+    agent["stations"][DEMO_STATION]["weight_kg"] = 40.0
+    agent["stats_interval_s"] = 1
+    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent},
+                             extra={"homeassistant": {"republish_delay_max_s": 0.2, "refresh_s": 1}})
+    members = MembersStore(config.members_db())
+    try:
+        yield config, members
+    finally:
+        members.close()
+
+
+def station_topics(node: str, station: str) -> set[str]:
+    keys = {"sensor": ["reps", "last_set_reps", "last_set_exercise", "last_set_weight"],
+            "binary_sensor": ["set_active"], "event": ["set_completed"], "switch": ["counting"],
+            "button": ["end_set"], "select": ["last_set_member"]}
+    return {f"homeassistant/{p}/{node}/{AGENT}_{station}_{k}/config" for p, ks in keys.items() for k in ks}
+
+
+def member_topics(node: str, member: str) -> set[str]:
+    keys = {"sensor": ["reps_today", "volume_today", "last_exercise", "last_set", "last_seen"],
+            "binary_sensor": ["present"]}
+    return {f"homeassistant/{p}/{node}/member_{member}_{k}/config" for p, ks in keys.items() for k in ks}
+
+
+def agent_topics(node: str, agent: str) -> set[str]:
+    return {f"homeassistant/sensor/{node}/{agent}_{k}/config" for k in ("fps", "latency", "outbox_depth")}
+
+
+def test_discovery_retained_at_startup_republished_on_birth_and_cleaned_up(gym, mosquitto) -> None:
+    config, members = gym
+    node = config.mqtt.prefix
+    ann = members.add("Ann", [face()], consent=True)
+    bob = members.add("Bob", [face()], consent=True)
+    expected = (station_topics(node, DEMO_STATION) | agent_topics(node, AGENT) | member_topics(node, ann.id)
+                | member_topics(node, bob.id) | {f"homeassistant/binary_sensor/{node}/hub_status/config"})
+    hub = HubThread(config)
+    hub.start()
+    try:
+        time.sleep(0.5)
+        watcher = Watcher(mosquitto, "homeassistant/#")  # subscribes after the hub published: retained only
+        wait_for(lambda: set(discovery_of(watcher, node)) == expected, 10, "every discovery config")
+        assert all(m == [(m[0][0], 1, True)] for t, m in watcher.messages.items() if t in expected)  # QoS 1, retained
+        select_topic = f"homeassistant/select/{node}/{AGENT}_{DEMO_STATION}_last_set_member/config"
+        select = discovery_of(watcher, node)[select_topic]
+        assert select["options"] == ["Ann", "Bob", "(nobody)"]
+
+        # Home Assistant's birth message: everything again, live (not retained: we are already subscribed).
+        watcher.clear()
+        watcher.publish("homeassistant/status", "online")
+        wait_for(lambda: expected <= set(watcher.messages), 10, "discovery after the birth message")
+        assert all(m[-1][1:] == (1, False) for t, m in watcher.messages.items() if t in expected)
+
+        # A new station in the agent's retained state; then the agent drops a station: its configs are cleared.
+        state = AgentState(agent_id=AGENT, updated_at=utc_from_unix(time.time()), stations={
+            DEMO_STATION: StationState(exercise="lat_pulldown", set_active=False),
+            "squat": StationState(exercise="squat", set_active=False)})
+        watcher.publish(config.mqtt.topics.agent_state(AGENT), state.to_json(), retain=True)
+        wait_for(lambda: station_topics(node, "squat") <= set(discovery_of(watcher, node)), 10, "squat station")
+        state = state.model_copy(update={"stations": {"squat": state.stations["squat"]}})
+        watcher.publish(config.mqtt.topics.agent_state(AGENT), state.to_json(), retain=True)
+        wait_for(lambda: not station_topics(node, DEMO_STATION) & set(discovery_of(watcher, node)), 10,
+                 "the dropped station's configs cleared")
+        assert all(watcher.latest(t) == b"" for t in station_topics(node, DEMO_STATION))
+
+        # A member deleted while the hub runs: their device goes, and the select loses the name.
+        members.delete("Bob")
+        wait_for(lambda: not member_topics(node, bob.id) & set(discovery_of(watcher, node)), 10,
+                 "Bob's configs cleared")
+        squat_select = f"homeassistant/select/{node}/{AGENT}_squat_last_set_member/config"
+        wait_for(lambda: (watcher.json(squat_select) or {}).get("options") == ["Ann", "(nobody)"], 10, "options")
+    finally:
+        hub.stop()
+
+    # While the hub is down a member is deleted: the restarted hub clears their configs from its record.
+    members.delete("Ann")
+    hub = HubThread(config)
+    hub.start()
+    try:
+        wait_for(lambda: all(watcher.latest(t) == b"" for t in member_topics(node, ann.id)), 10,
+                 "Ann's configs cleared after the restart")
+        fresh = Watcher(mosquitto, "homeassistant/#")
+        time.sleep(1.0)
+        assert not (member_topics(node, ann.id) | member_topics(node, bob.id)) & set(discovery_of(fresh, node))
+        assert station_topics(node, "squat") <= set(discovery_of(fresh, node))
+        fresh.close()
+    finally:
+        hub.stop()
+        watcher.close()
+
+
+class AgentThread:
+    def __init__(self, config: RepLensConfig) -> None:
+        self.agent = Agent(AGENT, config.agents[AGENT], config.agent_mqtt(AGENT), config.agent_data_dir(AGENT))
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.agent.run, args=(self.stop_event,), daemon=True)
+
+    def __enter__(self) -> Agent:
+        self.thread.start()
+        return self.agent
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        self.thread.join(30)
+
+
+def test_commands_pause_end_set_and_claim_survive_restarts(gym, mosquitto) -> None:
+    config, members = gym
+    topics = config.mqtt.topics
+    node = config.mqtt.prefix
+    members.add("Ann Lee", [face()], consent=True)
+    ann_id = members.get("Ann Lee").id
+    watcher = Watcher(mosquitto, "homeassistant/#", f"{topics.prefix}/#")
+    station = lambda: (watcher.json(topics.agent_state(AGENT)) or {}).get("stations", {}).get(DEMO_STATION, {})  # noqa: E731
+    last_set = lambda: watcher.json(topics.station_last_set(AGENT, DEMO_STATION)) or {}  # noqa: E731
+
+    def discovery(platform: str, key: str) -> dict[str, Any]:
+        payload = watcher.json(f"homeassistant/{platform}/{node}/{AGENT}_{DEMO_STATION}_{key}/config")
+        assert payload is not None
+        return payload
+
+    hub = HubThread(config)
+    hub.start()
+    try:
+        wait_for(lambda: bool(watcher.latest(f"homeassistant/button/{node}/{AGENT}_{DEMO_STATION}_end_set/config")),
+                 10, "discovery")
+        button, switch, select = discovery("button", "end_set"), discovery("switch", "counting"), discovery(
+            "select", "last_set_member")
+        with AgentThread(config) as agent:
+            # End set: press the button after two reps; the set ends with fewer reps than the clip's six.
+            wait_for(lambda: station().get("reps", 0) >= 2, 30, "two reps of the first set")
+            watcher.publish(button["command_topic"], button["payload_press"])
+            wait_for(lambda: last_set().get("reps") in (2, 3), 10, "the set ended early by the button")
+            assert station()["set_active"] is False or station()["reps"] < 2
+            wait_for(lambda: bool(watcher.messages.get(topics.station_set_completed(AGENT, DEMO_STATION))), 10,
+                     "the set_completed event")
+            completed = watcher.messages[topics.station_set_completed(AGENT, DEMO_STATION)]
+            event = json.loads(completed[-1][0])
+            assert event["event_type"] == "set_completed" and event["weight_kg"] == 40.0
+            assert completed[-1][1:] == (1, False)
+            assert last_set()["volume_kg"] == last_set()["reps"] * 40.0
+
+            # Claim through the select's command template, as Home Assistant renders it.
+            claim = select["command_template"].replace("{{ value | tojson }}", json.dumps("ann lee"))
+            watcher.publish(select["command_topic"], claim)
+            wait_for(lambda: last_set().get("member_name") == "Ann Lee", 10, "the claim")
+            member_state = lambda: watcher.json(topics.member_state(ann_id)) or {}  # noqa: E731
+            wait_for(lambda: member_state().get("reps_today") == last_set()["reps"], 10, "Ann's reps today")
+            assert member_state()["volume_today_kg"] == last_set()["reps"] * 40.0
+
+            # Pause through the switch: echoed in the retained state, and the agent counts nothing more.
+            watcher.publish(switch["command_topic"], switch["payload_off"])
+            wait_for(lambda: station().get("paused") is True, 10, "paused echoed")
+            events_when_paused = agent.events
+            time.sleep(4.0)  # the clip's reps come every ~2 s
+            assert agent.events == events_when_paused
+            assert station()["reps"] == 0 and station()["set_active"] is False
+    finally:
+        hub.stop()
+
+    # Everything survives restarts of the hub, the agent and even a broker that forgot its retained messages.
+    mosquitto.restart()
+    watcher.close()
+    watcher = Watcher(mosquitto, "homeassistant/#", f"{topics.prefix}/#")
+    hub = HubThread(config)
+    hub.start()
+    try:
+        with AgentThread(config) as agent:
+            wait_for(lambda: station().get("paused") is True, 15, "paused again after the restart")
+            wait_for(lambda: last_set().get("member_name") == "Ann Lee", 10, "the claim after the restart")
+            time.sleep(3.0)
+            assert agent.events == 0
+            watcher.publish(switch["command_topic"], switch["payload_on"])
+            wait_for(lambda: station().get("paused") is False, 10, "resumed")
+            wait_for(lambda: agent.events > 0, 30, "counting again")
+    finally:
+        hub.stop()
+        watcher.close()

@@ -1,0 +1,147 @@
+"""Home Assistant discovery payloads, snapshot style: exact topics and payloads for a station and a member."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from replens.contract import ClaimLastCommand, StationCommand, StationCommandKind, Topics
+from replens.integrations.homeassistant.discovery import (
+    DiscoveryContext,
+    all_configs,
+    encode,
+    member_configs,
+    station_configs,
+)
+
+CTX = DiscoveryContext(Topics("replens"), "homeassistant", "1.2.3", "https://example.org/replens")
+ORIGIN = {"name": "RepLens", "sw_version": "1.2.3", "support_url": "https://example.org/replens"}
+ONLINE = "{{ 'online' if value == 'online' else 'offline' }}"
+HUB_AVAILABLE = {"topic": "replens/hub/available", "value_template": ONLINE, "payload_available": "online",
+                 "payload_not_available": "offline"}
+AGENT_AVAILABLE = {**HUB_AVAILABLE, "topic": "replens/agent/rack_1/available"}
+AGENT_DEVICE = {"identifiers": ["replens_agent_rack_1"], "manufacturer": "RepLens", "model": "Camera agent",
+                "name": "RepLens rack_1", "sw_version": "1.2.3", "via_device": "replens_hub"}
+MEMBER_DEVICE = {"identifiers": ["replens_member_m3f9a0c21be"], "manufacturer": "RepLens", "model": "Member",
+                 "name": "Ann Lee", "sw_version": "1.2.3", "via_device": "replens_hub"}
+
+
+def station(key: str, name: str, **specific: object) -> dict[str, object]:
+    uid = f"replens_rack_1_bench_{key}"
+    return {"unique_id": uid, "object_id": uid, "name": name, "device": AGENT_DEVICE, "origin": ORIGIN, "qos": 1,
+            "availability": [HUB_AVAILABLE, AGENT_AVAILABLE], "availability_mode": "all", **specific}
+
+
+def member(key: str, name: str, **specific: object) -> dict[str, object]:
+    uid = f"replens_member_m3f9a0c21be_{key}"
+    return {"unique_id": uid, "object_id": uid, "name": name, "device": MEMBER_DEVICE, "origin": ORIGIN, "qos": 1,
+            "availability": [HUB_AVAILABLE], "availability_mode": "all",
+            "state_topic": "replens/member/m3f9a0c21be/state", **specific}
+
+
+STATE = "replens/agent/rack_1/state"
+LAST_SET = "replens/station/rack_1/bench/last_set"
+COMMAND = "replens/agent/rack_1/command"
+
+
+def cmd(kind: str) -> str:
+    return f'{{"schema":1,"station":"bench","command":"{kind}","by":"homeassistant"}}'
+
+
+EXPECTED_STATION = {
+    "homeassistant/sensor/replens/rack_1_bench_reps/config": station(
+        "reps", "Bench reps in set", state_topic=STATE, value_template="{{ value_json.stations['bench'].reps }}",
+        state_class="measurement", unit_of_measurement="reps", icon="mdi:counter"),
+    "homeassistant/binary_sensor/replens/rack_1_bench_set_active/config": station(
+        "set_active", "Bench set active", state_topic=STATE, device_class="running",
+        value_template="{{ 'ON' if value_json.stations['bench'].set_active else 'OFF' }}"),
+    "homeassistant/sensor/replens/rack_1_bench_last_set_reps/config": station(
+        "last_set_reps", "Bench last set reps", state_topic=LAST_SET, value_template="{{ value_json.reps }}",
+        json_attributes_topic=LAST_SET, json_attributes_template="{{ value_json | tojson }}",
+        unit_of_measurement="reps", icon="mdi:counter"),
+    "homeassistant/sensor/replens/rack_1_bench_last_set_exercise/config": station(
+        "last_set_exercise", "Bench last set exercise", state_topic=LAST_SET,
+        value_template="{{ value_json.exercise }}", icon="mdi:weight-lifter"),
+    "homeassistant/sensor/replens/rack_1_bench_last_set_weight/config": station(
+        "last_set_weight", "Bench last set weight", state_topic=LAST_SET, device_class="weight",
+        unit_of_measurement="kg",
+        value_template="{{ value_json.weight_kg if value_json.weight_kg is not none else 'None' }}"),
+    "homeassistant/event/replens/rack_1_bench_set_completed/config": station(
+        "set_completed", "Bench set completed", state_topic="replens/station/rack_1/bench/set_completed",
+        event_types=["set_completed"], icon="mdi:flag-checkered"),
+    "homeassistant/switch/replens/rack_1_bench_counting/config": station(
+        "counting", "Bench counting", state_topic=STATE, command_topic=COMMAND, icon="mdi:play-pause",
+        value_template="{{ 'OFF' if value_json.stations['bench'].paused else 'ON' }}", state_on="ON",
+        state_off="OFF", payload_on=cmd("resume"), payload_off=cmd("pause")),
+    "homeassistant/button/replens/rack_1_bench_end_set/config": station(
+        "end_set", "Bench end set", command_topic=COMMAND, payload_press=cmd("end_set"), icon="mdi:stop"),
+    "homeassistant/select/replens/rack_1_bench_last_set_member/config": station(
+        "last_set_member", "Bench last set was", state_topic=LAST_SET, command_topic="replens/hub/claim_last",
+        value_template="{{ value_json.member_name or '(nobody)' }}", icon="mdi:account-question",
+        options=["ann lee", "Bob", "(nobody)"],
+        command_template='{"schema":1,"agent_id":"rack_1","station":"bench","member":{{ value | tojson }},'
+                         '"by":"homeassistant"}'),
+}
+
+EXPECTED_MEMBER = {
+    "homeassistant/sensor/replens/member_m3f9a0c21be_reps_today/config": member(
+        "reps_today", "Reps today", value_template="{{ value_json.reps_today }}", state_class="total_increasing",
+        unit_of_measurement="reps", icon="mdi:counter"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_volume_today/config": member(
+        "volume_today", "Volume today", value_template="{{ value_json.volume_today_kg }}", device_class="weight",
+        state_class="total_increasing", unit_of_measurement="kg"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_last_exercise/config": member(
+        "last_exercise", "Last exercise", value_template="{{ value_json.last_exercise or 'None' }}",
+        icon="mdi:weight-lifter"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_last_set/config": member(
+        "last_set", "Last set", icon="mdi:dumbbell",
+        value_template="{{ (value_json.last_set.reps ~ ' × ' ~ value_json.last_set.exercise) if value_json.last_set "
+                       "else 'None' }}",
+        json_attributes_topic="replens/member/m3f9a0c21be/state",
+        json_attributes_template="{{ (value_json.last_set or {}) | tojson }}"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_last_seen/config": member(
+        "last_seen", "Last seen", value_template="{{ value_json.last_seen or 'None' }}", device_class="timestamp"),
+    "homeassistant/binary_sensor/replens/member_m3f9a0c21be_present/config": member(
+        "present", "Present", value_template="{{ 'ON' if value_json.present else 'OFF' }}", device_class="presence"),
+}
+
+
+def test_station_discovery_topics_and_payloads() -> None:
+    assert station_configs(CTX, "rack_1", "bench", ["Bob", "ann lee"]) == EXPECTED_STATION
+
+
+def test_member_discovery_topics_and_payloads() -> None:
+    assert member_configs(CTX, "m3f9a0c21be", "Ann Lee") == EXPECTED_MEMBER
+
+
+def test_payloads_are_sorted_compact_json() -> None:
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"})
+    for topic, payload in configs.items():
+        parsed = json.loads(payload)
+        assert payload == json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
+    reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
+    assert configs[reps] == encode(EXPECTED_STATION[reps])
+    assert len(configs) == 1 + 3 + 9 + 6  # hub status, agent diagnostics, station, member
+    diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
+    assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
+
+
+def test_unique_ids_never_contain_names() -> None:
+    configs = all_configs(CTX, {}, {"m3f9a0c21be": "Ann Lee"})
+    assert not [t for t in configs if "ann" in t.lower()]
+    assert all("Ann" not in json.loads(p)["unique_id"] for p in configs.values())
+
+
+@pytest.mark.parametrize(("prefix", "node"), [("replens", "replens"), ("gym/replens", "gym_replens")])
+def test_node_id_is_the_topic_safe_mqtt_prefix(prefix: str, node: str) -> None:
+    assert DiscoveryContext(Topics(prefix)).node_id == node
+
+
+def test_command_payloads_are_valid_contract_messages() -> None:
+    switch = EXPECTED_STATION["homeassistant/switch/replens/rack_1_bench_counting/config"]
+    assert StationCommand.model_validate_json(str(switch["payload_off"])).command is StationCommandKind.PAUSE
+    select = EXPECTED_STATION["homeassistant/select/replens/rack_1_bench_last_set_member/config"]
+    rendered = str(select["command_template"]).replace("{{ value | tojson }}", json.dumps('Ann "the rock" Lee'))
+    assert ClaimLastCommand.model_validate_json(rendered).member == 'Ann "the rock" Lee'
