@@ -241,16 +241,16 @@ class Agent:
     def _store(self, draft: Draft) -> None:
         """Into the outbox, keeping the ledger of sets under way in the same transaction."""
         assert self.outbox is not None
+        topic = self._topics.agent_events(self.agent_id, draft.topic_kind)
         if draft.topic_kind != "sets":
-            topic = self._topics.visits if draft.topic_kind == "visits" else self._topics.reps
             self.outbox.append(topic, draft.payload)
             return
         set_id = str(draft.fields["set_id"])
         if draft.fields["event"] == SetPhase.END:
-            self.outbox.append(self._topics.sets, draft.payload, closed_set=set_id)
+            self.outbox.append(topic, draft.payload, closed_set=set_id)
         else:
             snapshot = draft.build(1).model_dump_json()  # seq 1 is a placeholder; the outbox numbers the real one
-            self.outbox.append(self._topics.sets, draft.payload, open_set=(set_id, snapshot))
+            self.outbox.append(topic, draft.payload, open_set=(set_id, snapshot))
 
     def _end_orphaned_sets(self) -> None:
         """Sets a killed earlier run left open get their ``end`` now, dated at their last update."""

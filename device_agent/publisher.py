@@ -53,6 +53,10 @@ class Publisher:
         self._hub_online = False
         self.published = 0
         self.confirmed = 0
+        t = self._topics
+        # Events queued by an earlier version name the shared topics, which a fenced broker refuses.
+        self._own_topics = {t.sets: t.agent_events(agent_id, "sets"), t.reps: t.agent_events(agent_id, "reps"),
+                            t.visits: t.agent_events(agent_id, "visits")}
         self.on_command: Callable[[StationCommand], None] | None = None
         """Called from paho's thread with each valid command; hand it to the counting loop, do not block."""
         self.on_enrol: Callable[[EnrolCommand], None] | None = None
@@ -88,7 +92,7 @@ class Publisher:
             self._send_stats(self._client, payload)
 
     def _send_stats(self, client: mqtt.Client, payload: bytes) -> None:
-        client.publish(self._topics.stats, payload, qos=0)
+        """On the agent's own topic (retained, for Home Assistant); the hub records it from there too."""
         client.publish(self._topics.agent_stats(self._agent_id), payload, qos=0, retain=True)
 
     def wait_drained(self, timeout_s: float) -> bool:
@@ -250,7 +254,8 @@ class Publisher:
                 return
             sent: list[int] = []
             for item in items:
-                info = self._client.publish(item.topic, item.payload, qos=1)
+                topic = self._own_topics.get(item.topic, item.topic)
+                info = self._client.publish(topic, item.payload, qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break  # disconnected: the reconnect will resend
                 sent.append(item.seq)

@@ -27,7 +27,8 @@ class AgentAccount:
     username: str
     agent_id: str
     counts_sets: bool = True  # has stations: publishes sets and reps
-    reports_visits: bool = False  # is an entrance camera: publishes visits, takes enrolment requests
+    reports_visits: bool = False  # recognises faces (entrance or station): publishes visits
+    enrols: bool = False  # is an entrance camera: takes enrolment requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class AclPlan:
     homeassistant_username: str | None = None
     discovery_prefix: str = "homeassistant"
     status_topic: str = "homeassistant/status"
-    per_agent_events: bool = False
+    per_agent_events: bool = True
     command_topics: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -71,7 +72,7 @@ def default_agent_username(agent_id: str) -> str:
 
 
 def plan_from_config(
-    config: RepLensConfig, *, homeassistant_username: str | None = HOMEASSISTANT_USER, per_agent_events: bool = False
+    config: RepLensConfig, *, homeassistant_username: str | None = HOMEASSISTANT_USER, per_agent_events: bool = True
 ) -> AclPlan:
     """The plan for this config; an agent without ``mqtt_username`` gets ``agent-<id>``."""
     topics = config.mqtt.topics
@@ -80,7 +81,8 @@ def plan_from_config(
             username=agent.mqtt_username or default_agent_username(agent_id),
             agent_id=agent_id,
             counts_sets=bool(agent.stations),
-            reports_visits=agent.entrance is not None,
+            reports_visits=agent.entrance is not None or any(st.recognise_faces for st in agent.stations.values()),
+            enrols=agent.entrance is not None,
         )
         for agent_id, agent in sorted(config.agents.items())
     )
@@ -102,21 +104,15 @@ def command_topics(topics: Topics) -> tuple[str, ...]:
     return (topics.agent_command(ANY), topics.agent_enrol(ANY), topics.claim, topics.claim_last)
 
 
-def _agent_event_topic(topics: Topics, agent_id: str, kind: str) -> str:
-    # Until the contract has per-agent event builders (docs/security.md, "What the ACL cannot guarantee
-    # yet"), this is the only place that spells them; replace with topics.agent_<kind>(agent_id) then.
-    return f"{topics.prefix}/agent/{agent_id}/{kind}"
-
-
 def agent_writes(plan: AclPlan, agent: AgentAccount) -> list[str]:
     t, a = plan.topics, agent.agent_id
     writes = [t.agent_available(a), t.agent_state(a), t.agent_stats(a)]
-    if agent.reports_visits:
+    if agent.enrols:
         writes.append(t.agent_enrol_result(a))
     kinds = [k for k, on in (("sets", agent.counts_sets), ("reps", agent.counts_sets),
                              ("visits", agent.reports_visits)) if on]
     if plan.per_agent_events:
-        writes += [_agent_event_topic(t, a, kind) for kind in kinds]
+        writes += [t.agent_events(a, kind) for kind in kinds]
     else:
         shared = {"sets": t.sets, "reps": t.reps, "visits": t.visits}
         writes += [shared[kind] for kind in kinds]
@@ -127,7 +123,7 @@ def agent_writes(plan: AclPlan, agent: AgentAccount) -> list[str]:
 def agent_reads(plan: AclPlan, agent: AgentAccount) -> list[str]:
     t, a = plan.topics, agent.agent_id
     reads = [t.agent_ack(a), t.agent_command(a), t.hub_available]
-    if agent.reports_visits:
+    if agent.enrols:
         reads.append(t.agent_enrol(a))  # enrolment requests: only entrance cameras take them
     return reads
 

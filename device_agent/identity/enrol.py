@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 CAMERA_TIMEOUT_S = 60.0
+CAMERA_FACE_SPACING_S = 0.3  # apart, so the faces differ a little (pose, expression)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,8 @@ def embeddings_from_camera(
     embeddings: list[FloatArray] = []
     crops: list[bytes] = []
     deadline = time.monotonic() + CAMERA_TIMEOUT_S
-    last_taken = 0.0
+    last_taken = -math.inf
+    began, frames_read, clock = time.monotonic(), 0, False
     try:
         while len(embeddings) < frames:
             if time.monotonic() > deadline:
@@ -88,12 +90,19 @@ def embeddings_from_camera(
                                    f"face of at least {config.min_face_px} px within {CAMERA_TIMEOUT_S:.0f} s")
             ok, raw = capture.read()
             if not ok:
-                raise RepLensError(f"camera {source}: stopped delivering frames")
+                raise RepLensError(f"camera {source}: stopped delivering frames after {len(embeddings)} of "
+                                   f"{frames} faces")
+            # The frame's own time (media time for a recorded stream), so faces are spread over the
+            # person's movement however fast frames are read; cameras that report none use the clock.
+            frames_read += 1
+            media_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            clock = clock or (frames_read > 1 and media_s <= 0)
+            t_s = time.monotonic() - began if clock else media_s
             image = np.asarray(raw, dtype=np.uint8)
             faces = [f for f in detector.detect(image) if f.width >= config.min_face_px]
-            if len(faces) != 1 or time.monotonic() - last_taken < 0.3:
+            if len(faces) != 1 or t_s - last_taken < CAMERA_FACE_SPACING_S:
                 continue
-            last_taken = time.monotonic()
+            last_taken = t_s
             embeddings.append(embedder.embed(image, faces[0]))
             crops.append(face_crop(image, faces[0]))
             log.info("camera %s: face %d of %d taken", source, len(embeddings), frames)

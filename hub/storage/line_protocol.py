@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ def _check_name(kind: str, text: str, specials: str) -> None:
             raise ValueError(f"{kind} {text!r} has a backslash before {specials!r} or at its end")
 
 
+@functools.lru_cache(maxsize=4096)
 def escape_measurement(name: str) -> str:
     """Escape a measurement name (commas and spaces)."""
     _check_name("measurement", name, ", ")
@@ -39,6 +41,7 @@ def escape_measurement(name: str) -> str:
     return name.translate(_MEASUREMENT_ESCAPES)
 
 
+@functools.lru_cache(maxsize=65536)  # names and tag values repeat: checking them once halves a point's cost
 def escape_key(kind: str, key: str) -> str:
     """Escape a tag key, tag value or field key (commas, equals signs and spaces)."""
     _check_name(kind, key, ",= ")

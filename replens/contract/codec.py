@@ -67,6 +67,8 @@ def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
     if model is not None:
         return decode(model, topic, payload)
     agent_id = topics.agent_id_from(topic)
+    if agent_id is not None and topic.rsplit("/", 1)[1] in _AGENT_MODELS:
+        return _from_agent(agent_id, topic, payload)
     if agent_id is not None and topic == topics.agent_available(agent_id):
         try:
             return agent_id, Availability(payload.decode())
@@ -80,6 +82,20 @@ def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
             raise ContractError(f"{topic}: agent_id {state.agent_id!r} does not match the topic")
         return state
     raise ContractError(f"{topic}: not a RepLens topic")
+
+
+_AGENT_MODELS: dict[str, type[SetEvent | RepEvent | VisitEvent | Stats]] = {
+    "sets": SetEvent, "reps": RepEvent, "visits": VisitEvent, "stats": Stats,
+}
+
+
+def _from_agent(agent_id: str, topic: str, payload: bytes) -> SetEvent | RepEvent | VisitEvent | Stats:
+    """An event on the agent's own topic must name that agent: the broker's ACL ties the topic to an account."""
+    item = decode(_AGENT_MODELS[topic.rsplit("/", 1)[1]], topic, payload)
+    claimed = item.id if isinstance(item, Stats) else item.agent_id
+    if claimed != agent_id or (isinstance(item, Stats) and item.source != "agent"):
+        raise ContractError(f"{topic}: payload says agent {claimed!r}, the topic says {agent_id!r}")
+    return item
 
 
 def decode_ack(topic: str, payload: bytes) -> Ack:

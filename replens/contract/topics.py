@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 DEFAULT_PREFIX = "replens"
 
+AGENT_EVENT_KINDS = ("sets", "reps", "visits")
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -48,6 +49,16 @@ class Topics:
     def agent_command(self, agent_id: str) -> str:
         """Anyone → agent: ``StationCommand`` (pause, resume, end the set)."""
         return f"{self.prefix}/agent/{agent_id}/command"
+
+    def agent_events(self, agent_id: str, kind: str) -> str:
+        """Agent → hub: its ``sets``, ``reps`` or ``visits``, under its own topic so the broker's ACL can fence them.
+
+        The hub checks that the payload's agent_id is the one in the topic: with a per-agent account that
+        may write only here, no agent can pass off events as another's.
+        """
+        if kind not in AGENT_EVENT_KINDS:
+            raise ValueError(f"agent event kind must be one of {', '.join(AGENT_EVENT_KINDS)} (got: {kind!r})")
+        return f"{self.prefix}/agent/{agent_id}/{kind}"
 
     def agent_enrol(self, agent_id: str) -> str:
         """Anyone → entrance agent: ``EnrolCommand`` (enrol the next face this camera sees)."""
@@ -120,10 +131,10 @@ class Topics:
         return f"{self.prefix}/agent/+/state"
 
     def hub_subscriptions(self) -> tuple[str, ...]:
-        return (
-            self.sets, self.reps, self.stats, self.visits, self.claim, self.claim_last, self.all_agents_available,
-            self.all_agents_state,
-        )
+        per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*AGENT_EVENT_KINDS, "stats"))
+        # The shared topics stay subscribed for agents of earlier versions; a broker ACL lets no agent write them.
+        shared = (self.sets, self.reps, self.stats, self.visits)
+        return (*per_agent, *shared, self.claim, self.claim_last, self.all_agents_available, self.all_agents_state)
 
     def agent_id_from(self, topic: str) -> str | None:
         """The agent id in ``<prefix>/agent/<id>/...``, or None for other topics."""

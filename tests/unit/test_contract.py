@@ -140,3 +140,17 @@ def test_exported_schema_validates_real_payloads_and_rejects_bad_ones():
     jsonschema.validate(json.loads(Ack(ranges=[(1, 5)]).to_json()), schema["agent_ack"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**good, "reps": "three"}, schema["sets"])
+
+
+def test_events_on_an_agents_own_topic_must_name_that_agent():
+    """With per-agent accounts the topic is the proof of origin: a payload naming another agent is forged."""
+    topics = Topics("gym")
+    event = RepEvent(agent_id="a2", seq=7, set_id="a2.bench.1", station="bench", exercise=Exercise.BENCH_PRESS,
+                     index=1, started_at=NOW, turned_at=NOW, ended_at=NOW, concentric_s=1.0, eccentric_s=1.0,
+                     rom=50.0, confidence=0.9)
+    assert decode_incoming(topics, topics.agent_events("a2", "reps"), event.to_json()) == event
+    with pytest.raises(ContractError, match="payload says agent 'a2', the topic says 'a1'"):
+        decode_incoming(topics, topics.agent_events("a1", "reps"), event.to_json())
+    assert "gym/agent/+/reps" in topics.hub_subscriptions()
+    with pytest.raises(ValueError, match="kind"):
+        topics.agent_events("a1", "acks")

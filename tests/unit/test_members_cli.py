@@ -123,3 +123,25 @@ def test_sets_claim_and_list(config_path: Path, capsys: pytest.CaptureFixture[st
     assert status == 1 and "no.such.set" in err
     status, _, err = run(capsys, "sets", "claim", "rack.bench.1", *cfg)
     assert status == 1 and "--nobody" in err
+
+
+def test_enrol_from_a_camera_stream(config_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--camera`` takes any OpenCV source: a device index, an RTSP URL, or (here) a recorded stream."""
+    import cv2
+
+    photo = cv2.imread(str(FACES / "obama2.jpg"))
+    assert photo is not None
+    scale = 480 / photo.shape[0]
+    frame = cv2.resize(photo, (int(photo.shape[1] * scale), 480))
+    stream = tmp_path / "camera.avi"
+    writer = cv2.VideoWriter(str(stream), cv2.VideoWriter.fourcc(*"MJPG"), 10, (frame.shape[1], frame.shape[0]))
+    for _ in range(30):
+        writer.write(frame)
+    writer.release()
+    cfg = ["--config", str(config_path)]
+    status, out, err = run(capsys, "members", "add", "Barack", "--camera", str(stream), "--frames", "3", "--consent",
+                           *cfg)
+    assert status == 0, err
+    assert "from 3 face(s)" in out
+    status, out, _ = run(capsys, "members", "identify", str(FACES / "obama3.jpg"), "--json", *cfg)
+    assert json.loads(out)["member"] == "Barack"

@@ -68,9 +68,8 @@ def test_acl_text_for_one_agent_and_the_hub():
         "topic write replens/agent/a1/available",
         "topic write replens/agent/a1/state",
         "topic write replens/agent/a1/stats",
-        "topic write replens/sets",
-        "topic write replens/reps",
-        "topic write replens/stats",
+        "topic write replens/agent/a1/sets",
+        "topic write replens/agent/a1/reps",
         "topic read replens/agent/a1/ack",
         "topic read replens/agent/a1/command",
         "topic read replens/hub/available",
@@ -87,8 +86,10 @@ def test_acl_text_for_one_agent_and_the_hub():
     ("write", f"{P}/agent/a1/command", False, False, True),
     ("write", f"{P}/hub/available", False, True, False),
     ("write", f"{P}/hub/claim", False, True, True),
-    ("write", f"{P}/sets", True, False, False),
-    ("write", f"{P}/visits", False, False, False),  # a1 has no entrance
+    ("write", f"{P}/agent/a1/sets", True, False, False),
+    ("write", f"{P}/agent/a2/sets", False, False, False),  # no agent passes off events as another's
+    ("write", f"{P}/sets", False, False, False),  # the shared topic of earlier versions: nobody
+    ("write", f"{P}/agent/a1/visits", False, False, False),  # a1 recognises no faces
     ("write", f"{P}/station/a1/bench/last_set", False, True, False),
     ("write", "homeassistant/sensor/replens/a1_bench_reps/config", False, True, False),
     ("write", "homeassistant/status", False, False, True),
@@ -96,7 +97,7 @@ def test_acl_text_for_one_agent_and_the_hub():
     ("read", f"{P}/agent/a1/command", True, True, True),
     ("read", f"{P}/agent/a2/ack", False, True, True),
     ("read", f"{P}/agent/a2/command", False, True, True),
-    ("read", f"{P}/sets", False, True, True),
+    ("read", f"{P}/agent/a2/sets", False, True, True),
     ("read", f"{P}/hub/available", True, True, True),
     ("read", "homeassistant/status", False, True, True),
     ("write", "$SYS/broker/uptime", False, False, False),
@@ -108,11 +109,11 @@ def test_who_may_do_what(access, topic, agent, hub, ha):
             allowed(acl, "homeassistant", access, topic)) == (agent, hub, ha)
 
 
-def test_only_entrance_agents_report_visits_and_only_station_agents_count_sets():
+def test_only_face_recognising_agents_report_visits_and_only_station_agents_count_sets():
     acl = build_acl(plan_from_config(config(a1=station_agent("agent-a1"), door=ENTRANCE)))
-    assert allowed(acl, "agent-door", "write", f"{P}/visits")
-    assert not allowed(acl, "agent-door", "write", f"{P}/sets")
-    assert not allowed(acl, "agent-a1", "write", f"{P}/visits")
+    assert allowed(acl, "agent-door", "write", f"{P}/agent/door/visits")
+    assert not allowed(acl, "agent-door", "write", f"{P}/agent/door/sets")
+    assert not allowed(acl, "agent-a1", "write", f"{P}/agent/a1/visits")
 
 
 def test_enrolment_requests_reach_only_their_entrance_camera_and_come_only_from_home_assistant():
@@ -129,8 +130,15 @@ def test_enrolment_requests_reach_only_their_entrance_camera_and_come_only_from_
     assert not allowed(acl, "agent-a1", "read", f"{P}/agent/a1/enrol")
 
 
+def test_shared_event_topics_only_on_request():
+    """per_agent_events=False writes the ACL for agents of earlier versions, which used the shared topics."""
+    acl = build_acl(plan_from_config(config(a1=station_agent("agent-a1")), per_agent_events=False))
+    assert allowed(acl, "agent-a1", "write", f"{P}/sets")
+    assert not allowed(acl, "agent-a1", "write", f"{P}/agent/a1/sets")
+
+
 def test_per_agent_events_fence_events_to_the_agents_own_topics():
-    acl = build_acl(plan_from_config(config(a1=station_agent("agent-a1"), door=ENTRANCE), per_agent_events=True))
+    acl = build_acl(plan_from_config(config(a1=station_agent("agent-a1"), door=ENTRANCE)))
     assert allowed(acl, "agent-a1", "write", f"{P}/agent/a1/sets")
     assert allowed(acl, "agent-a1", "write", f"{P}/agent/a1/reps")
     assert allowed(acl, "agent-door", "write", f"{P}/agent/door/visits")
