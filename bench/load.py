@@ -68,6 +68,7 @@ STATIONS = (("chest", Exercise.CHEST_PRESS), ("pulldown", Exercise.LAT_PULLDOWN)
 SAMPLE = ROOT / "device_agent" / "samples" / "stack_demo.json"
 FPS = 30.0
 POLL_S = 0.05
+MOSQUITTO_QUEUE = ("max_queued_messages 100000", "max_queued_bytes 268435456")
 
 
 # Recording: the sample clip's signal, counted by the real counter -------------------------------------
@@ -255,7 +256,7 @@ def _raw_sender(job: AgentJob, config: MqttConfig) -> tuple[Any, Any]:
 
     def send(draft: Draft) -> None:
         seq[0] += 1
-        client.publish(topics.sets if draft.topic_kind == "sets" else topics.reps, draft.payload(seq[0]), qos=1)
+        client.publish(topics.agent_events(job.agent_id, draft.topic_kind), draft.payload(seq[0]), qos=1)
         sent[0] += 1
 
     def finish(drain_s: float) -> bool:
@@ -267,6 +268,162 @@ def _raw_sender(job: AgentJob, config: MqttConfig) -> tuple[Any, Any]:
         return acked[0] >= sent[0]
 
     return send, finish
+
+
+# Cheap raw publishers: pre-built payload templates, paced into Mosquitto's C client ----------------------
+_SEQ_SENTINEL = 2**53 - 1
+_SET_ID_SENTINEL = "SETIDSENTINEL"
+_SENTINEL_TIMES = {f"t{i}": datetime(2001 + i, 1, 1, tzinfo=UTC) for i in range(3)}
+
+
+def _template(model: RepEvent | SetEvent, **times: str) -> str:
+    """A payload as a %-format string: seq, set_id and the named datetimes become fields filled at send time."""
+    text = model.to_json().decode().replace("%", "%%")
+    text = text.replace(f'"seq":{_SEQ_SENTINEL}', '"seq":%(seq)d').replace(_SET_ID_SENTINEL, "%(set_id)s")
+    for slot, name in times.items():
+        iso = _SENTINEL_TIMES[slot].isoformat().replace("+00:00", "Z")
+        assert f'"{iso}"' in text, (slot, text)
+        text = text.replace(f'"{iso}"', f'"%({name})s"')
+    return text
+
+
+@dataclass
+class TemplateStation:
+    """One station of one agent, replaying its recording as payload templates (built once, filled per event).
+
+    Same events as ``StationReplay`` (set new/update per rep, set end, rests compressed), dated at creation
+    in whole microseconds: a rep starts when it is sent (and after the station's previous rep), a set when
+    its first rep is sent.
+    """
+
+    agent_id: str
+    station: str
+    items: list[tuple[str, str, tuple[int, int]]]  # (kind, template, (turn offset us, end offset us) or set flags)
+    position: int = 0
+    set_id: str = ""
+    set_start_us: int = 0
+    last_us: int = 0
+
+    @classmethod
+    def build(cls, agent_id: str, station: str, exercise: Exercise, recording: list[CountEvent]) -> TemplateStation:
+        items: list[tuple[str, str, tuple[int, int]]] = []
+        t0, t1, t2 = _SENTINEL_TIMES.values()
+        reps: list[RepSummary] = []
+        rest: float | None = None
+        common = {"agent_id": agent_id, "seq": _SEQ_SENTINEL, "set_id": _SET_ID_SENTINEL, "station": station,
+                  "exercise": exercise}
+        for event in recording:
+            if isinstance(event, SetStarted):
+                reps, rest = [], event.rest_before_s
+            elif isinstance(event, RepCompleted):
+                rep = event.rep
+                reps.append(RepSummary(index=rep.index, duration_s=rep.duration_s, rom=rep.rom,
+                                       concentric_s=rep.concentric_s, eccentric_s=rep.eccentric_s, pause_s=rep.pause_s))
+                rep_event = RepEvent(**common, index=rep.index, started_at=t0, turned_at=t1, ended_at=t2,
+                                     concentric_s=rep.concentric_s, eccentric_s=rep.eccentric_s, pause_s=rep.pause_s,
+                                     rom=rep.rom, confidence=min(1.0, rep.confidence))
+                offsets = (round((rep.turn_s - rep.start_s) * 1e6), round(rep.duration_s * 1e6))
+                items.append(("reps", _template(rep_event, t0="start", t1="turn", t2="end"), offsets))
+                phase = SetPhase.NEW if rep.index == 1 else SetPhase.UPDATE
+                set_event = SetEvent(**common, event=phase, reps=len(reps), started_at=t0, rest_before_s=rest,
+                                     rep_summaries=list(reps))
+                items.append(("sets", _template(set_event, t0="set_start"), (1 if rep.index == 1 else 0, 0)))
+            elif isinstance(event, SetEnded) and reps:
+                set_event = SetEvent(**common, event=SetPhase.END, reps=len(reps), started_at=t0, ended_at=t1,
+                                     rest_before_s=rest, rep_summaries=list(reps))
+                items.append(("sets", _template(set_event, t0="set_start", t1="set_end"), (0, 1)))
+        return cls(agent_id, station, items)
+
+    def next_line(self, now_us: int, seq: int) -> tuple[str, bytes, bool]:
+        """(kind, payload line, whether this event opens a new set)."""
+        kind, template, (a, b) = self.items[self.position]
+        self.position = (self.position + 1) % len(self.items)
+        if kind == "reps":
+            start = self.last_us = max(now_us, self.last_us + 1)
+            if not self.set_id or self._opens_set():
+                self.set_start_us = max(start, self.set_start_us + 1000)
+                self.set_id = f"{self.agent_id}.{self.station}.{self.set_start_us // 1000}"
+            fields = {"seq": seq, "set_id": self.set_id, "start": _iso_us(start), "turn": _iso_us(start + a),
+                      "end": _iso_us(start + b)}
+            return kind, (template % fields).encode() + b"\n", False
+        fields = {"seq": seq, "set_id": self.set_id, "set_start": _iso_us(self.set_start_us),
+                  "set_end": _iso_us(max(now_us, self.last_us))}
+        return kind, (template % fields).encode() + b"\n", bool(a)
+
+    def _opens_set(self) -> bool:
+        """The rep at the current position is the first of a set (its set-new item follows it)."""
+        _, _, (first, _) = self.items[self.position]
+        return bool(first)
+
+
+_ISO_SECONDS: dict[int, str] = {}
+
+
+def _iso_us(unix_us: int) -> str:
+    seconds, micro = divmod(unix_us, 1_000_000)
+    base = _ISO_SECONDS.get(seconds)
+    if base is None:
+        base = _ISO_SECONDS[seconds] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{base}.{micro:06d}Z"
+
+
+def feeder_main(agent_ids: list[str], rate: float, duration_s: float, drain_s: float, mqtt_section: dict[str, Any],
+                recordings: list[list[CountEvent]], go: Any, results: Any) -> None:
+    """All raw agents in one process: fill templates at the offered rate, one ``mosquitto_pub -l`` per topic."""
+    topics = MqttConfig.model_validate(mqtt_section).topics
+    host, port = str(mqtt_section["host"]), str(mqtt_section["port"])
+    stations = [[TemplateStation.build(agent, name, exercise, recordings[(a * 4 + i) % len(recordings)])
+                 for i, (name, exercise) in enumerate(STATIONS)] for a, agent in enumerate(agent_ids)]
+    pubs: dict[tuple[int, str], subprocess.Popen[bytes]] = {}
+    for a, agent in enumerate(agent_ids):
+        for kind in ("sets", "reps"):
+            pubs[a, kind] = subprocess.Popen(
+                ["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-l", "-M", "100", "-i", f"load-{agent}-{kind}",
+                 "-t", topics.agent_events(agent, kind)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    seqs = [int(time.time() * 1000)] * len(agent_ids)
+    turn = [0] * len(agent_ids)
+    produced, reps, sets, behind_s = 0, 0, 0, 0.0
+    time.sleep(1.0)  # every client connected
+    go.wait()
+    start = time.time()
+    while (now := time.time()) < start + duration_s:
+        due = int((now - start) * rate) - produced
+        behind_s = max(behind_s, due / rate - 0.01)
+        now_us = time.time_ns() // 1000
+        out: dict[tuple[int, str], list[bytes]] = {}
+        for n in range(due):
+            a = (produced + n) % len(agent_ids)
+            station = stations[a][turn[a] % 4]
+            turn[a] += 1
+            seqs[a] += 1
+            kind, line, opens = station.next_line(now_us, seqs[a])
+            out.setdefault((a, kind), []).append(line)
+            reps += kind == "reps"
+            sets += opens
+        produced += due
+        for key, lines in out.items():
+            stdin = pubs[key].stdin
+            assert stdin is not None
+            stdin.write(b"".join(lines))
+            stdin.flush()
+        time.sleep(0.01)
+    publish_s = time.time() - start
+    for pub in pubs.values():
+        assert pub.stdin is not None
+        pub.stdin.close()
+    deadline = time.monotonic() + drain_s
+    drained = True
+    for pub in pubs.values():
+        try:
+            pub.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pub.kill()
+            pub.wait()
+            drained = False
+    times = os.times()
+    results.put({"agent": "feeder", "produced": produced, "sets": sets, "reps": reps, "behind_s": behind_s,
+                 "publish_s": publish_s, "drained": drained, "cpu_s": times.user + times.system,
+                 "pub_cpu_s": times.children_user + times.children_system})
 
 
 # The naive baseline: one HTTP POST per event, on arrival ---------------------------------------------
@@ -295,7 +452,8 @@ def naive_main(mqtt_section: dict[str, Any], influx_url: str, db: str, ready: An
 
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="load-naive")
     client.on_message = on_message
-    client.on_connect = lambda c, *_: c.subscribe([(config.topics.sets, 1), (config.topics.reps, 1)])
+    wildcard = config.topics.agent_events("+", "sets").removesuffix("/sets")
+    client.on_connect = lambda c, *_: c.subscribe([(f"{wildcard}/sets", 1), (f"{wildcard}/reps", 1)])
     client.on_subscribe = lambda *_: ready.set()
     client.connect(config.host, config.port)
     client.loop_forever()
@@ -416,9 +574,15 @@ class Bench:
         pids = {"mosquitto": self.mosquitto.pid, "influxd": self.influx.pid, "receiver": server.pid}
         ctx = mp.get_context("fork")
         go, queue = ctx.Event(), ctx.Queue()
-        mode = "outbox" if phase == "outbox" else "raw"
-        agents = [ctx.Process(target=agent_main, args=(self._job(phase, i, mode, prefix), go, queue))
-                  for i in range(self.args.agents)]
+        agent_ids = [f"{phase}_{i:02d}" for i in range(self.args.agents)]
+        if phase in ("raw", "naive"):  # one feeder process and mosquitto_pub clients: cheap, no outbox
+            agents = [ctx.Process(target=feeder_main, args=(
+                agent_ids, self.args.rate, self.args.duration, self.args.drain, self.mqtt_section(prefix),
+                self.recordings, go, queue))]
+        else:  # "outbox": the agents' real path; "paho": the same agents, plain paho QoS 1, no outbox
+            mode = "outbox" if phase == "outbox" else "raw"
+            agents = [ctx.Process(target=agent_main, args=(self._job(phase, i, mode, prefix), go, queue))
+                      for i in range(self.args.agents)]
         for agent in agents:
             agent.start()
         cpu0 = {name: cpu_s(pid) for name, pid in pids.items() if pid}
@@ -426,7 +590,7 @@ class Bench:
         sampler.start()
         time.sleep(3.0)  # agents connected
         start_ns = time.time_ns()
-        poller = Poller(self.influx, db, f"{phase}_00", start_ns)
+        poller = Poller(self.influx, db, agent_ids[0], start_ns)
         poller.start()
         go.set()
         t0 = time.monotonic()
@@ -439,7 +603,11 @@ class Bench:
         result.expected_points = sum(r["reps"] + r["sets"] for r in reports)
         result.duration_s = statistics.median(r["publish_s"] for r in reports)
         result.behind_s = max(r["behind_s"] for r in reports)
-        result.cpu["agents"] = sum(r["cpu_s"] for r in reports)
+        if "pub_cpu_s" in reports[0]:
+            result.cpu["feeder"] = reports[0]["cpu_s"]
+            result.cpu["mosquitto_pub"] = reports[0]["pub_cpu_s"]
+        else:
+            result.cpu["agents"] = sum(r["cpu_s"] for r in reports)
         deadline = time.monotonic() + self.args.drain
         while time.monotonic() < deadline and (counter() < result.produced if phase != "naive" else True):
             if influx_points(self.influx, db) >= result.expected_points:
@@ -570,7 +738,10 @@ def main() -> None:
     print(f"recording: 8 variants of the sample clip's stack signal counted by RepCounter: reps {reps}, sets {sets}")
     with tempfile.TemporaryDirectory(prefix="replens-load-") as tmp:
         scratch = Path(tmp)
-        mosquitto, influx = Mosquitto(scratch / "mosquitto"), InfluxDB1(scratch / "influx")
+        # As in config/mosquitto/mosquitto.conf: the default queue of 1,000 messages per subscriber drops
+        # QoS 1 messages whenever the hub (or the naive bridge) pauses for a fraction of a second at this rate.
+        mosquitto = Mosquitto(scratch / "mosquitto", extra_config=MOSQUITTO_QUEUE)
+        influx = InfluxDB1(scratch / "influx")
         mosquitto.start()
         influx.start()
         bench = Bench(args, scratch, mosquitto, influx, recordings)

@@ -34,6 +34,7 @@ from replens.hub.homeassistant import HomeAssistantBridge, JournalViews
 from replens.hub.identity.announcer import Announcer
 from replens.hub.identity.attributor import Attributor
 from replens.hub.journal import BatchResult, Inbound, Journal
+from replens.hub.readahead import read_ahead
 from replens.hub.storage.forwarder import Forwarder
 from replens.hub.storage.transports import LineWriter
 from replens.mqtt_options import password, tls_context
@@ -41,7 +42,12 @@ from replens.mqtt_options import password, tls_context
 log = logging.getLogger(__name__)
 
 HUB_ID = "hub"
-_BATCH = 1000
+_BATCH = 5000
+"""Most messages recorded in one journal transaction: under load, fewer and larger commits (one fsync each)."""
+_INBOX = 20_000
+"""Messages waiting for the journal at most. When full, the hub stops taking messages from the MQTT client.
+aiomqtt still reads the socket meanwhile, so a longer backlog waits in aiomqtt's own (unbounded) queue;
+stopping the socket reads, so that the broker's per-client queue holds it, is still to do."""
 _IDENTITY_TRIES = 5
 
 
@@ -64,7 +70,7 @@ class Hub:
         self.homeassistant = HomeAssistantBridge(config, self.attributor, JournalViews(self.journal.path))
         self.counters = HubCounters()
         self.connected = asyncio.Event()
-        self._inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+        self._inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue(maxsize=_INBOX)
         self._acks = AckBook()
         self._client: aiomqtt.Client | None = None
         self._started = time.monotonic()
@@ -116,6 +122,7 @@ class Hub:
         while True:
             try:
                 async with self._make_client() as client:
+                    read_ahead(client)
                     for topic in self._subscriptions():
                         await client.subscribe(topic, qos=1)
                     await client.publish(self._topics.hub_available, Availability.ONLINE.value, qos=1, retain=True)
@@ -127,7 +134,10 @@ class Hub:
                     backoff.reset()
                     log.info("hub: connected to %s, prefix %s", where, self._topics.prefix)
                     async for message in client.messages:
-                        self._inbox.put_nowait(message)
+                        if self._inbox.full():
+                            await self._inbox.put(message)  # backpressure: wait for the journal
+                        else:
+                            self._inbox.put_nowait(message)
             except aiomqtt.MqttError as err:
                 delay = backoff.next_delay()
                 log.warning("hub: broker %s unreachable (%s); retrying in %.1f s", where, err, delay)

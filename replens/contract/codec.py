@@ -37,6 +37,14 @@ def decode(model: type[M], topic: str, payload: bytes) -> M:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ContractError(f"{topic}: payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     try:
+        # Fast path, one parse: a valid payload that names its schema as "schema" (the model checks the
+        # value; a payload without it, or with the field's Python name, takes the checks below).
+        item = model.model_validate_json(payload)
+        if "schema_version" in item.model_fields_set and b'"schema_version"' not in payload:
+            return item
+    except ValidationError:
+        pass  # parse again below, to say exactly what is wrong in the usual words
+    try:
         raw = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ContractError(f"{topic}: not JSON ({err})") from err
