@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
+from types import SimpleNamespace
 
 import pytest
 
-from replens.hub.readahead import ReadAheadSocket
+from replens.hub.readahead import ReadAheadSocket, read_ahead
 
 
 def test_small_reads_come_from_one_recv_and_pending_counts_the_rest() -> None:
@@ -25,3 +26,16 @@ def test_small_reads_come_from_one_recv_and_pending_counts_the_rest() -> None:
         assert sock.fileno() == right.fileno()  # everything else passes through
         left.close()
         assert sock.recv(1) == b""  # end of stream as from the socket itself
+
+
+def test_read_ahead_wraps_paho_socket_once_and_leaves_unknown_clients_alone() -> None:
+    """It relies on aiomqtt's and paho's private attributes: anything unexpected only costs speed."""
+    left, right = socket.socketpair()
+    with left, right:
+        paho = SimpleNamespace(_sock=right)
+        client = SimpleNamespace(_client=paho)
+        assert read_ahead(client)  # type: ignore[arg-type]
+        assert isinstance(paho._sock, ReadAheadSocket)
+        assert not read_ahead(client)  # type: ignore[arg-type]  # already wrapped: not twice
+        assert not read_ahead(SimpleNamespace())  # type: ignore[arg-type]  # another aiomqtt
+        assert not read_ahead(SimpleNamespace(_client=SimpleNamespace(_sock=None)))  # type: ignore[arg-type]
