@@ -270,16 +270,12 @@ def test_agent_outbox_disk_full_holds_events_in_memory_then_delivers(tmp_path, m
                 held = len(agent._unstored)
                 hub_thread = HubThread(config)
                 hub = hub_thread.start()  # confirms the stored set: deleting from the outbox on a full disk
-
-                def publisher_write_failed() -> bool:
-                    # which of the publisher's outbox writes fails first depends on timing; either is logged
-                    return any("cannot forget confirmed events" in r.getMessage()
-                               or "cannot mark events sent" in r.getMessage() for r in caplog.records)
-
-                wait_for(publisher_write_failed, 30, "the publisher to log its failed outbox write")
+                # Whether the publisher's own outbox writes (confirm, mark sent) fail too depends on the free
+                # pages SQLite's WAL still has; tests/unit/test_publisher_disk_full.py covers that case.
+                time.sleep(3)
             messages = [r.getMessage() for r in caplog.records]
             alarms = [m for m in messages if "cannot store events" in m]
-            assert publisher.connected  # its threads survived the failed writes
+            assert publisher.connected
             filler.unlink()
             agent._emit([])  # the next frame retries the held events
             wait_for(lambda: outbox.depth() == 0, 60, "the held events to be stored and confirmed")
