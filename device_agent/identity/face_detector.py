@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from replens.device_agent.inference.openvino_model import MODELS_DIR, CompiledModel, InferenceSettings
 from replens.device_agent.trackers.pose.detector import AnchorOptions, ssd_anchors, weighted_nms
+from replens.device_agent.trackers.pose.detector import decode as decode_ssd
 from replens.device_agent.trackers.pose.roi import Roi, square_letterbox
 
 FloatArray = npt.NDArray[np.float32]
@@ -30,7 +31,6 @@ INPUT_SIZE = 128
 NUM_KEYPOINTS = 6
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
 RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH = 0, 1, 2, 3
-SCORE_CLIP = 100.0
 FACE_ANCHORS = AnchorOptions(num_layers=4, input_size=INPUT_SIZE, strides=(8, 16, 16, 16))
 # Smallest face (box width) the model finds reliably, as a share of its input square's side. Measured
 # on the 5 test portraits cropped to squares around the face: found from 0.12 (scores 0.44-0.77),
@@ -103,14 +103,7 @@ def decode(
     raw_boxes: FloatArray, raw_scores: FloatArray, anchors: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Raw (n, 16) and (n,) outputs → boxes (n, 4) xyxy, keypoints (n, 6, 2), scores (n,), in [0, 1] units."""
-    scaled = raw_boxes / INPUT_SIZE  # x, y, w, h then 6 × (x, y): ``reverse_output_order`` layout
-    cx = scaled[:, 0] + anchors[:, 0]
-    cy = scaled[:, 1] + anchors[:, 1]
-    half_w, half_h = scaled[:, 2] / 2, scaled[:, 3] / 2
-    boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
-    keypoints = scaled[:, 4:].reshape(-1, NUM_KEYPOINTS, 2) + anchors[:, None, :]
-    scores = 0.5 * (1.0 + np.tanh(0.5 * np.clip(raw_scores, -SCORE_CLIP, SCORE_CLIP)))  # sigmoid, no overflow
-    return boxes.astype(np.float32), keypoints.astype(np.float32), scores.astype(np.float32)
+    return decode_ssd(raw_boxes, raw_scores, anchors, input_size=INPUT_SIZE, num_keypoints=NUM_KEYPOINTS)
 
 
 def _axis_starts(length: int, side: float) -> list[float]:

@@ -91,15 +91,19 @@ def letterbox(image_bgr: npt.NDArray[np.uint8]) -> FloatArray:
 
 
 def decode(
-    raw_boxes: FloatArray, raw_scores: FloatArray, anchors: FloatArray
+    raw_boxes: FloatArray, raw_scores: FloatArray, anchors: FloatArray, *, input_size: int = INPUT_SIZE,
+    num_keypoints: int = NUM_KEYPOINTS,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Raw (n, 12) and (n,) outputs → boxes (n, 4) xyxy, keypoints (n, 4, 2), scores (n,), in [0, 1] units."""
-    scaled = raw_boxes / INPUT_SIZE  # x, y, w, h then 4 × (x, y): ``reverse_output_order`` layout
+    """Raw (n, 4 + 2k) and (n,) SSD outputs → boxes (n, 4) xyxy, keypoints (n, k, 2), scores (n,), in [0, 1] units.
+
+    MediaPipe's detectors (pose, face) share this layout; the defaults are the pose detector's (k = 4).
+    """
+    scaled = raw_boxes / input_size  # x, y, w, h then k × (x, y): ``reverse_output_order`` layout
     cx = scaled[:, 0] + anchors[:, 0]
     cy = scaled[:, 1] + anchors[:, 1]
     half_w, half_h = scaled[:, 2] / 2, scaled[:, 3] / 2
     boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
-    keypoints = scaled[:, 4:].reshape(-1, NUM_KEYPOINTS, 2) + anchors[:, None, :]
+    keypoints = scaled[:, 4:].reshape(-1, num_keypoints, 2) + anchors[:, None, :]
     scores = 0.5 * (1.0 + np.tanh(0.5 * np.clip(raw_scores, -SCORE_CLIP, SCORE_CLIP)))  # sigmoid, no overflow
     return boxes.astype(np.float32), keypoints.astype(np.float32), scores.astype(np.float32)
 
