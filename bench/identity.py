@@ -38,6 +38,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from tables import table
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ROOT / "tests" / "data" / "faces"
@@ -326,18 +327,6 @@ def print_entrance(pipes: tuple[Pipeline, ...], photos: dict[str, np.ndarray], m
           "enrolled; expected visits: obama, biden, unknown)")
     table(head, cells, markdown)
 
-
-def table(head: list[str], cells: list[list[str]], markdown: bool) -> None:
-    if markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for row in cells:
-            print("| " + " | ".join(row) + " |")
-        return
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(head)]
-    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths, strict=True))))
-    for row in cells:
-        print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))
 
 
 if __name__ == "__main__":

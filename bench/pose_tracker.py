@@ -47,6 +47,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from tables import table
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = Path(os.environ.get("REPLENS_EVAL_DIR", ROOT.parent / "shared" / "eval"))
@@ -346,18 +347,6 @@ def print_tables(rows: list[tuple[Any, ...]], comparisons: dict[str, Comparison]
     print("px: distance over the 33 landmarks of frames where both found a pose; presence agree: share of frames "
           "where both agree whether there is a pose; same frames: checksum of the decoded frames matches")
 
-
-def table(head: list[str], cells: list[list[str]], markdown: bool) -> None:
-    if markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for row in cells:
-            print("| " + " | ".join(row) + " |")
-        return
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(head)]
-    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths, strict=True))))
-    for row in cells:
-        print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))
 
 
 if __name__ == "__main__":

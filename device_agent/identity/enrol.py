@@ -111,19 +111,11 @@ def embeddings_from_camera(
     return embeddings, crops
 
 
-def gallery_of(vectors: dict[str, list[FloatArray]], config: FaceMatchConfig) -> Gallery:
-    gallery = Gallery(match_settings(config))
-    for member_id, member_vectors in vectors.items():
-        for vector in member_vectors:
-            gallery.add(member_id, vector)
-    return gallery
-
-
 def identify_photo(photo: Path, vectors: dict[str, list[FloatArray]], config: FaceMatchConfig) -> PhotoIdentity:
     """The largest face of the photo against the gallery: a single frame, so no voting across frames."""
     faces = faces_in_photo(photo)
     largest = max(faces, key=lambda f: f.detection.width)
-    match = gallery_of(vectors, config).match(largest.embedding)
+    match = Gallery.of(vectors, match_settings(config)).match(largest.embedding)
     distance = None if math.isinf(match.distance) else match.distance
     score = 0.0 if match.member_id is None else max(0.0, 1.0 - match.distance / config.match_distance)
     return PhotoIdentity(match.member_id, score, distance, len(faces))

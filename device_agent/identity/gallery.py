@@ -6,6 +6,7 @@ Pure numpy: no dlib, no models, so it can move to the spine if the hub ever matc
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,15 @@ class Gallery:
         self._vectors: dict[str, list[FloatArray]] = {}
         self._stack: FloatArray = np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
         self._owners: list[str] = []
+
+    @classmethod
+    def of(cls, vectors: Mapping[str, Sequence[FloatArray]], settings: MatchSettings | None = None) -> Gallery:
+        """A gallery of every member's descriptors at once (one rebuild, not one per descriptor)."""
+        gallery = cls(settings)
+        for member_id, member_vectors in vectors.items():
+            gallery._vectors[member_id] = [check_embedding(v) for v in member_vectors]
+        gallery._rebuild()
+        return gallery
 
     def add(self, member_id: str, embedding: FloatArray) -> None:
         self._vectors.setdefault(member_id, []).append(check_embedding(embedding))

@@ -84,15 +84,8 @@ class GallerySource:
     def _load(self) -> Gallery:
         from replens.members import MembersStore
 
-        gallery = Gallery(self._settings)
-        store = MembersStore(self.path, self._key)
-        try:
-            for member_id, vectors in store.gallery().items():
-                for vector in vectors:
-                    gallery.add(member_id, vector)
-        finally:
-            store.close()
-        return gallery
+        with MembersStore(self.path, self._key) as store:
+            return Gallery.of(store.gallery(), self._settings)
 
 
 @dataclass

@@ -30,19 +30,9 @@ from replens.hub.journal import Journal
 from replens.hub.runner import HubThread
 from replens.members import MembersStore
 from tests.integration.harness import wait_for, write_config
+from tests.unit.test_attribution import clothes
 
 pytestmark = pytest.mark.integration
-
-
-def clothes(torso: int, legs: int, noise: float = 0.0) -> Appearance:
-    """8-bin hue histograms, most of the mass in one bin per region (0 red, 2 green, 5 blue, 7 black)."""
-
-    def hist(peak: int) -> list[float]:
-        bins = np.full(8, 0.02 + noise)
-        bins[peak] = 0.86
-        return list(bins / bins.sum())
-
-    return Appearance(torso=hist(torso), legs=hist(legs))
 
 
 RED_AND_BLUE = clothes(0, 5)

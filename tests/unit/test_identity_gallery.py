@@ -89,3 +89,17 @@ def test_bad_embeddings_are_refused(bad: np.ndarray) -> None:
 def test_settings_are_checked(kwargs: dict) -> None:
     with pytest.raises(ValueError, match="match"):
         MatchSettings(**kwargs)
+
+
+def test_a_gallery_built_at_once_matches_one_built_face_by_face() -> None:
+    rng = np.random.default_rng(7)
+    vectors = {m: [rng.normal(size=128).astype(np.float32) for _ in range(3)] for m in ("m1", "m2")}
+    one_by_one = Gallery()
+    for member, member_vectors in vectors.items():
+        for vector in member_vectors:
+            one_by_one.add(member, vector)
+    at_once = Gallery.of(vectors)
+    probe = vectors["m2"][1] + 0.01
+    assert at_once.members == one_by_one.members
+    assert at_once.distances(probe) == one_by_one.distances(probe)
+    assert at_once.match(probe) == one_by_one.match(probe)
