@@ -98,13 +98,14 @@ def _publish_week(config, week: Week, tmp) -> None:
                 topic = config.mqtt.topics.sets if kind == "sets" else config.mqtt.topics.reps
                 outbox.append(topic, Draft(kind, fields).payload)
             publisher.wake()
+        # The agent's health as it reports it while its week is still on the way: events waiting.
+        stats = Stats(source="agent", id=agent_id, at=datetime.now(UTC), uptime_s=3600.0, fps=14.5,
+                      latency_ms=41.0, outbox_depth=outbox.depth())
+        publisher.publish_stats(stats.to_json())
         agents.append((agent_id, outbox, publisher))
     try:
         for agent_id, outbox, publisher in agents:
             assert publisher.wait_drained(120), f"{agent_id}: {outbox.depth()} events never confirmed by the hub"
-            stats = Stats(source="agent", id=agent_id, at=datetime.now(UTC), uptime_s=3600.0, fps=14.5,
-                          latency_ms=41.0, outbox_depth=outbox.depth())
-            publisher.publish_stats(stats.to_json())
     finally:
         for _, outbox, publisher in agents:
             publisher.stop()
