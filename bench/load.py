@@ -53,7 +53,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from replens.config import MqttConfig  # noqa: E402
-from replens.contract import Exercise, RepEvent, RepSummary, SetEvent, SetPhase, decode_incoming  # noqa: E402
+from replens.contract import (  # noqa: E402
+    DecodedBatch,
+    Exercise,
+    RepEvent,
+    RepSummary,
+    SetEvent,
+    SetPhase,
+    decode_incoming,
+    encode_batch,
+)
 from replens.device_agent.counting.counter import CounterSettings, RepCounter  # noqa: E402
 from replens.device_agent.counting.events import CountEvent, RepCompleted, SetEnded, SetStarted  # noqa: E402
 from replens.device_agent.drafts import Draft  # noqa: E402
@@ -367,19 +376,77 @@ def _iso_us(unix_us: int) -> str:
     return f"{base}.{micro:06d}Z"
 
 
+class FeederPipes:
+    """The feeder's ``mosquitto_pub -l`` clients, and each agent's events waiting for its next message.
+
+    As the agents' publisher does: with a linger, each agent's events of the last ``publish_linger_s``
+    leave as one batch message (at most ``batch_max_events``) on its batch topic; without, one message
+    per event on the per-kind topics.
+    """
+
+    def __init__(self, agent_ids: list[str], mqtt_section: dict[str, Any]) -> None:
+        config = MqttConfig.model_validate(mqtt_section)
+        topics = config.topics
+        self.agent_ids = agent_ids
+        self.linger_s, self.most = config.publish_linger_s, config.batch_max_events
+        self.batched = self.linger_s > 0 and self.most > 1
+        host, port = str(mqtt_section["host"]), str(mqtt_section["port"])
+        self.pubs: dict[tuple[int, str], subprocess.Popen[bytes]] = {}
+        for a, agent in enumerate(agent_ids):
+            for kind in ("batch",) if self.batched else ("sets", "reps"):
+                topic = topics.agent_batch(agent) if self.batched else topics.agent_events(agent, kind)
+                self.pubs[a, kind] = subprocess.Popen(
+                    ["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-l", "-M", "100", "-i",
+                     f"load-{agent}-{kind}", "-t", topic], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        self.waiting: list[list[tuple[str, bytes]]] = [[] for _ in agent_ids]
+        self.out: dict[tuple[int, str], list[bytes]] = {}
+        self.next_batch = 0.0
+
+    def add(self, a: int, kind: str, line: bytes) -> None:
+        if self.batched:
+            self.waiting[a].append((kind, line[:-1]))
+        else:
+            self.out.setdefault((a, kind), []).append(line)
+
+    def send(self, now: float, *, last: bool = False) -> None:
+        """Write what is due: single events at once, batches once per linger (and everything at the end)."""
+        if self.batched and (now >= self.next_batch or last):
+            self.next_batch = now + self.linger_s
+            for a, items in enumerate(self.waiting):
+                for first in range(0, len(items), self.most):
+                    batch = encode_batch(self.agent_ids[a], items[first:first + self.most])
+                    self.out.setdefault((a, "batch"), []).append(batch + b"\n")
+                items.clear()
+        for key, lines in self.out.items():
+            stdin = self.pubs[key].stdin
+            assert stdin is not None
+            stdin.write(b"".join(lines))
+            stdin.flush()
+        self.out.clear()
+
+    def close(self, drain_s: float) -> bool:
+        """Let every client deliver and exit; False if one had to be killed at the deadline."""
+        for pub in self.pubs.values():
+            assert pub.stdin is not None
+            pub.stdin.close()
+        deadline = time.monotonic() + drain_s
+        drained = True
+        for pub in self.pubs.values():
+            try:
+                pub.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pub.kill()
+                pub.wait()
+                drained = False
+        return drained
+
+
 def feeder_main(agent_ids: list[str], rate: float, duration_s: float, drain_s: float, mqtt_section: dict[str, Any],
                 recordings: list[list[CountEvent]], go: Any, results: Any) -> None:
-    """All raw agents in one process: fill templates at the offered rate, one ``mosquitto_pub -l`` per topic."""
-    topics = MqttConfig.model_validate(mqtt_section).topics
-    host, port = str(mqtt_section["host"]), str(mqtt_section["port"])
+    """All raw agents in one process: fill templates at the offered rate into ``mosquitto_pub`` clients."""
     stations = [[TemplateStation.build(agent, name, exercise, recordings[(a * 4 + i) % len(recordings)])
                  for i, (name, exercise) in enumerate(STATIONS)] for a, agent in enumerate(agent_ids)]
-    pubs: dict[tuple[int, str], subprocess.Popen[bytes]] = {}
-    for a, agent in enumerate(agent_ids):
-        for kind in ("sets", "reps"):
-            pubs[a, kind] = subprocess.Popen(
-                ["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-l", "-M", "100", "-i", f"load-{agent}-{kind}",
-                 "-t", topics.agent_events(agent, kind)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    pipes = FeederPipes(agent_ids, mqtt_section)
     seqs = [int(time.time() * 1000)] * len(agent_ids)
     turn = [0] * len(agent_ids)
     produced, reps, sets, behind_s = 0, 0, 0, 0.0
@@ -390,36 +457,21 @@ def feeder_main(agent_ids: list[str], rate: float, duration_s: float, drain_s: f
         due = int((now - start) * rate) - produced
         behind_s = max(behind_s, due / rate - 0.01)
         now_us = time.time_ns() // 1000
-        out: dict[tuple[int, str], list[bytes]] = {}
         for n in range(due):
             a = (produced + n) % len(agent_ids)
             station = stations[a][turn[a] % 4]
             turn[a] += 1
             seqs[a] += 1
             kind, line, opens = station.next_line(now_us, seqs[a])
-            out.setdefault((a, kind), []).append(line)
+            pipes.add(a, kind, line)
             reps += kind == "reps"
             sets += opens
         produced += due
-        for key, lines in out.items():
-            stdin = pubs[key].stdin
-            assert stdin is not None
-            stdin.write(b"".join(lines))
-            stdin.flush()
+        pipes.send(now)
         time.sleep(0.01)
     publish_s = time.time() - start
-    for pub in pubs.values():
-        assert pub.stdin is not None
-        pub.stdin.close()
-    deadline = time.monotonic() + drain_s
-    drained = True
-    for pub in pubs.values():
-        try:
-            pub.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pub.kill()
-            pub.wait()
-            drained = False
+    pipes.send(time.time(), last=True)
+    drained = pipes.close(drain_s)
     times = os.times()
     results.put({"agent": "feeder", "produced": produced, "sets": sets, "reps": reps, "behind_s": behind_s,
                  "publish_s": publish_s, "drained": drained, "cpu_s": times.user + times.system,
@@ -435,25 +487,26 @@ def naive_main(mqtt_section: dict[str, Any], influx_url: str, db: str, ready: An
 
     def on_message(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         item = decode_incoming(config.topics, message.topic, bytes(message.payload))
-        if isinstance(item, SetEvent):
-            line = set_line(item, item.member)
-        elif isinstance(item, RepEvent):
-            line = rep_line(item)
-        else:
-            return
-        connection.request("POST", f"/write?db={db}&precision=ns", body=line.encode())
-        response = connection.getresponse()
-        response.read()
-        if response.status != 204:
-            print(f"naive: InfluxDB answered {response.status}", file=sys.stderr)
-            return
-        with written.get_lock():
-            written.value += 1
+        for event in item.events if isinstance(item, DecodedBatch) else [item]:
+            if isinstance(event, SetEvent):
+                line = set_line(event, event.member)
+            elif isinstance(event, RepEvent):
+                line = rep_line(event)
+            else:
+                continue
+            connection.request("POST", f"/write?db={db}&precision=ns", body=line.encode())
+            response = connection.getresponse()
+            response.read()
+            if response.status != 204:
+                print(f"naive: InfluxDB answered {response.status}", file=sys.stderr)
+                continue
+            with written.get_lock():
+                written.value += 1
 
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="load-naive")
     client.on_message = on_message
     wildcard = config.topics.agent_events("+", "sets").removesuffix("/sets")
-    client.on_connect = lambda c, *_: c.subscribe([(f"{wildcard}/sets", 1), (f"{wildcard}/reps", 1)])
+    client.on_connect = lambda c, *_: c.subscribe([(f"{wildcard}/{kind}", 1) for kind in ("sets", "reps", "batch")])
     client.on_subscribe = lambda *_: ready.set()
     client.connect(config.host, config.port)
     client.loop_forever()
@@ -551,6 +604,7 @@ class Result:
     hub_median_ms: float | None = None
     hub_p99_ms: float | None = None
     duplicates: float | None = None
+    messages: float | None = None  # MQTT messages the hub received (events arrive several per message in batches)
     rss: list[tuple[float, float]] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
 
@@ -564,7 +618,8 @@ class Bench:
     recordings: list[list[CountEvent]]
 
     def mqtt_section(self, prefix: str) -> dict[str, Any]:
-        return {"host": self.mosquitto.host, "port": self.mosquitto.port, "prefix": prefix, "keepalive_s": 30}
+        return {"host": self.mosquitto.host, "port": self.mosquitto.port, "prefix": prefix, "keepalive_s": 30,
+                "publish_linger_s": self.args.linger, "batch_max_events": 200 if self.args.linger > 0 else 1}
 
     def run_phase(self, phase: str) -> Result:
         db, prefix = f"load_{phase}", f"load{phase}"
@@ -627,6 +682,7 @@ class Bench:
             result.hub_median_ms = hub_stat(self.influx, db, "latency_ms")
             result.hub_p99_ms = hub_stat(self.influx, db, "latency_p99_ms")
             result.duplicates = hub_stat(self.influx, db, "count_duplicates")
+            result.messages = hub_stat(self.influx, db, "count_received")
         result.cpu.update({name: cpu_s(pid) - cpu0[name] for name, pid in pids.items() if pid})
         sampler.stop.set()
         sampler.join()
@@ -691,7 +747,9 @@ def percentile_ms(values: list[float], q: float) -> float:
 
 
 def report(args: argparse.Namespace, results: list[Result]) -> None:
-    print(f"{args.agents} agents x 4 stations, offered {args.rate:.0f} events/s for {args.duration:.0f} s; "
+    batches = (f"events of {args.linger * 1000:.0f} ms per message (batches)" if args.linger > 0
+               else "one event per message")
+    print(f"{args.agents} agents x 4 stations, {batches}, offered {args.rate:.0f} events/s for {args.duration:.0f} s; "
           f"{os.cpu_count()} CPUs; latency = creation at the agent -> visible in InfluxDB (polled every "
           f"{POLL_S * 1000:.0f} ms, probe agent: 1 in {args.agents})")
     head = (f"{'phase':<8}{'produced':>9}{'recorded':>9}{'lost':>6}{'points':>8}{'expect':>8}{'doubled':>8}"
@@ -708,6 +766,8 @@ def report(args: argparse.Namespace, results: list[Result]) -> None:
               f"{percentile_ms(r.latencies_s, 0.5):>8.0f}{percentile_ms(r.latencies_s, 0.99):>8.0f}"
               f"{len(r.latencies_s):>6}{hub:>16}"
               f"{f'{rss[0]:.0f}/{rss[-1]:.0f}/{max(rss):.0f}':>23}{slope_mib_min(r.rss):>8.2f}")
+    print("events per MQTT message at the hub: " + "; ".join(
+        f"{r.phase}: {r.produced / r.messages:.1f}" for r in results if r.messages))
     print("CPU seconds per 1000 events: " + "; ".join(
         f"{r.phase}: " + ", ".join(f"{k} {v * 1000 / max(1, r.produced):.2f}" for k, v in sorted(r.cpu.items()))
         for r in results))
@@ -731,6 +791,9 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=60.0, help="seconds allowed to catch up afterwards")
     parser.add_argument("--stats-s", type=float, default=5.0, help="the hub's stats interval")
     parser.add_argument("--phases", default="outbox,raw,naive")
+    parser.add_argument("--linger", type=float, default=MqttConfig().publish_linger_s,
+                        help="agents' publish_linger_s: events of this many seconds travel in one message; "
+                             "0: one message per event (no batches)")
     args = parser.parse_args()
     recordings = record(8)
     reps = [sum(isinstance(e, RepCompleted) for e in r) for r in recordings]

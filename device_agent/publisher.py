@@ -12,14 +12,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.config.mqtt import MqttConfig
-from replens.contract import Availability, EnrolCommand, StationCommand, decode, decode_ack
-from replens.device_agent.outbox import Outbox
+from replens.contract import Availability, EnrolCommand, StationCommand, decode, decode_ack, encode_batch
+from replens.device_agent.outbox import Outbox, OutboxItem
 from replens.errors import ContractError, TransientError
 from replens.mqtt_options import password, tls_context
 
 log = logging.getLogger(__name__)
 
 _DISK_RETRY_S = 5.0
+BATCH_MAX_BYTES = 128 * 1024
+"""A batch stays well under the hub's 256 KiB payload limit."""
 
 
 class Publisher:
@@ -57,6 +59,9 @@ class Publisher:
         # Events queued by an earlier version name the shared topics, which a fenced broker refuses.
         self._own_topics = {t.sets: t.agent_events(agent_id, "sets"), t.reps: t.agent_events(agent_id, "reps"),
                             t.visits: t.agent_events(agent_id, "visits")}
+        self._kinds = {topic: kind for kind in ("sets", "reps", "visits")
+                       for topic in (getattr(t, kind), t.agent_events(agent_id, kind))}
+        self._batch_topic = t.agent_batch(agent_id)
         self.on_command: Callable[[StationCommand], None] | None = None
         """Called from paho's thread with each valid command; hand it to the counting loop, do not block."""
         self.on_enrol: Callable[[EnrolCommand], None] | None = None
@@ -229,7 +234,8 @@ class Publisher:
     def _drain_loop(self) -> None:
         last_resend = time.monotonic()
         while not self._stopping.is_set():
-            self._wake.wait(timeout=0.5)
+            if self._wake.wait(timeout=0.5) and self._config.publish_linger_s:
+                self._stopping.wait(self._config.publish_linger_s)  # let the events that follow join this message
             self._wake.clear()
             if not self.connected:
                 continue
@@ -242,6 +248,22 @@ class Publisher:
                 log.error("agent %s: %s; retrying in %.0f s", self._agent_id, err, _DISK_RETRY_S)
                 self._stopping.wait(_DISK_RETRY_S)
 
+    def _messages(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+        """Consecutive events as batches of up to ``batch_max_events`` and 128 KiB; anything else alone."""
+        groups: list[list[OutboxItem]] = []
+        size = 0
+        for item in items:
+            batchable = item.topic in self._kinds
+            last = groups[-1] if groups else None
+            if (batchable and last is not None and last[0].topic in self._kinds
+                    and len(last) < self._config.batch_max_events and size + len(item.payload) < BATCH_MAX_BYTES):
+                last.append(item)
+                size += len(item.payload) + 1
+            else:
+                groups.append([item])
+                size = len(item.payload) + 64
+        return groups
+
     def _publish_unsent(self) -> None:
         """Hand unsent events to paho.
 
@@ -253,12 +275,16 @@ class Publisher:
             if not items:
                 return
             sent: list[int] = []
-            for item in items:
-                topic = self._own_topics.get(item.topic, item.topic)
-                info = self._client.publish(topic, item.payload, qos=1)
+            for group in self._messages(items):
+                if len(group) == 1:
+                    topic, payload = self._own_topics.get(group[0].topic, group[0].topic), group[0].payload
+                else:
+                    topic = self._batch_topic
+                    payload = encode_batch(self._agent_id, ((self._kinds[i.topic], i.payload) for i in group))
+                info = self._client.publish(topic, payload, qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break  # disconnected: the reconnect will resend
-                sent.append(item.seq)
+                sent += (item.seq for item in group)
             self._outbox.mark_sent(sent)
             self.published += len(sent)
             if len(sent) < len(items):

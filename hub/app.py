@@ -20,6 +20,7 @@ from replens.contract import (
     Availability,
     ClaimCommand,
     ClaimLastCommand,
+    DecodedBatch,
     RepEvent,
     SetEvent,
     SetPhase,
@@ -261,6 +262,11 @@ class Hub:
                 continue
             if isinstance(item, SetEvent | RepEvent | VisitEvent):
                 inbound.events.append(item)
+            elif isinstance(item, DecodedBatch):
+                inbound.events += item.events
+                self.counters.counts["batched_events"] += len(item.events)
+                for reason in item.rejected:
+                    self._reject(reason)
             elif isinstance(item, ClaimCommand):
                 claims.append(item)
             elif isinstance(item, ClaimLastCommand):

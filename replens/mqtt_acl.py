@@ -113,6 +113,8 @@ def agent_writes(plan: AclPlan, agent: AgentAccount) -> list[str]:
                              ("visits", agent.reports_visits)) if on]
     if plan.per_agent_events:
         writes += [t.agent_events(a, kind) for kind in kinds]
+        if kinds:
+            writes.append(t.agent_batch(a))  # the same events, several per message
     else:
         shared = {"sets": t.sets, "reps": t.reps, "visits": t.visits}
         writes += [shared[kind] for kind in kinds]

@@ -34,6 +34,17 @@ class MqttConfig(StrictModel):
         default=30, ge=5, le=3600, description="Seconds between pings; lower notices a dead link sooner, costs traffic."
     )
 
+    publish_linger_s: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="Agents: seconds to wait after an event for the ones that follow, to send them in one message. "
+        "Under load one message carries many events, which is what lets one hub serve a whole gym; 0 sends at once.",
+    )
+    batch_max_events: int = Field(
+        default=200, ge=1, le=1000,
+        description="Agents: most events in one message (also capped at 128 KiB). 1 sends one event per message, "
+        "as agents before batching did.",
+    )
+
     @field_validator("prefix")
     @classmethod
     def _valid_prefix(cls, value: str) -> str:

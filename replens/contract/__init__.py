@@ -1,5 +1,6 @@
 """The MQTT contract between agents, hub and integrations: topics, payloads, JSON Schema."""
 
+from replens.contract.batch import DecodedBatch, EventBatch, decode_batch, encode_batch
 from replens.contract.codec import decode, decode_ack, decode_incoming
 from replens.contract.events import (
     SCHEMA_VERSION,
@@ -44,8 +45,10 @@ __all__ = [
     "Availability",
     "ClaimCommand",
     "ClaimLastCommand",
+    "DecodedBatch",
     "EnrolCommand",
     "EnrolResult",
+    "EventBatch",
     "Exercise",
     "IdentitySource",
     "LastSet",
@@ -67,6 +70,8 @@ __all__ = [
     "VisitRole",
     "decode",
     "decode_ack",
+    "decode_batch",
     "decode_incoming",
+    "encode_batch",
     "utc_from_unix",
 ]

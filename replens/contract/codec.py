@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from replens.contract.batch import DecodedBatch, decode_batch
 from replens.contract.events import (
     SCHEMA_VERSION,
     Ack,
@@ -28,14 +29,14 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 M = TypeVar("M", bound=BaseModel)
 
 Incoming = (
-    SetEvent | RepEvent | VisitEvent | ClaimCommand | ClaimLastCommand | Stats | AgentState | tuple[str, Availability]
+    SetEvent | RepEvent | VisitEvent | DecodedBatch | ClaimCommand | ClaimLastCommand | Stats | AgentState
+    | tuple[str, Availability]
 )
 
 
 def decode(model: type[M], topic: str, payload: bytes) -> M:
     """Parse one payload as ``model``; raise ContractError saying why it was rejected."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ContractError(f"{topic}: payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    _check_size(topic, payload)
     try:
         # Fast path, one parse: a valid payload that names its schema as "schema" (the model checks the
         # value; a payload without it, or with the field's Python name, takes the checks below).
@@ -61,6 +62,11 @@ def decode(model: type[M], topic: str, payload: bytes) -> M:
         raise ContractError(f"{topic}: {where}: {first['msg']} ({err.error_count()} error(s))") from err
 
 
+def _check_size(topic: str, payload: bytes) -> None:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ContractError(f"{topic}: payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+
+
 def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
     """Dispatch a message the hub subscribed to by its topic."""
     by_topic: dict[str, type[SetEvent | RepEvent | VisitEvent | ClaimCommand | ClaimLastCommand | Stats]] = {
@@ -75,6 +81,9 @@ def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
     if model is not None:
         return decode(model, topic, payload)
     agent_id = topics.agent_id_from(topic)
+    if agent_id is not None and topic == topics.agent_batch(agent_id):
+        _check_size(topic, payload)
+        return decode_batch(topic, agent_id, payload)
     if agent_id is not None and topic.rsplit("/", 1)[1] in _AGENT_MODELS:
         return _from_agent(agent_id, topic, payload)
     if agent_id is not None and topic == topics.agent_available(agent_id):

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from replens.contract.batch import EventBatch
 from replens.contract.events import (
     Ack,
     AgentState,
@@ -36,6 +37,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "agent_state": AgentState,
     "agent_ack": Ack,
     "visits": VisitEvent,
+    "agent_batch": EventBatch,
     "hub_claim": ClaimCommand,
     "hub_sets": SetAttribution,
     "hub_presence": Presence,
@@ -56,6 +58,7 @@ def contract_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "RepLens MQTT contract, schema 1",
         "description": "Payloads by topic: <prefix>/sets, /reps, /stats, /visits, /agent/<id>/state, /agent/<id>/ack, "
+        "/agent/<id>/batch, "
         "/hub/claim, /hub/sets, /hub/presence, /agent/<id>/command, /agent/<id>/stats, /hub/claim_last, "
         "/station/<agent>/<station>/last_set and /set_completed, /member/<id>/state.",
         "topics": {name: model.model_json_schema(by_alias=True) for name, model in PAYLOADS.items()},

@@ -60,6 +60,10 @@ class Topics:
             raise ValueError(f"agent event kind must be one of {', '.join(AGENT_EVENT_KINDS)} (got: {kind!r})")
         return f"{self.prefix}/agent/{agent_id}/{kind}"
 
+    def agent_batch(self, agent_id: str) -> str:
+        """Agent → hub: an ``EventBatch``, several of the agent's sets, reps and visits in one message."""
+        return f"{self.prefix}/agent/{agent_id}/batch"
+
     def agent_enrol(self, agent_id: str) -> str:
         """Anyone → entrance agent: ``EnrolCommand`` (enrol the next face this camera sees)."""
         return f"{self.prefix}/agent/{agent_id}/enrol"
@@ -131,7 +135,7 @@ class Topics:
         return f"{self.prefix}/agent/+/state"
 
     def hub_subscriptions(self) -> tuple[str, ...]:
-        per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*AGENT_EVENT_KINDS, "stats"))
+        per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*AGENT_EVENT_KINDS, "batch", "stats"))
         # The shared topics stay subscribed for agents of earlier versions; a broker ACL lets no agent write them.
         shared = (self.sets, self.reps, self.stats, self.visits)
         return (*per_agent, *shared, self.claim, self.claim_last, self.all_agents_available, self.all_agents_state)

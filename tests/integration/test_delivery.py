@@ -206,3 +206,46 @@ def test_availability_and_retained_state_on_the_broker(tmp_path, mosquitto):
     finally:
         client.loop_stop()
         client.disconnect()
+
+
+def test_a_backlog_travels_in_batches_and_a_bad_event_in_a_batch_costs_only_itself(tmp_path, mosquitto, influx_db):
+    """An agent that was cut off sends its backlog many events per message; the hub stores each once."""
+    _, config = write_config(tmp_path, mosquitto, influx_db)
+    producer = Producer(config, "rack_7", tmp_path / "agent")
+    for _ in range(40):
+        producer.produce_set(reps=5)  # 440 events queued before anything is connected
+    hub_thread = HubThread(config)
+    hub = hub_thread.start()
+    producer.start()
+    topics = config.mqtt.topics
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect(mosquitto.host, mosquitto.port)
+    client.loop_start()
+    try:
+        wait_for(lambda: producer.outbox.depth() == 0, 60, "the hub to confirm the backlog")
+        wait_for(lambda: hub.journal.points_depth()[0] == 0, 30, "InfluxDB to receive every point")
+        counts = hub.journal.counts()
+        influx_reps, influx_sets = influx_counts(*influx_db)
+        messages = hub.counters.counts["received"]
+        figures("backlog in batches", producer.events, counts["events"], influx_reps, producer.reps)
+        print(f"[backlog in batches] {messages} messages carried {hub.counters.counts['batched_events']} events")
+        assert counts["events"] == producer.events == 440
+        assert (influx_reps, influx_sets) == (producer.reps, producer.sets)
+        assert hub.counters.counts["batched_events"] == 440
+        assert messages <= 440 / 100  # up to batch_max_events (200) per message, and 128 KiB
+
+        good = b'{"schema":1,"agent_id":"rack_7","set_id":"rack_7.x.1","station":"x","exercise":"squat",'
+        rep = (good + b'"seq":%d,"index":%d,"started_at":"2026-11-20T10:00:00Z","turned_at":"2026-11-20T10:00:01Z",'
+               b'"ended_at":"2026-11-20T10:00:02Z","concentric_s":1.0,"eccentric_s":1.0,"rom":%s,"confidence":0.9}')
+        batch = (b'{"schema":1,"agent_id":"rack_7","reps":[' + rep % (10**12, 1, b"40.0") + b","
+                 + rep % (10**12 + 1, 2, b'"deep"') + b"," + rep % (10**12 + 2, 3, b"41.0") + b"]}")
+        rejected = hub.counters.counts["rejected"]
+        client.publish(topics.agent_batch("rack_7"), batch, qos=1).wait_for_publish(5)
+        wait_for(lambda: hub.journal.counts()["reps"] == producer.reps + 2, 10, "the two good reps")
+        wait_for(lambda: hub.counters.counts["rejected"] == rejected + 1, 10, "the bad rep to be rejected")
+        assert "rack_7/batch: reps[1].rom" in (hub.counters.last_rejection or "")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        producer.stop()
+        hub_thread.stop()

@@ -192,11 +192,14 @@ def test_an_agent_cannot_publish_as_another_agent_or_as_the_hub(secure):
                       f"{p}/agent/a2/ack", f"{p}/agent/a1/ack", f"{p}/agent/a2/command", f"{p}/hub/available",
                       f"{p}/hub/sets", f"{p}/hub/claim", f"{p}/station/a2/stack/last_set",
                       f"{p}/member/m1/state", f"homeassistant/sensor/{p}/x/config", f"{p}/visits",
-                      f"{p}/agent/a2/sets", f"{p}/agent/a2/reps", f"{p}/sets", f"{p}/reps", f"{p}/stats"):
+                      f"{p}/agent/a2/sets", f"{p}/agent/a2/reps", f"{p}/agent/a2/batch", f"{p}/sets",
+                      f"{p}/reps", f"{p}/stats"):
             a1.publish(topic, b"forged", retain=topic.endswith(("state", "available")))
         a1.publish(f"{p}/agent/a1/sets", b"my set")
+        a1.publish(f"{p}/agent/a1/batch", b"my sets")
         a1.publish(f"{p}/agent/a1/state", b"mine", retain=True)
         assert hub.wait_for(f"{p}/agent/a1/state") == [(f"{p}/agent/a1/sets", b"my set"),
+                                                      (f"{p}/agent/a1/batch", b"my sets"),
                                                       (f"{p}/agent/a1/state", b"mine")]
     finally:
         a1.close()

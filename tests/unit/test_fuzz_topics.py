@@ -16,6 +16,7 @@ from replens.contract import (
     Ack,
     ClaimCommand,
     ClaimLastCommand,
+    DecodedBatch,
     EnrolCommand,
     RepEvent,
     SetEvent,
@@ -77,6 +78,25 @@ def test_agent_command_enrol_and_ack_topics(topic_model: tuple[str, type], paylo
         decode(model, topic, payload)
     except ContractError as err:
         assert str(err).startswith(topic), err
+
+
+batch_lists = st.lists(st.one_of(near_valid, json_values), max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.fixed_dictionaries({"schema": st.sampled_from([1, 1, 1, 2, None]),
+                              "agent_id": st.sampled_from(["a1", "a1", "a2", 7])},
+                             optional={"sets": batch_lists, "reps": batch_lists, "visits": batch_lists,
+                                       "extra": json_values}))
+def test_batches_of_schema_shaped_events(document: dict[str, object]) -> None:
+    """A batch decodes to events of the topic's agent plus reasons naming the topic, or is rejected whole."""
+    topic = TOPICS.agent_batch("a1")
+    item = hub_check(topic, json.dumps(document).encode())
+    if item is not None:
+        assert isinstance(item, DecodedBatch)
+        assert all(event.agent_id == "a1" for event in item.events)
+        assert all(reason.startswith(topic) for reason in item.rejected)
+        assert [e.seq for e in item.events] == sorted(e.seq for e in item.events)
 
 
 def test_huge_payload_and_wrong_versions_rejected_with_reasons() -> None:

@@ -70,6 +70,7 @@ def test_acl_text_for_one_agent_and_the_hub():
         "topic write replens/agent/a1/stats",
         "topic write replens/agent/a1/sets",
         "topic write replens/agent/a1/reps",
+        "topic write replens/agent/a1/batch",
         "topic read replens/agent/a1/ack",
         "topic read replens/agent/a1/command",
         "topic read replens/hub/available",
@@ -142,6 +143,8 @@ def test_per_agent_events_fence_events_to_the_agents_own_topics():
     assert allowed(acl, "agent-a1", "write", f"{P}/agent/a1/sets")
     assert allowed(acl, "agent-a1", "write", f"{P}/agent/a1/reps")
     assert allowed(acl, "agent-door", "write", f"{P}/agent/door/visits")
+    assert allowed(acl, "agent-a1", "write", f"{P}/agent/a1/batch")
+    assert not allowed(acl, "agent-a1", "write", f"{P}/agent/door/batch")
     for shared in ("sets", "reps", "visits", "stats"):
         assert not allowed(acl, "agent-a1", "write", f"{P}/{shared}")
         assert not allowed(acl, "agent-door", "write", f"{P}/{shared}")
