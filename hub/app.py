@@ -35,6 +35,7 @@ from replens.hub.homeassistant import HomeAssistantBridge, JournalViews
 from replens.hub.identity.announcer import Announcer
 from replens.hub.identity.attributor import Attributor
 from replens.hub.journal import BatchResult, Inbound, Journal
+from replens.hub.read_gate import ReadGate
 from replens.hub.readahead import read_ahead
 from replens.hub.storage.forwarder import Forwarder
 from replens.hub.storage.transports import LineWriter
@@ -45,11 +46,12 @@ log = logging.getLogger(__name__)
 HUB_ID = "hub"
 _BATCH = 5000
 """Most messages recorded in one journal transaction: under load, fewer and larger commits (one fsync each)."""
-_INBOX = 20_000
-"""Messages waiting for the journal at most. When full, the hub stops taking messages from the MQTT client.
-aiomqtt still reads the socket meanwhile, so a longer backlog waits in aiomqtt's own (unbounded) queue;
-stopping the socket reads, so that the broker's per-client queue holds it, is still to do."""
 _IDENTITY_TRIES = 5
+
+
+def _size(message: aiomqtt.Message) -> int:
+    payload = message.payload
+    return len(payload) if isinstance(payload, bytes | bytearray | str) else 8
 
 
 @dataclass
@@ -71,7 +73,12 @@ class Hub:
         self.homeassistant = HomeAssistantBridge(config, self.attributor, JournalViews(self.journal.path))
         self.counters = HubCounters()
         self.connected = asyncio.Event()
-        self._inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue(maxsize=_INBOX)
+        # Bounded by the read gate (or, without one, by waiting for room): see _take and hub/read_gate.py.
+        self._inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+        self._inbox_bytes = 0
+        self._inbox_limits = (config.hub.inbox_messages, int(config.hub.inbox_mib * 2**20))
+        self._room = asyncio.Event()
+        self._gate: ReadGate | None = None
         self._acks = AckBook()
         self._client: aiomqtt.Client | None = None
         self._started = time.monotonic()
@@ -124,6 +131,8 @@ class Hub:
             try:
                 async with self._make_client() as client:
                     read_ahead(client)
+                    self._gate = ReadGate(client, asyncio.get_running_loop(), full=self._holding_too_much,
+                                          on_pause=self._count_read_pause)
                     for topic in self._subscriptions():
                         await client.subscribe(topic, qos=1)
                     await client.publish(self._topics.hub_available, Availability.ONLINE.value, qos=1, retain=True)
@@ -135,18 +144,45 @@ class Hub:
                     backoff.reset()
                     log.info("hub: connected to %s, prefix %s", where, self._topics.prefix)
                     async for message in client.messages:
-                        if self._inbox.full():
-                            await self._inbox.put(message)  # backpressure: wait for the journal
-                        else:
-                            self._inbox.put_nowait(message)
+                        await self._take(message)
             except aiomqtt.MqttError as err:
                 delay = backoff.next_delay()
                 log.warning("hub: broker %s unreachable (%s); retrying in %.1f s", where, err, delay)
                 self.counters.counts["mqtt_disconnects"] += 1
             finally:
                 self._client = None
+                if self._gate is not None:
+                    self._gate.close()  # its socket is gone; the next connection gets its own
+                    self._gate = None
                 self.connected.clear()
             await asyncio.sleep(delay)
+
+    async def _take(self, message: aiomqtt.Message) -> None:
+        """Into the inbox. The read gate keeps what the hub holds bounded; without one, wait for room."""
+        self._inbox_bytes += _size(message)
+        self._inbox.put_nowait(message)
+        if (self._gate is None or not self._gate.usable) and self._holding_too_much():
+            self._room.clear()
+            await self._room.wait()  # aiomqtt's own queue holds what comes meanwhile
+
+    def _holding_too_much(self) -> bool:
+        """Messages in the inbox and in aiomqtt's queue, or payload bytes in the inbox, at a limit."""
+        most, most_bytes = self._inbox_limits
+        client = self._client
+        held = self._inbox.qsize() + (len(client.messages) if client is not None else 0)
+        return held >= most or self._inbox_bytes >= most_bytes
+
+    def _count_read_pause(self) -> None:
+        self.counters.counts["read_pauses"] += 1
+
+    def _taken(self, batch: list[aiomqtt.Message]) -> None:
+        """The journal took these: at half the limits, read again."""
+        self._inbox_bytes -= sum(_size(m) for m in batch)
+        most, most_bytes = self._inbox_limits
+        if self._inbox.qsize() <= most // 2 and self._inbox_bytes <= most_bytes // 2:
+            self._room.set()
+            if self._gate is not None:
+                self._gate.resume()
 
     def _subscriptions(self) -> tuple[str, ...]:
         return (*self._topics.hub_subscriptions(), self._config.homeassistant.status_topic)
@@ -170,6 +206,7 @@ class Hub:
             batch = [await self._inbox.get()]
             while len(batch) < _BATCH and not self._inbox.empty():
                 batch.append(self._inbox.get_nowait())
+            self._taken(batch)
             inbound, claims, claims_by_name = self._sort_out(batch)
             if claims_by_name:
                 claims += await self._resolve_claims(claims_by_name)

@@ -10,6 +10,7 @@ aiomqtt's reader go on with the packets already buffered in the same turn.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
@@ -26,9 +27,13 @@ class ReadAheadSocket:
         self._sock = sock
         self._buffer = b""
         self._offset = 0
+        self.hold: Callable[[], bool] | None = None
+        """Set by the read gate: while it says True, read nothing more from the socket (see read_gate.py)."""
 
     def recv(self, size: int) -> bytes:
         if self._offset >= len(self._buffer):
+            if self.hold is not None and self.hold():
+                raise BlockingIOError("the hub holds enough messages for now")
             data: bytes = self._sock.recv(_CHUNK)  # BlockingIOError (nothing to read) and b"" (EOF) pass as they are
             if len(data) <= size:
                 return data
@@ -38,7 +43,15 @@ class ReadAheadSocket:
         return chunk
 
     def pending(self) -> int:
-        """Bytes readable without waiting: ours, plus the TLS layer's already decrypted ones."""
+        """What aiomqtt asks before reading on: nothing while the gate holds and our buffer is empty.
+
+        Otherwise bytes readable without waiting: ours, plus the TLS layer's already decrypted ones.
+        """
+        if self._offset >= len(self._buffer) and self.hold is not None and self.hold():
+            return 0
+        return self.buffered()
+
+    def buffered(self) -> int:
         inner = getattr(self._sock, "pending", None)
         return len(self._buffer) - self._offset + (int(inner()) if inner is not None else 0)
 

@@ -249,3 +249,45 @@ def test_a_backlog_travels_in_batches_and_a_bad_event_in_a_batch_costs_only_itse
         client.disconnect()
         producer.stop()
         hub_thread.stop()
+
+
+def test_a_hub_that_falls_behind_stops_reading_and_the_broker_holds_the_backlog(tmp_path, mosquitto, monkeypatch):
+    """Memory stays bounded: with the journal slowed down, neither the hub's inbox nor aiomqtt's queue grows."""
+    from replens.hub.journal import Journal
+
+    record = Journal.record
+
+    def slow_record(self, batch):  # a slow disk: every transaction takes 100 ms
+        time.sleep(0.1)
+        return record(self, batch)
+
+    monkeypatch.setattr(Journal, "record", slow_record)
+    _, config = write_config(tmp_path, mosquitto, extra={
+        "hub": {"stats_interval_s": 1, "ack_interval_s": 0.1, "inbox_messages": 20},
+    })
+    config.mqtt.publish_linger_s, config.mqtt.batch_max_events = 0.0, 1  # one message per event: a flood
+    hub_thread = HubThread(config)
+    hub = hub_thread.start()
+    producer = Producer(config, "rack_8", tmp_path / "agent")
+    for _ in range(200):
+        producer.produce_set(reps=5)  # 2,200 events
+    held = []
+    producer.start()
+    try:
+        deadline = time.monotonic() + 90
+        while producer.outbox.depth() and time.monotonic() < deadline:
+            client = hub._client
+            held.append(hub._inbox.qsize() + (client._queue.qsize() if client is not None else 0))
+            time.sleep(0.01)
+        counts = hub.journal.counts()
+        figures("hub behind", producer.events, counts["events"], 0, 0)
+        print(f"[hub behind] read pauses={hub.counters.counts['read_pauses']} most messages held in the hub "
+              f"(inbox + aiomqtt's queue)={max(held)} samples={len(held)}")
+        assert counts["events"] == producer.events == 2200
+        assert hub.counters.counts["read_pauses"] >= 5
+        # The limit (20) plus one socket read (64 KiB, about 150 of these messages), while the backlog was ten
+        # times that: the rest waited in the broker or in the agent's outbox. Without the gate: 700 to 1,000.
+        assert max(held) <= 250
+    finally:
+        producer.stop()
+        hub_thread.stop()

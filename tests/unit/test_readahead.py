@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from types import SimpleNamespace
 
@@ -39,3 +40,80 @@ def test_read_ahead_wraps_paho_socket_once_and_leaves_unknown_clients_alone() ->
         assert not read_ahead(client)  # type: ignore[arg-type]  # already wrapped: not twice
         assert not read_ahead(SimpleNamespace())  # type: ignore[arg-type]  # another aiomqtt
         assert not read_ahead(SimpleNamespace(_client=SimpleNamespace(_sock=None)))  # type: ignore[arg-type]
+
+
+def test_while_the_gate_holds_nothing_more_is_read_from_the_socket() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        right.setblocking(False)
+        left.sendall(b"ab")
+        sock = ReadAheadSocket(right)
+        holding = [True]
+        sock.hold = lambda: holding[0]
+        with pytest.raises(BlockingIOError):
+            sock.recv(1)
+        assert sock.pending() == 0  # aiomqtt's reader stops asking
+        holding[0] = False
+        assert sock.recv(1) == b"a"
+        holding[0] = True
+        assert sock.pending() == 1 and sock.recv(1) == b"b"  # what is already buffered is still served
+
+
+def test_read_gate_pauses_after_a_read_when_full_and_resumes_with_buffered_bytes() -> None:
+    import asyncio
+
+    from replens.hub.read_gate import ReadGate
+
+    loop = asyncio.new_event_loop()
+    left, right = socket.socketpair()
+    try:
+        right.setblocking(False)
+        sock = ReadAheadSocket(right)
+        reads: list[bytes] = []
+
+        def aiomqtt_reader() -> None:
+            with contextlib.suppress(BlockingIOError):
+                reads.append(sock.recv(1))
+
+        loop.add_reader(right.fileno(), aiomqtt_reader)
+        full = [False]
+        pauses: list[int] = []
+        gate = ReadGate(SimpleNamespace(_client=SimpleNamespace(_sock=sock)), loop,  # type: ignore[arg-type]
+                        full=lambda: full[0], on_pause=lambda: pauses.append(1))
+        assert gate.usable and sock.hold is not None
+        left.sendall(b"abc")
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert reads == [b"a"] and not gate.paused  # one recv took all three bytes into the buffer
+        full[0] = True
+        left.sendall(b"d")
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert gate.paused and pauses == [1] and reads == [b"a", b"b"]  # paused after that read
+        left.sendall(b"e")
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert reads == [b"a", b"b"]  # readable, but paused
+        assert right.recv(10) == b"de"  # as when TLS has already taken the bytes off the socket
+        full[0] = False
+        gate.resume()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert reads == [b"a", b"b", b"c"]  # the buffered byte was read although the socket was not readable
+        gate.close()
+        assert sock.hold is None and not gate.usable
+        gate.resume()  # after close: never touches the descriptor again
+    finally:
+        loop.close()
+        left.close()
+        right.close()
+
+
+def test_read_gate_leaves_clients_it_does_not_understand_alone() -> None:
+    import asyncio
+
+    from replens.hub.read_gate import ReadGate
+
+    loop = asyncio.new_event_loop()
+    try:
+        gate = ReadGate(SimpleNamespace(), loop, full=lambda: True)  # type: ignore[arg-type]
+        assert not gate.usable
+        gate.resume()
+    finally:
+        loop.close()
