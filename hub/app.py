@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 HUB_ID = "hub"
 _BATCH = 5000
 """Most messages recorded in one journal transaction: under load, fewer and larger commits (one fsync each)."""
+_BATCH_BYTES = 1 << 20
+"""Most payload bytes in one transaction (about 1,500 events): bounds the hub's memory and how long the
+journal is locked, which the InfluxDB forwarder waits for."""
 _IDENTITY_TRIES = 5
 
 
@@ -204,8 +207,10 @@ class Hub:
         backoff = Backoff(initial_s=0.2, maximum_s=10.0)
         while True:
             batch = [await self._inbox.get()]
-            while len(batch) < _BATCH and not self._inbox.empty():
+            size = _size(batch[0])
+            while len(batch) < _BATCH and size < _BATCH_BYTES and not self._inbox.empty():
                 batch.append(self._inbox.get_nowait())
+                size += _size(batch[-1])
             self._taken(batch)
             inbound, claims, claims_by_name = self._sort_out(batch)
             if claims_by_name:

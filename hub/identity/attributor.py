@@ -68,7 +68,7 @@ class Attributor:
         outcome = Outcome()
         if claims:
             self._apply_claims(claims, outcome)
-        candidates = {f.set_id: f for f in self._journal.set_facts(result.sets)}
+        candidates = {f.set_id: f for f in self._journal.set_facts(dict.fromkeys(result.sets))}
         if any(v.member is not None for v in result.visits):
             low = min(v.started_at for v in result.visits) - timedelta(
                 seconds=self._config.station_face_window_s + RERUN_MARGIN_S)

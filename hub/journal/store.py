@@ -8,7 +8,6 @@ for each other (busy timeout), and what the CLI queues the hub publishes.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sqlite3
@@ -270,7 +269,7 @@ class Journal:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 event.set_id, event.index, event.agent_id, event.seq, event.started_at.isoformat(),
-                event.ended_at.isoformat(), json.dumps(event.model_dump(mode="json")),
+                event.ended_at.isoformat(), event.model_dump_json(),
             ),
         )
         self._queue_point(rep_line(event))

@@ -6,6 +6,7 @@ import functools
 import math
 import numbers
 from collections.abc import Mapping
+from typing import Any
 
 FieldValue = float | int | bool | str
 
@@ -48,14 +49,48 @@ def escape_key(kind: str, key: str) -> str:
     return key.translate(_KEY_ESCAPES)
 
 
+@functools.lru_cache(maxsize=4096)
+def _tag_key(key: str) -> str:
+    if key == "time":
+        raise ValueError("tag key 'time' is reserved by InfluxDB")
+    return escape_key("tag key", key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_key(key: str) -> str:
+    if key == "time":
+        raise ValueError("field key 'time' is reserved by InfluxDB")
+    return escape_key("field key", key)
+
+
 def _is_bool(value: object) -> bool:
     """True for Python and numpy booleans; checked first because bool is also an int."""
     kind = type(value)
     return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in {"bool", "bool_"})
 
 
+def _exact_type_value(value: Any) -> str | None:
+    """The plain Python types, without the abstract-class checks of the general path (the hub's hot path).
+
+    None for anything else, and for values the general path must reject with its message.
+    """
+    kind = type(value)
+    if kind is float:
+        return repr(value) if math.isfinite(value) else None
+    if kind is int:
+        return f"{value}i" if _INT64_MIN <= value <= _INT64_MAX else None
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is str:
+        return None if "\n" in value or "\r" in value else '"' + value.translate(_STRING_ESCAPES) + '"'
+    return None
+
+
 def format_field_value(key: str, value: FieldValue) -> str:
     """Format one field value: ints get ``i``, strings are quoted, floats keep full precision."""
+    exact = _exact_type_value(value)
+    if exact is not None:
+        return exact
     if _is_bool(value):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -99,17 +134,13 @@ def format_line(
         value = tags[key]
         if value == "":
             continue
-        if key == "time":
-            raise ValueError("tag key 'time' is reserved by InfluxDB")
-        parts.append(f"{escape_key('tag key', key)}={escape_key('tag value', value)}")
+        parts.append(f"{_tag_key(key)}={escape_key('tag value', value)}")
     field_parts: list[str] = []
     for key in sorted(fields):
         field_value = fields[key]
         if field_value is None:
             continue
-        if key == "time":
-            raise ValueError("field key 'time' is reserved by InfluxDB")
-        field_parts.append(f"{escape_key('field key', key)}={format_field_value(key, field_value)}")
+        field_parts.append(f"{_field_key(key)}={format_field_value(key, field_value)}")
     if not field_parts:
         raise ValueError(f"measurement {measurement!r}: a line needs at least one field that is not None")
     return f"{','.join(parts)} {','.join(field_parts)} {int(time_ns)}"
