@@ -766,6 +766,9 @@ def report(args: argparse.Namespace, results: list[Result]) -> None:
               f"{percentile_ms(r.latencies_s, 0.5):>8.0f}{percentile_ms(r.latencies_s, 0.99):>8.0f}"
               f"{len(r.latencies_s):>6}{hub:>16}"
               f"{f'{rss[0]:.0f}/{rss[-1]:.0f}/{max(rss):.0f}':>23}{slope_mib_min(r.rss):>8.2f}")
+    print("hub RSS MiB at 0/25/50/75/100 % of the run: " + "; ".join(
+        f"{r.phase}: " + "/".join(f"{r.rss[min(len(r.rss) - 1, q * (len(r.rss) - 1) // 4)][1]:.0f}" for q in range(5))
+        for r in results if r.rss))
     print("events per MQTT message at the hub: " + "; ".join(
         f"{r.phase}: {r.produced / r.messages:.1f}" for r in results if r.messages))
     print("CPU seconds per 1000 events: " + "; ".join(
