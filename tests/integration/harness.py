@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from replens.config import RepLensConfig, load_config
+from replens.config import MqttConfig, RepLensConfig, load_config
 from replens.contract import Exercise
 from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
@@ -52,11 +52,12 @@ def write_config(
 class Producer:
     """Publishes synthetic sets through the real outbox and publisher, like an agent's counter would."""
 
-    def __init__(self, config: RepLensConfig, agent_id: str, data_dir: Path) -> None:
+    def __init__(self, config: RepLensConfig, agent_id: str, data_dir: Path, mqtt: MqttConfig | None = None) -> None:
+        """``mqtt``: the agent's own broker settings (account, TLS); the config's ``mqtt:`` when not given."""
         self.agent_id = agent_id
         self.topics = config.mqtt.topics
         self.outbox = Outbox(data_dir / "outbox.sqlite3")
-        self.publisher = Publisher(config.mqtt, agent_id, self.outbox, resend_after_s=5.0)
+        self.publisher = Publisher(mqtt or config.mqtt, agent_id, self.outbox, resend_after_s=5.0)
         self.sets = 0
         self.reps = 0
         self.events = 0

@@ -251,24 +251,27 @@ def test_a_backlog_travels_in_batches_and_a_bad_event_in_a_batch_costs_only_itse
         hub_thread.stop()
 
 
-def test_a_hub_that_falls_behind_stops_reading_and_the_broker_holds_the_backlog(tmp_path, mosquitto, monkeypatch):
-    """Memory stays bounded: with the journal slowed down, neither the hub's inbox nor aiomqtt's queue grows."""
+def slow_journal(monkeypatch) -> None:
+    """A slow disk: every journal transaction takes 100 ms."""
     from replens.hub.journal import Journal
 
     record = Journal.record
 
-    def slow_record(self, batch):  # a slow disk: every transaction takes 100 ms
+    def slow_record(self, batch):
         time.sleep(0.1)
         return record(self, batch)
 
     monkeypatch.setattr(Journal, "record", slow_record)
-    _, config = write_config(tmp_path, mosquitto, extra={
-        "hub": {"stats_interval_s": 1, "ack_interval_s": 0.1, "inbox_messages": 20},
-    })
-    config.mqtt.publish_linger_s, config.mqtt.batch_max_events = 0.0, 1  # one message per event: a flood
+
+
+def flood_a_slow_hub(config, data_dir, agent_mqtt=None) -> None:
+    """2,200 events, one per message, into a hub whose inbox holds 20: it must pause, hold little, lose nothing."""
+    config.hub.inbox_messages = 20
+    mqtt_settings = agent_mqtt or config.mqtt
+    mqtt_settings.publish_linger_s, mqtt_settings.batch_max_events = 0.0, 1  # one message per event: a flood
     hub_thread = HubThread(config)
     hub = hub_thread.start()
-    producer = Producer(config, "rack_8", tmp_path / "agent")
+    producer = Producer(config, "a1", data_dir, mqtt=mqtt_settings)
     for _ in range(200):
         producer.produce_set(reps=5)  # 2,200 events
     held = []
@@ -280,8 +283,9 @@ def test_a_hub_that_falls_behind_stops_reading_and_the_broker_holds_the_backlog(
             held.append(hub._inbox.qsize() + (client._queue.qsize() if client is not None else 0))
             time.sleep(0.01)
         counts = hub.journal.counts()
-        figures("hub behind", producer.events, counts["events"], 0, 0)
-        print(f"[hub behind] read pauses={hub.counters.counts['read_pauses']} most messages held in the hub "
+        tls = "TLS" if mqtt_settings.tls else "plain"
+        figures(f"hub behind, {tls}", producer.events, counts["events"], 0, 0)
+        print(f"[hub behind, {tls}] read pauses={hub.counters.counts['read_pauses']} most messages held in the hub "
               f"(inbox + aiomqtt's queue)={max(held)} samples={len(held)}")
         assert counts["events"] == producer.events == 2200
         assert hub.counters.counts["read_pauses"] >= 5
@@ -291,3 +295,10 @@ def test_a_hub_that_falls_behind_stops_reading_and_the_broker_holds_the_backlog(
     finally:
         producer.stop()
         hub_thread.stop()
+
+
+def test_a_hub_that_falls_behind_stops_reading_and_the_broker_holds_the_backlog(tmp_path, mosquitto, monkeypatch):
+    """Memory stays bounded: with the journal slowed down, neither the hub's inbox nor aiomqtt's queue grows."""
+    slow_journal(monkeypatch)
+    _, config = write_config(tmp_path, mosquitto)
+    flood_a_slow_hub(config, tmp_path / "agent")

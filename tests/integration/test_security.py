@@ -276,3 +276,14 @@ def test_hub_and_agent_over_tls_with_the_acl_never_log_a_password(secure, monkey
     for name, value in secure.secrets.items():
         assert value not in logged, f"{name} appears in the logs"
         assert value not in printed, f"{name} appears on stdout or stderr"
+
+
+def test_the_hub_stops_reading_a_tls_socket_when_behind_and_loses_nothing(secure, monkeypatch):
+    """Backpressure over TLS, with the ACL: bytes TLS already decrypted must still be read after a pause."""
+    from tests.integration.test_delivery import flood_a_slow_hub, slow_journal
+
+    for name, value in secure.secrets.items():
+        monkeypatch.setenv(name, value)
+    slow_journal(monkeypatch)
+    config = load_config(secure.config_path)
+    flood_a_slow_hub(config, secure.config_path.parent / "agent", agent_mqtt=config.agent_mqtt("a1"))
