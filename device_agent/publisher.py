@@ -240,20 +240,34 @@ class Publisher:
             if not self.connected:
                 continue
             try:
+                single = False
                 if time.monotonic() - last_resend > self._resend_after_s:
-                    self._outbox.resend_older_than(self._resend_after_s)
+                    single = self._resend_stale()
                     last_resend = time.monotonic()
-                self._publish_unsent()
+                self._publish_unsent(single=single)
             except TransientError as err:  # disk full: keep the thread, try again a little later
                 log.error("agent %s: %s; retrying in %.0f s", self._agent_id, err, _DISK_RETRY_S)
                 self._stopping.wait(_DISK_RETRY_S)
 
-    def _messages(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+    def _resend_stale(self) -> bool:
+        """Mark events the hub has not confirmed for a while for sending again; True if there were any.
+
+        Those go one per message on their own topics: a broker whose ACL predates batches drops a
+        batch without telling anyone (MQTT 3.1.1 has no way to), and single events still get through.
+        """
+        stale = self._outbox.resend_older_than(self._resend_after_s)
+        if stale and self._config.batch_max_events > 1 and self._hub_online:
+            log.warning("agent %s: %d events unconfirmed after %.0f s; sending them one per message. If this "
+                        "repeats, the broker's ACL may predate batches: run `replens mqtt credentials` again",
+                        self._agent_id, stale, self._resend_after_s)
+        return stale > 0
+
+    def _messages(self, items: list[OutboxItem], *, single: bool = False) -> list[list[OutboxItem]]:
         """Consecutive events as batches of up to ``batch_max_events`` and 128 KiB; anything else alone."""
         groups: list[list[OutboxItem]] = []
         size = 0
         for item in items:
-            batchable = item.topic in self._kinds
+            batchable = item.topic in self._kinds and not single
             last = groups[-1] if groups else None
             if (batchable and last is not None and last[0].topic in self._kinds
                     and len(last) < self._config.batch_max_events and size + len(item.payload) < BATCH_MAX_BYTES):
@@ -264,8 +278,8 @@ class Publisher:
                 size = len(item.payload) + 64
         return groups
 
-    def _publish_unsent(self) -> None:
-        """Hand unsent events to paho.
+    def _publish_unsent(self, *, single: bool = False) -> None:
+        """Hand unsent events to paho (``single``: one per message, no batches).
 
         "Sent" only avoids publishing twice on a healthy link: every failure passes through a reconnect
         (which marks everything unsent again) or the resend timer.
@@ -275,7 +289,7 @@ class Publisher:
             if not items:
                 return
             sent: list[int] = []
-            for group in self._messages(items):
+            for group in self._messages(items, single=single):
                 if len(group) == 1:
                     topic, payload = self._own_topics.get(group[0].topic, group[0].topic), group[0].payload
                 else:

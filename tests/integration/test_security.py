@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,3 +288,30 @@ def test_the_hub_stops_reading_a_tls_socket_when_behind_and_loses_nothing(secure
     slow_journal(monkeypatch)
     config = load_config(secure.config_path)
     flood_a_slow_hub(config, secure.config_path.parent / "agent", agent_mqtt=config.agent_mqtt("a1"))
+
+
+def test_an_acl_from_before_batches_delays_events_but_loses_none(secure, monkeypatch, caplog):
+    """The broker drops a batch its ACL does not allow, silently; the resend goes one event per message."""
+    from replens.hub.runner import HubThread
+    from tests.integration.harness import Producer, wait_for
+
+    acl = secure.creds / "acl"
+    acl.write_text("".join(line for line in acl.read_text().splitlines(keepends=True) if "/batch" not in line))
+    secure.broker.restart()
+    for name, value in secure.secrets.items():
+        monkeypatch.setenv(name, value)
+    config = load_config(secure.config_path)
+    hub_thread = HubThread(config)
+    hub = hub_thread.start()
+    producer = Producer(config, "a1", secure.config_path.parent / "agent", mqtt=config.agent_mqtt("a1"))
+    producer.produce_set(reps=3)  # 7 events waiting: they leave as one batch, which the old ACL refuses
+    producer.start()
+    try:
+        time.sleep(2.0)
+        assert hub.journal.counts()["events"] == 0  # the batch never arrived
+        wait_for(lambda: producer.outbox.depth() == 0, 20, "the resend, one event per message")
+        assert hub.journal.counts()["events"] == 7
+        assert "may predate batches" in caplog.text
+    finally:
+        producer.stop()
+        hub_thread.stop()

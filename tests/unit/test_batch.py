@@ -120,3 +120,5 @@ def test_publisher_groups_consecutive_events_within_the_count_and_size_caps(tmp_
     assert sizes == [2, 2, 1]
     single = _publisher(tmp_path / "c", batch_max_events=1)._messages(items)
     assert all(len(group) == 1 for group in single)
+    resent = _publisher(tmp_path / "d")._messages(items, single=True)  # after the resend timer: no batches
+    assert all(len(group) == 1 for group in resent)
