@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from replens.contract.events import SCHEMA_VERSION, Id, RepEvent, SetEvent, VisitEvent, WireModel
+from replens.contract.parsing import first_error, json_object
 from replens.errors import ContractError
 
 BATCH_KINDS = ("sets", "reps", "visits")
@@ -75,15 +76,7 @@ def decode_batch(topic: str, agent_id: str, payload: bytes) -> DecodedBatch:
 
 def _decode_each(topic: str, agent_id: str, payload: bytes) -> DecodedBatch:
     """The slow path, taken only when something is wrong: find out what, keep the good events."""
-    try:
-        raw = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise ContractError(f"{topic}: not JSON ({err})") from err
-    if not isinstance(raw, dict):
-        raise ContractError(f"{topic}: expected a JSON object, got {type(raw).__name__}")
-    version = raw.get("schema")
-    if version != SCHEMA_VERSION:
-        raise ContractError(f"{topic}: unsupported schema version {version!r} (this hub speaks {SCHEMA_VERSION})")
+    raw = json_object(topic, payload)
     if raw.get("agent_id") != agent_id:
         raise ContractError(f"{topic}: payload says agent {raw.get('agent_id')!r}, the topic says {agent_id!r}")
     unknown = sorted(set(raw) - {"schema", "agent_id", *BATCH_KINDS})
@@ -100,9 +93,7 @@ def _decode_each(topic: str, agent_id: str, payload: bytes) -> DecodedBatch:
             try:
                 event = _MODELS[kind].model_validate(item)
             except ValidationError as err:
-                first = err.errors()[0]
-                inside = ".".join(str(p) for p in first["loc"]) or "event"
-                decoded.rejected.append(f"{topic}: {where}.{inside}: {first['msg']} ({err.error_count()} error(s))")
+                decoded.rejected.append(f"{topic}: {first_error(err, where, 'event')}")
                 continue
             _keep(decoded, topic, where, event, agent_id)
     decoded.events.sort(key=lambda e: e.seq)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from replens.contract.batch import DecodedBatch, decode_batch
 from replens.contract.events import (
-    SCHEMA_VERSION,
     Ack,
     AgentState,
     Availability,
@@ -19,6 +17,7 @@ from replens.contract.events import (
     Stats,
     VisitEvent,
 )
+from replens.contract.parsing import first_error, json_object
 from replens.contract.topics import Topics
 from replens.contract.views import ClaimLastCommand
 from replens.errors import ContractError
@@ -45,21 +44,11 @@ def decode(model: type[M], topic: str, payload: bytes) -> M:
             return item
     except ValidationError:
         pass  # parse again below, to say exactly what is wrong in the usual words
-    try:
-        raw = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise ContractError(f"{topic}: not JSON ({err})") from err
-    if not isinstance(raw, dict):
-        raise ContractError(f"{topic}: expected a JSON object, got {type(raw).__name__}")
-    version = raw.get("schema")
-    if version != SCHEMA_VERSION:
-        raise ContractError(f"{topic}: unsupported schema version {version!r} (this hub speaks {SCHEMA_VERSION})")
+    raw = json_object(topic, payload)
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
-        raise ContractError(f"{topic}: {where}: {first['msg']} ({err.error_count()} error(s))") from err
+        raise ContractError(f"{topic}: {first_error(err)}") from err
 
 
 def _check_size(topic: str, payload: bytes) -> None:

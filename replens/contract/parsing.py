@@ -1,0 +1,33 @@
+"""The slow path both decoders share: parse a payload that failed validation and say what is wrong with it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from replens.contract.events import SCHEMA_VERSION
+from replens.errors import ContractError
+
+
+def json_object(topic: str, payload: bytes) -> dict[str, Any]:
+    """The payload as a JSON object of this schema; ContractError naming the topic otherwise."""
+    try:
+        raw = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ContractError(f"{topic}: not JSON ({err})") from err
+    if not isinstance(raw, dict):
+        raise ContractError(f"{topic}: expected a JSON object, got {type(raw).__name__}")
+    version = raw.get("schema")
+    if version != SCHEMA_VERSION:
+        raise ContractError(f"{topic}: unsupported schema version {version!r} (this hub speaks {SCHEMA_VERSION})")
+    return raw
+
+
+def first_error(err: ValidationError, where: str = "", whole: str = "payload") -> str:
+    """``where.field: message (N error(s))`` for the first complaint; ``whole`` names it when it has no field."""
+    first = err.errors()[0]
+    inside = ".".join(str(p) for p in first["loc"]) or whole
+    place = f"{where}.{inside}" if where else inside
+    return f"{place}: {first['msg']} ({err.error_count()} error(s))"
