@@ -178,9 +178,9 @@ class Hub:
     def _count_read_pause(self) -> None:
         self.counters.counts["read_pauses"] += 1
 
-    def _taken(self, batch: list[aiomqtt.Message]) -> None:
-        """The journal took these: at half the limits, read again."""
-        self._inbox_bytes -= sum(_size(m) for m in batch)
+    def _taken(self, size: int) -> None:
+        """The journal took messages of ``size`` payload bytes: at half the limits, read again."""
+        self._inbox_bytes -= size
         most, most_bytes = self._inbox_limits
         if self._inbox.qsize() <= most // 2 and self._inbox_bytes <= most_bytes // 2:
             self._room.set()
@@ -211,7 +211,7 @@ class Hub:
             while len(batch) < _BATCH and size < _BATCH_BYTES and not self._inbox.empty():
                 batch.append(self._inbox.get_nowait())
                 size += _size(batch[-1])
-            self._taken(batch)
+            self._taken(size)
             inbound, claims, claims_by_name = self._sort_out(batch)
             if claims_by_name:
                 claims += await self._resolve_claims(claims_by_name)

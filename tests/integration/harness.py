@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from replens.config import MqttConfig, RepLensConfig, load_config
@@ -16,6 +17,8 @@ from replens.contract import Exercise
 from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
+from replens.hub.journal import BatchResult, Inbound, Journal
+from replens.hub.runner import HubThread
 from tests.servers import InfluxDB1, Mosquitto
 
 
@@ -101,3 +104,47 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(0.05)
+
+
+def slow_journal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow disk: every journal transaction takes 100 ms."""
+    record = Journal.record
+
+    def slow_record(self: Journal, batch: Inbound) -> BatchResult:
+        time.sleep(0.1)
+        return record(self, batch)
+
+    monkeypatch.setattr(Journal, "record", slow_record)
+
+
+def flood_a_slow_hub(config: RepLensConfig, data_dir: Path, agent_mqtt: MqttConfig | None = None) -> None:
+    """2,200 events, one per message, into a hub whose inbox holds 20: it must pause, hold little, lose nothing."""
+    config.hub.inbox_messages = 20
+    mqtt_settings = agent_mqtt or config.mqtt
+    mqtt_settings.publish_linger_s, mqtt_settings.batch_max_events = 0.0, 1  # one message per event: a flood
+    hub_thread = HubThread(config)
+    hub = hub_thread.start()
+    producer = Producer(config, "a1", data_dir, mqtt=mqtt_settings)
+    for _ in range(200):
+        producer.produce_set(reps=5)  # 2,200 events
+    held: list[int] = []
+    producer.start()
+    try:
+        deadline = time.monotonic() + 90
+        while producer.outbox.depth() and time.monotonic() < deadline:
+            client = hub._client
+            held.append(hub._inbox.qsize() + (client._queue.qsize() if client is not None else 0))
+            time.sleep(0.01)
+        counts = hub.journal.counts()
+        tls = "TLS" if mqtt_settings.tls else "plain"
+        print(f"\n[hub behind, {tls}] events produced={producer.events} stored={counts['events']} "
+              f"lost={producer.events - counts['events']} read pauses={hub.counters.counts['read_pauses']} "
+              f"most messages held in the hub (inbox + aiomqtt's queue)={max(held)} samples={len(held)}")
+        assert counts["events"] == producer.events == 2200
+        assert hub.counters.counts["read_pauses"] >= 5
+        # The limit (20) plus one socket read (64 KiB, about 150 of these messages), while the backlog was ten
+        # times that: the rest waited in the broker or in the agent's outbox. Without the gate: 700 to 1,000.
+        assert max(held) <= 250
+    finally:
+        producer.stop()
+        hub_thread.stop()

@@ -17,7 +17,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.hub.runner import HubThread
-from tests.integration.harness import Producer, wait_for, write_config
+from tests.integration.harness import Producer, flood_a_slow_hub, slow_journal, wait_for, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -247,52 +247,6 @@ def test_a_backlog_travels_in_batches_and_a_bad_event_in_a_batch_costs_only_itse
     finally:
         client.loop_stop()
         client.disconnect()
-        producer.stop()
-        hub_thread.stop()
-
-
-def slow_journal(monkeypatch) -> None:
-    """A slow disk: every journal transaction takes 100 ms."""
-    from replens.hub.journal import Journal
-
-    record = Journal.record
-
-    def slow_record(self, batch):
-        time.sleep(0.1)
-        return record(self, batch)
-
-    monkeypatch.setattr(Journal, "record", slow_record)
-
-
-def flood_a_slow_hub(config, data_dir, agent_mqtt=None) -> None:
-    """2,200 events, one per message, into a hub whose inbox holds 20: it must pause, hold little, lose nothing."""
-    config.hub.inbox_messages = 20
-    mqtt_settings = agent_mqtt or config.mqtt
-    mqtt_settings.publish_linger_s, mqtt_settings.batch_max_events = 0.0, 1  # one message per event: a flood
-    hub_thread = HubThread(config)
-    hub = hub_thread.start()
-    producer = Producer(config, "a1", data_dir, mqtt=mqtt_settings)
-    for _ in range(200):
-        producer.produce_set(reps=5)  # 2,200 events
-    held = []
-    producer.start()
-    try:
-        deadline = time.monotonic() + 90
-        while producer.outbox.depth() and time.monotonic() < deadline:
-            client = hub._client
-            held.append(hub._inbox.qsize() + (client._queue.qsize() if client is not None else 0))
-            time.sleep(0.01)
-        counts = hub.journal.counts()
-        tls = "TLS" if mqtt_settings.tls else "plain"
-        figures(f"hub behind, {tls}", producer.events, counts["events"], 0, 0)
-        print(f"[hub behind, {tls}] read pauses={hub.counters.counts['read_pauses']} most messages held in the hub "
-              f"(inbox + aiomqtt's queue)={max(held)} samples={len(held)}")
-        assert counts["events"] == producer.events == 2200
-        assert hub.counters.counts["read_pauses"] >= 5
-        # The limit (20) plus one socket read (64 KiB, about 150 of these messages), while the backlog was ten
-        # times that: the rest waited in the broker or in the agent's outbox. Without the gate: 700 to 1,000.
-        assert max(held) <= 250
-    finally:
         producer.stop()
         hub_thread.stop()
 

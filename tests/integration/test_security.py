@@ -281,7 +281,7 @@ def test_hub_and_agent_over_tls_with_the_acl_never_log_a_password(secure, monkey
 
 def test_the_hub_stops_reading_a_tls_socket_when_behind_and_loses_nothing(secure, monkeypatch):
     """Backpressure over TLS, with the ACL: bytes TLS already decrypted must still be read after a pause."""
-    from tests.integration.test_delivery import flood_a_slow_hub, slow_journal
+    from tests.integration.harness import flood_a_slow_hub, slow_journal
 
     for name, value in secure.secrets.items():
         monkeypatch.setenv(name, value)
