@@ -60,7 +60,8 @@ class ReadGate:
         return self._fd >= 0
 
     def _read(self) -> None:
-        assert self._reader is not None
+        if self._reader is None or not self.usable:
+            return  # a read scheduled by resume() after the connection ended
         callback, args = self._reader
         callback(*args)
         if self._full() and not self.paused:

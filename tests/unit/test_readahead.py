@@ -99,6 +99,7 @@ def test_read_gate_pauses_after_a_read_when_full_and_resumes_with_buffered_bytes
         gate.close()
         assert sock.hold is None and not gate.usable
         gate.resume()  # after close: never touches the descriptor again
+        gate._read()  # nor does a read that resume() had scheduled before the close
     finally:
         loop.close()
         left.close()
