@@ -42,6 +42,7 @@ LIFTS: dict[str, tuple[Exercise, Literal["low", "high"] | None]] = {
     "rdl": (Exercise.DEADLIFT, "high"),
 }
 PHONE_ASPECT = 9 / 16  # portrait phone frame, width / height (README: portrait, inferred)
+ROM_TOLERANCE_CM = 3.0  # the range-of-motion target, per rep
 VIDEO_LAG_S = 0.04  # the video tracker stamps frames 0.03–0.05 s later than mocap
 Track = list[tuple[float, float | None, float | None, tuple[float, float] | None]]
 Pair = tuple[dict[str, str], RepMeasurement | None]  # a reference rep and ours
@@ -117,8 +118,11 @@ def score(pairs: list[Pair], n_pred: int) -> list[str]:
     def mean(e: list[float]) -> str:
         return f"{np.mean(e):+.3f}" if e else "-"
 
-    return [f"{n_pred}/{len(pairs)}", str(len(got)), rms(mcv), mean(mcv), f"{np.max(np.abs(rom)):.1f}" if rom else "-",
-            mean(rom), rms(peak), mean(peak), mean(dur)]
+    within = f"{sum(abs(e) <= ROM_TOLERANCE_CM for e in rom)}/{len(rom)}"
+    rom_rms = f"{math.sqrt(np.mean(np.square(rom))):.1f}" if rom else "-"
+    rom_max = f"{np.max(np.abs(rom)):.1f}" if rom else "-"
+    return [f"{n_pred}/{len(pairs)}", str(len(got)), rms(mcv), mean(mcv), rom_rms, within, rom_max, mean(rom),
+            rms(peak), mean(peak), mean(dur)]
 
 
 def table_b(ev: Path) -> list[list[str]]:
@@ -199,7 +203,8 @@ def main() -> int:
                                                 "MCV m/s", "ROM cm"], rows, args.markdown))
     print(summary + "\n")
     print(render("(b) mocap sets vs reps_reference.csv (errors = ours - reference)",
-                 ["set", "source", "reps ours/ref", "matched", "MCV RMSE", "MCV bias", "ROM max abs err cm",
+                 ["set", "source", "reps ours/ref", "matched", "MCV RMSE", "MCV bias", "ROM RMSE cm",
+                  f"ROM within {ROM_TOLERANCE_CM:g} cm", "ROM max abs err cm",
                   "ROM bias cm", "peak RMSE", "peak bias", "dur bias s"], table_b(ev), args.markdown))
     print(render("(c) streaming throughput, one core (best of 3)",
                  ["tracks", "samples", "seconds", "samples/s", "us/sample"], table_c(ev), args.markdown))
