@@ -18,6 +18,8 @@ FloatArray = npt.NDArray[np.float64]
 N_LANDMARKS = 33
 BUCKET_S = 0.1  # window statistics work on means of this many seconds of frames
 _SCALE_TAU_S = 2.0  # the torso length used as the body unit follows the body this slowly
+_BONE_TAU_S = 1.0  # a limb's length in the image changes (foreshortening) about as fast as a rep...
+_BONE_JUMP = math.log(2.0)  # ...so halving or doubling against its last second is a landmark error
 
 
 def frame_points(landmarks: npt.ArrayLike | None) -> tuple[FloatArray, float] | None:
@@ -97,32 +99,86 @@ class BodyScale:
         return self._value
 
 
+class BoneCheck:
+    """Which joint angles of a frame to trust, from the lengths of the two bones that form each.
+
+    A bone's length in the image changes only through foreshortening, as fast as the limb turns.
+    When one halves or doubles against its recent length, a landmark has jumped (the far arm
+    occluded, left and right swapped, a wrist found on the torso), and the angle at that joint is
+    noise. The reference is a slow average of the log length, fed every frame, so a real change of
+    view or distance is followed within seconds.
+    """
+
+    def __init__(self, n_triplets: int) -> None:
+        self._ref: list[float | None] = [None] * (2 * n_triplets)
+        self._t: float | None = None
+
+    def update(self, t_s: float, points: list[tuple[list[float], list[float], list[float]]]) -> list[bool]:
+        """Feed one frame's (proximal, vertex, distal) points per triplet; True where both bones are sane."""
+        alpha = 1.0 if self._t is None else 1.0 - math.exp(-max(t_s - self._t, 0.0) / _BONE_TAU_S)
+        self._t = t_s
+        ok: list[bool] = []
+        refs = self._ref
+        for k, (a, b, c) in enumerate(points):
+            good = True
+            for m, end in ((2 * k, a), (2 * k + 1, c)):
+                length = math.log(max(math.hypot(end[0] - b[0], end[1] - b[1]), 1e-9))
+                ref = refs[m]
+                if ref is None:
+                    refs[m] = length
+                    continue
+                good = good and abs(length - ref) <= _BONE_JUMP
+                refs[m] = ref + alpha * (length - ref)
+            ok.append(good)
+        return ok
+
+
 class ProfileSignal:
     """The 1-D signal a :class:`PoseSignal` describes: summed joint angles or a height.
 
-    Computed in plain Python on the few landmarks involved: for a handful of points that is several
-    times faster than numpy's per-call overhead.
+    Each joint angle is the mean of the left and right side; a side whose bones fail
+    :class:`BoneCheck` is left out for that frame, and a frame where both sides of a joint fail has
+    no value (the counter bridges it as a missing frame). Computed in plain Python on the few
+    landmarks involved: for a handful of points that is several times faster than numpy's per-call
+    overhead.
     """
 
     def __init__(self, spec: PoseSignal) -> None:
         self._spec = spec
         a, b, c = triplets(spec.joints)
-        self.triplets = list(zip(a, b, c, strict=True))
+        self.triplets = list(zip(a, b, c, strict=True))  # left and right side of each joint in turn
+        self._bones = BoneCheck(len(self.triplets))
         self._scale = BodyScale()
         upper, lower = spec.height if spec.height is not None else ("nose", "nose")
         self._upper, self._lower = LANDMARKS[upper], LANDMARKS[lower]
 
-    def __call__(self, t_s: float, xy: FloatArray) -> float:
-        """Signal value of one frame (degrees or torso lengths)."""
+    def __call__(self, t_s: float, xy: FloatArray) -> float | None:
+        """Signal value of one frame (degrees or torso lengths), None when no side of a joint is sane."""
         if self.triplets:
-            total = 0.0
-            for ia, ib, ic in self.triplets:
-                total += _angle(xy[ia].tolist(), xy[ib].tolist(), xy[ic].tolist())
-            return 0.5 * total
+            return self._angles(t_s, xy)
         unit = self._scale.update(t_s, xy)
         (u0, u1), (l0, l1) = self._upper, self._lower
         dy = 0.5 * (float(xy[l0, 1]) + float(xy[l1, 1]) - float(xy[u0, 1]) - float(xy[u1, 1]))
         return dy / unit  # image y points down: lower minus upper is the height
+
+    def _angles(self, t_s: float, xy: FloatArray) -> float | None:
+        """Sum over joints of the mean of the sane sides.
+
+        Falling back to one side steps the signal by half the left-right difference at most, far
+        less than the noise a broken side adds.
+        """
+        points = [(xy[ia].tolist(), xy[ib].tolist(), xy[ic].tolist()) for ia, ib, ic in self.triplets]
+        ok = self._bones.update(t_s, points)
+        total = 0.0
+        for k in range(0, len(points), 2):
+            left, right = _angle(*points[k]), _angle(*points[k + 1])
+            if ok[k] and ok[k + 1]:
+                total += 0.5 * (left + right)
+            elif ok[k] or ok[k + 1]:
+                total += left if ok[k] else right
+            else:
+                return None
+        return total
 
 
 def _angle(a: list[float], b: list[float], c: list[float]) -> float:

@@ -11,6 +11,7 @@ import pytest
 from replens.contract.exercises import Exercise
 from replens.device_agent.counting.events import CountEvent, RepCompleted
 from replens.device_agent.counting.pose import PoseRepEngine, count_pose_series
+from replens.device_agent.counting.pose_signals import BoneCheck
 from replens.device_agent.counting.profiles import PROFILES
 
 FPS = 30.0
@@ -240,3 +241,37 @@ def test_front_raises_counted_from_the_elbow_with_jittery_hands() -> None:
     frames, times = render(lambda t: standing(arm=0.15 + 1.4 * track(t)), 2.0 + 6 * 2.5 + 3.0, seed=14)
     frames[:, 15:23, 1] += 50.0 * np.sin(2.3 * times)[:, None]  # the weight swings in the hands
     assert n_reps(count_pose_series(frames, times, Exercise.FRONT_RAISE)) == 6
+
+
+def test_bone_check_flags_the_side_whose_landmark_jumped() -> None:
+    check = BoneCheck(2)
+    left = ([0.0, 0.0], [0.0, 1.0], [1.0, 1.0])  # proximal, vertex, distal: two bones of length 1
+    right = ([3.0, 0.0], [3.0, 1.0], [4.0, 1.0])
+    for i in range(30):
+        assert check.update(i / 30, [left, right]) == [True, True]
+    jumped = ([0.0, 0.0], [0.0, 1.0], [0.05, 1.0])  # the wrist lands on the elbow: forearm 20x shorter
+    assert check.update(1.0, [jumped, right]) == [False, True]
+    assert check.update(1.04, [left, right]) == [True, True]
+    for i in range(1, 91):  # walking up to the camera: every bone twice as long after 3 s, all sane
+        g = 2.0 ** (i / 90)
+        scaled = [([g * a[0], g * a[1]], [g * b[0], g * b[1]], [g * c[0], g * c[1]]) for a, b, c in (left, right)]
+        assert check.update(1.04 + i / 30, scaled) == [True, True]
+
+
+def test_one_arm_dropping_out_for_a_second_makes_no_reps() -> None:
+    """Bench-like elbow reps; between reps the far arm's wrist is lost onto its elbow for 0.8 s at a time.
+
+    Averaging both sides turns each drop-out into a 45-degree dip as long as a rep. The bone check
+    leaves the broken side out, so only the six real reps count.
+    """
+    track = reps_track(6, [1.5, 1.2, 1.8], rest_s=1.6)
+    dropouts = [(3.9 + 3.1 * i, 4.7 + 3.1 * i) for i in range(5)]
+
+    def frame(t: float) -> np.ndarray:
+        pts = standing(arm=1.4, elbow=0.1 + 1.5 * track(t))
+        if any(s <= t < e for s, e in dropouts):
+            pts[15] = pts[13] + np.array([4.0, 0.0])  # left wrist found on the left elbow
+        return pts
+
+    frames, times = render(frame, 2.0 + 6 * 3.1 + 3.0, seed=15)
+    assert n_reps(count_pose_series(frames, times, Exercise.BENCH_PRESS)) == 6
