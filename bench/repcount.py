@@ -3,11 +3,11 @@
 For every video the streaming engine runs with the exercise given (eval ``jump_jack`` is our
 ``jumping_jack``; ``pommel`` and ``others`` have no profile and run as ``auto``) and again in
 ``auto`` mode. Reported per exercise and overall: MAE = mean |pred - truth| / truth (the published
-RepCount metric; the one video with truth 0 is divided by 1 instead), OBO =
-share of videos off by at most one, the median start/end error of matched reps, and a naive
-baseline from the same run (upward mean crossings of the smoothed first principal component of all
-landmark coordinates) with our/baseline ratio. Also the streaming throughput on one core, and the
-given-mode figures on two random halves of the videos (a check against overfitting).
+RepCount metric; the one video with truth 0 is divided by 1 instead), OBO = share of videos off by
+at most one, the median start/end error of matched reps, and a naive baseline from the same run
+(upward mean crossings of the smoothed first principal component of all landmark coordinates) with
+our/baseline ratio. Also the streaming throughput on one core (best of three passes over every 4th
+video), and the given-mode figures on two random halves of the videos (a check against overfitting).
 
 The data stays outside the repository: ``REPLENS_EVAL_DIR`` (default ``../shared/eval`` from the
 repo root) must contain ``repcount/labels.csv`` and ``repcount/poses/*.npy``.
@@ -43,6 +43,7 @@ from replens.device_agent.counting.events import RepCompleted  # noqa: E402
 from replens.device_agent.counting.pose import PoseRepEngine  # noqa: E402
 
 EXERCISE_MAP = {"jump_jack": "jumping_jack"}
+THROUGHPUT_REPEATS = 3
 
 
 @dataclass
@@ -95,18 +96,33 @@ def run_engine(video: Video, exercise: Exercise) -> tuple[list[tuple[float, floa
     return reps, spent, n
 
 
-def evaluate(videos: list[Video], mode: str) -> tuple[list[Scored], float]:
-    """Score every video in ``given`` or ``auto`` mode; returns the scores and samples/s."""
-    scored, spent, frames = [], 0.0, 0
+def evaluate(videos: list[Video], mode: str) -> list[Scored]:
+    """Score every video in ``given`` or ``auto`` mode."""
+    scored = []
     for v in videos:
-        exercise = v.exercise if mode == "given" else Exercise.AUTO
-        reps, s, n = run_engine(v, exercise)
-        spent += s
-        frames += n
+        reps, _, _ = run_engine(v, v.exercise if mode == "given" else Exercise.AUTO)
         start_err, end_err = match_timing(v.reps, reps)
         base = baseline_count(v.frames, v.fps)
         scored.append(Scored(v.name, v.label, v.count, len(reps), base, start_err, end_err))
-    return scored, frames / spent if spent else 0.0
+    return scored
+
+
+def throughput(videos: list[Video], mode: str, *, repeats: int = THROUGHPUT_REPEATS) -> float:
+    """Samples/s of the streaming engine over every 4th video, best of ``repeats`` passes.
+
+    The machines are shared: the best pass is the one least disturbed by other work, which is what
+    the code itself costs (as ``timeit`` reports the minimum).
+    """
+    sample = videos[::4]
+    best = 0.0
+    for _ in range(repeats):
+        spent, frames = 0.0, 0
+        for v in sample:
+            _, s, n = run_engine(v, v.exercise if mode == "given" else Exercise.AUTO)
+            spent += s
+            frames += n
+        best = max(best, frames / spent if spent else 0.0)
+    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     random.Random(args.seed).shuffle(names)
     halves = [set(names[: len(names) // 2]), set(names[len(names) // 2 :])]
     for mode in ("given", "auto") if args.mode == "both" else (args.mode,):
-        scored, rate = evaluate(videos, mode)
+        scored, rate = evaluate(videos, mode), throughput(videos, mode)
         print(summarise(scored, mode, rate, halves, markdown=args.markdown, listing=args.list))
     return 0
 

@@ -121,7 +121,7 @@ def summarise(
         if part:
             rows.append(_row(f"half {k + 1}", part))
     out = [f"\n## RepCount-A, exercise {mode}\n", _table(rows, markdown)]
-    out.append(f"\nstreaming throughput ({mode}): {rate:,.0f} samples/s on one core")
+    out.append(f"\nstreaming throughput ({mode}): {rate:,.0f} samples/s on one core (best of 3 passes)")
     if listing:
         out += [f"{s.name} {s.label} truth={s.truth} ours={s.pred} base={s.base}" for s in scored]
     return "\n".join(out)
