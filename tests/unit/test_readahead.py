@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -11,63 +12,69 @@ import pytest
 from replens.hub.readahead import ReadAheadSocket, read_ahead
 
 
-def test_small_reads_come_from_one_recv_and_pending_counts_the_rest() -> None:
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """(sender, receiver): the receiver non-blocking, as paho's socket is."""
     left, right = socket.socketpair()
     with left, right:
         right.setblocking(False)
-        left.sendall(b"\x30\x05hello\x40\x02\x00\x01")
-        sock = ReadAheadSocket(right)
-        assert sock.recv(1) == b"\x30"
-        assert sock.pending() == 10
-        assert sock.recv(1) == b"\x05"
-        assert sock.recv(2048) == b"hello\x40\x02\x00\x01"
-        assert sock.pending() == 0
-        with pytest.raises(BlockingIOError):
-            sock.recv(1)
-        assert sock.fileno() == right.fileno()  # everything else passes through
-        left.close()
-        assert sock.recv(1) == b""  # end of stream as from the socket itself
+        yield left, right
 
 
-def test_read_ahead_wraps_paho_socket_once_and_leaves_unknown_clients_alone() -> None:
+def test_small_reads_come_from_one_recv_and_pending_counts_the_rest(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    left.sendall(b"\x30\x05hello\x40\x02\x00\x01")
+    sock = ReadAheadSocket(right)
+    assert sock.recv(1) == b"\x30"
+    assert sock.pending() == 10
+    assert sock.recv(1) == b"\x05"
+    assert sock.recv(2048) == b"hello\x40\x02\x00\x01"
+    assert sock.pending() == 0
+    with pytest.raises(BlockingIOError):
+        sock.recv(1)
+    assert sock.fileno() == right.fileno()  # everything else passes through
+    left.close()
+    assert sock.recv(1) == b""  # end of stream as from the socket itself
+
+
+def test_read_ahead_wraps_paho_socket_once_and_leaves_unknown_clients_alone(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
     """It relies on aiomqtt's and paho's private attributes: anything unexpected only costs speed."""
-    left, right = socket.socketpair()
-    with left, right:
-        paho = SimpleNamespace(_sock=right)
-        client = SimpleNamespace(_client=paho)
-        assert read_ahead(client)  # type: ignore[arg-type]
-        assert isinstance(paho._sock, ReadAheadSocket)
-        assert not read_ahead(client)  # type: ignore[arg-type]  # already wrapped: not twice
-        assert not read_ahead(SimpleNamespace())  # type: ignore[arg-type]  # another aiomqtt
-        assert not read_ahead(SimpleNamespace(_client=SimpleNamespace(_sock=None)))  # type: ignore[arg-type]
+    paho = SimpleNamespace(_sock=pair[1])
+    client = SimpleNamespace(_client=paho)
+    assert read_ahead(client)  # type: ignore[arg-type]
+    assert isinstance(paho._sock, ReadAheadSocket)
+    assert not read_ahead(client)  # type: ignore[arg-type]  # already wrapped: not twice
+    assert not read_ahead(SimpleNamespace())  # type: ignore[arg-type]  # another aiomqtt
+    assert not read_ahead(SimpleNamespace(_client=SimpleNamespace(_sock=None)))  # type: ignore[arg-type]
 
 
-def test_while_the_gate_holds_nothing_more_is_read_from_the_socket() -> None:
-    left, right = socket.socketpair()
-    with left, right:
-        right.setblocking(False)
-        left.sendall(b"ab")
-        sock = ReadAheadSocket(right)
-        holding = [True]
-        sock.hold = lambda: holding[0]
-        with pytest.raises(BlockingIOError):
-            sock.recv(1)
-        assert sock.pending() == 0  # aiomqtt's reader stops asking
-        holding[0] = False
-        assert sock.recv(1) == b"a"
-        holding[0] = True
-        assert sock.pending() == 1 and sock.recv(1) == b"b"  # what is already buffered is still served
+def test_while_the_gate_holds_nothing_more_is_read_from_the_socket(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    left.sendall(b"ab")
+    sock = ReadAheadSocket(right)
+    holding = [True]
+    sock.hold = lambda: holding[0]
+    with pytest.raises(BlockingIOError):
+        sock.recv(1)
+    assert sock.pending() == 0  # aiomqtt's reader stops asking
+    holding[0] = False
+    assert sock.recv(1) == b"a"
+    holding[0] = True
+    assert sock.pending() == 1 and sock.recv(1) == b"b"  # what is already buffered is still served
 
 
-def test_read_gate_pauses_after_a_read_when_full_and_resumes_with_buffered_bytes() -> None:
+def test_read_gate_pauses_after_a_read_when_full_and_resumes_with_buffered_bytes(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
     import asyncio
 
     from replens.hub.read_gate import ReadGate
 
+    left, right = pair
     loop = asyncio.new_event_loop()
-    left, right = socket.socketpair()
     try:
-        right.setblocking(False)
         sock = ReadAheadSocket(right)
         reads: list[bytes] = []
 
@@ -102,8 +109,6 @@ def test_read_gate_pauses_after_a_read_when_full_and_resumes_with_buffered_bytes
         gate._read()  # nor does a read that resume() had scheduled before the close
     finally:
         loop.close()
-        left.close()
-        right.close()
 
 
 def test_read_gate_leaves_clients_it_does_not_understand_alone() -> None:
