@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -106,31 +107,38 @@ class BoneCheck:
     When one halves or doubles against its recent length, a landmark has jumped (the far arm
     occluded, left and right swapped, a wrist found on the torso), and the angle at that joint is
     noise. The reference is a slow average of the log length, fed every frame, so a real change of
-    view or distance is followed within seconds.
+    view or distance is followed within seconds. A bone shared by two joints (the upper arm of the
+    elbow and the shoulder) is measured once.
     """
 
-    def __init__(self, n_triplets: int) -> None:
-        self._ref: list[float | None] = [None] * (2 * n_triplets)
+    def __init__(self, triplets: Sequence[tuple[int, int, int]]) -> None:
+        index: dict[tuple[int, int], int] = {}
+
+        def bone(end: int, vertex: int) -> int:
+            return index.setdefault((min(end, vertex), max(end, vertex)), len(index))
+
+        self._joint_bones = [(bone(a, b), bone(c, b)) for a, b, c in triplets]
+        self._bones = list(index)
+        self._ref: list[float | None] = [None] * len(self._bones)
         self._t: float | None = None
 
-    def update(self, t_s: float, points: list[tuple[list[float], list[float], list[float]]]) -> list[bool]:
-        """Feed one frame's (proximal, vertex, distal) points per triplet; True where both bones are sane."""
+    def update(self, t_s: float, rows: list[list[float]]) -> list[bool]:
+        """Feed one frame's points (``xy.tolist()``); per triplet, True where both its bones are sane."""
         alpha = 1.0 if self._t is None else 1.0 - math.exp(-max(t_s - self._t, 0.0) / _BONE_TAU_S)
         self._t = t_s
-        ok: list[bool] = []
+        sane: list[bool] = []
         refs = self._ref
-        for k, (a, b, c) in enumerate(points):
-            good = True
-            for m, end in ((2 * k, a), (2 * k + 1, c)):
-                length = math.log(max(math.hypot(end[0] - b[0], end[1] - b[1]), 1e-9))
-                ref = refs[m]
-                if ref is None:
-                    refs[m] = length
-                    continue
-                good = good and abs(length - ref) <= _BONE_JUMP
-                refs[m] = ref + alpha * (length - ref)
-            ok.append(good)
-        return ok
+        for m, (i, j) in enumerate(self._bones):
+            p, q = rows[i], rows[j]
+            length = math.log(max(math.hypot(p[0] - q[0], p[1] - q[1]), 1e-9))
+            ref = refs[m]
+            if ref is None:
+                refs[m] = length
+                sane.append(True)
+                continue
+            sane.append(abs(length - ref) <= _BONE_JUMP)
+            refs[m] = ref + alpha * (length - ref)
+        return [sane[u] and sane[v] for u, v in self._joint_bones]
 
 
 class ProfileSignal:
@@ -147,7 +155,7 @@ class ProfileSignal:
         self._spec = spec
         a, b, c = triplets(spec.joints)
         self.triplets = list(zip(a, b, c, strict=True))  # left and right side of each joint in turn
-        self._bones = BoneCheck(len(self.triplets))
+        self._bones = BoneCheck(self.triplets)
         self._scale = BodyScale()
         upper, lower = spec.height if spec.height is not None else ("nose", "nose")
         self._upper, self._lower = LANDMARKS[upper], LANDMARKS[lower]
@@ -167,11 +175,13 @@ class ProfileSignal:
         Falling back to one side steps the signal by half the left-right difference at most, far
         less than the noise a broken side adds.
         """
-        points = [(xy[ia].tolist(), xy[ib].tolist(), xy[ic].tolist()) for ia, ib, ic in self.triplets]
-        ok = self._bones.update(t_s, points)
+        rows = xy.tolist()
+        ok = self._bones.update(t_s, rows)
         total = 0.0
-        for k in range(0, len(points), 2):
-            left, right = _angle(*points[k]), _angle(*points[k + 1])
+        triplets = self.triplets
+        for k in range(0, len(triplets), 2):
+            (la, lb, lc), (ra, rb, rc) = triplets[k], triplets[k + 1]
+            left, right = _angle(rows[la], rows[lb], rows[lc]), _angle(rows[ra], rows[rb], rows[rc])
             if ok[k] and ok[k + 1]:
                 total += 0.5 * (left + right)
             elif ok[k] or ok[k + 1]:

@@ -244,18 +244,26 @@ def test_front_raises_counted_from_the_elbow_with_jittery_hands() -> None:
 
 
 def test_bone_check_flags_the_side_whose_landmark_jumped() -> None:
-    check = BoneCheck(2)
-    left = ([0.0, 0.0], [0.0, 1.0], [1.0, 1.0])  # proximal, vertex, distal: two bones of length 1
-    right = ([3.0, 0.0], [3.0, 1.0], [4.0, 1.0])
+    check = BoneCheck([(0, 1, 2), (3, 4, 5)])  # proximal, vertex, distal of a left and a right joint
+    left = [[0.0, 0.0], [0.0, 1.0], [1.0, 1.0]]  # two bones of length 1 each
+    right = [[3.0, 0.0], [3.0, 1.0], [4.0, 1.0]]
     for i in range(30):
-        assert check.update(i / 30, [left, right]) == [True, True]
-    jumped = ([0.0, 0.0], [0.0, 1.0], [0.05, 1.0])  # the wrist lands on the elbow: forearm 20x shorter
-    assert check.update(1.0, [jumped, right]) == [False, True]
-    assert check.update(1.04, [left, right]) == [True, True]
+        assert check.update(i / 30, left + right) == [True, True]
+    jumped = [[0.0, 0.0], [0.0, 1.0], [0.05, 1.0]]  # the wrist lands on the elbow: forearm 20x shorter
+    assert check.update(1.0, jumped + right) == [False, True]
+    assert check.update(1.04, left + right) == [True, True]
     for i in range(1, 91):  # walking up to the camera: every bone twice as long after 3 s, all sane
         g = 2.0 ** (i / 90)
-        scaled = [([g * a[0], g * a[1]], [g * b[0], g * b[1]], [g * c[0], g * c[1]]) for a, b, c in (left, right)]
-        assert check.update(1.04 + i / 30, scaled) == [True, True]
+        assert check.update(1.04 + i / 30, [[g * x, g * y] for x, y in left + right]) == [True, True]
+
+
+def test_bone_check_measures_a_bone_two_joints_share_once() -> None:
+    check = BoneCheck([(0, 1, 2), (3, 0, 1)])  # elbow (shoulder 0, elbow 1, wrist 2) and shoulder (hip 3, 0, 1)
+    still = [[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, -1.0]]
+    assert check.update(0.0, still) == [True, True]
+    assert len(check._ref) == 3  # upper arm, forearm, torso side
+    elbow_jumped = [[0.0, 0.0], [0.0, 5.0], [1.0, 5.0], [0.0, -1.0]]  # upper arm 5x: both joints
+    assert check.update(0.04, elbow_jumped) == [False, False]
 
 
 def test_one_arm_dropping_out_for_a_second_makes_no_reps() -> None:
