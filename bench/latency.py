@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from replens.config import RepLensConfig  # noqa: E402
-from replens.contract import Exercise  # noqa: E402
+from replens.contract import EventKind, Exercise  # noqa: E402
 from replens.device_agent.drafts import Draft  # noqa: E402
 from replens.device_agent.outbox import Outbox  # noqa: E402
 from replens.device_agent.publisher import Publisher  # noqa: E402
@@ -95,7 +95,7 @@ def run_replens(mosquitto: Mosquitto, influx: InfluxDB1, reps: int, interval_s: 
 
     def emit(index: int, now: float) -> None:
         fields = rep_fields("bench", index, datetime.fromtimestamp(now, UTC))
-        outbox.append(config.mqtt.topics.reps, Draft("reps", fields).payload)
+        outbox.append(config.mqtt.topics.reps, Draft(EventKind.REPS, fields).payload)
         publisher.wake()
 
     try:

@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from replens.config import MqttConfig  # noqa: E402
 from replens.contract import (  # noqa: E402
     DecodedBatch,
+    EventKind,
     Exercise,
     RepEvent,
     RepSummary,
@@ -158,7 +159,7 @@ class StationReplay:
         self.reps.append(RepSummary(index=rep.index, duration_s=rep.duration_s, rom=rep.rom,
                                     concentric_s=rep.concentric_s, eccentric_s=rep.eccentric_s,
                                     pause_s=rep.pause_s))
-        draft = Draft("reps", {
+        draft = Draft(EventKind.REPS, {
             "agent_id": self.agent_id, "set_id": self.set_id, "station": self.station, "exercise": self.exercise,
             "index": rep.index, "started_at": _utc(start), "turned_at": _utc(start + rep.turn_s - rep.start_s),
             "ended_at": _utc(start + rep.duration_s), "concentric_s": rep.concentric_s,
@@ -167,7 +168,7 @@ class StationReplay:
         return [draft, self._set(SetPhase.NEW if rep.index == 1 else SetPhase.UPDATE, None)]
 
     def _set(self, phase: SetPhase, ended: float | None) -> Draft:
-        return Draft("sets", {
+        return Draft(EventKind.SETS, {
             "agent_id": self.agent_id, "set_id": self.set_id, "station": self.station, "exercise": self.exercise,
             "event": phase, "reps": len(self.reps), "started_at": _utc(self.set_start),
             "ended_at": None if ended is None else _utc(max(ended, self.last_t)),
@@ -207,7 +208,7 @@ def agent_main(job: AgentJob, go: Any, results: Any) -> None:
             draft = next(queue)(time.time())
             send(draft)
             produced += 1
-            if draft.topic_kind == "reps":
+            if draft.kind == "reps":
                 reps += 1
             else:
                 set_ids.add(draft.fields["set_id"])
@@ -240,7 +241,7 @@ def _outbox_sender(job: AgentJob, config: MqttConfig) -> tuple[Any, Any]:
     topics = config.topics
 
     def send(draft: Draft) -> None:
-        outbox.append(topics.sets if draft.topic_kind == "sets" else topics.reps, draft.payload)
+        outbox.append(topics.sets if draft.kind == "sets" else topics.reps, draft.payload)
         publisher.wake()
 
     def finish(drain_s: float) -> bool:
@@ -265,7 +266,7 @@ def _raw_sender(job: AgentJob, config: MqttConfig) -> tuple[Any, Any]:
 
     def send(draft: Draft) -> None:
         seq[0] += 1
-        client.publish(topics.agent_events(job.agent_id, draft.topic_kind), draft.payload(seq[0]), qos=1)
+        client.publish(topics.agent_events(job.agent_id, draft.kind), draft.payload(seq[0]), qos=1)
         sent[0] += 1
 
     def finish(drain_s: float) -> bool:
@@ -398,13 +399,13 @@ class FeederPipes:
                 self.pubs[a, kind] = subprocess.Popen(
                     ["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-l", "-M", "100", "-i",
                      f"load-{agent}-{kind}", "-t", topic], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-        self.waiting: list[list[tuple[str, bytes]]] = [[] for _ in agent_ids]
+        self.waiting: list[list[tuple[EventKind, bytes]]] = [[] for _ in agent_ids]
         self.out: dict[tuple[int, str], list[bytes]] = {}
         self.next_batch = 0.0
 
     def add(self, a: int, kind: str, line: bytes) -> None:
         if self.batched:
-            self.waiting[a].append((kind, line[:-1]))
+            self.waiting[a].append((EventKind(kind), line[:-1]))
         else:
             self.out.setdefault((a, kind), []).append(line)
 

@@ -20,6 +20,7 @@ from replens.contract import (
     AgentState,
     EnrolCommand,
     EnrolResult,
+    EventKind,
     SetEvent,
     SetPhase,
     StationCommand,
@@ -241,8 +242,8 @@ class Agent:
     def _store(self, draft: Draft) -> None:
         """Into the outbox, keeping the ledger of sets under way in the same transaction."""
         assert self.outbox is not None
-        topic = self._topics.agent_events(self.agent_id, draft.topic_kind)
-        if draft.topic_kind != "sets":
+        topic = self._topics.agent_events(self.agent_id, draft.kind)
+        if draft.kind is not EventKind.SETS:
             self.outbox.append(topic, draft.payload)
             return
         set_id = str(draft.fields["set_id"])
@@ -262,7 +263,7 @@ class Agent:
             fields.update(event=SetPhase.END, ended_at=utc_from_unix(updated_at))
             log.warning("agent %s: set %s was left open by an earlier run (%d reps); ending it",
                         self.agent_id, set_id, fields["reps"])
-            self._emit([Draft("sets", fields)])
+            self._emit([Draft(EventKind.SETS, fields)])
 
     def state(self) -> AgentState:
         return AgentState(

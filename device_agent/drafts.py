@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from replens.contract import RepEvent, SetEvent, VisitEvent
-
-WireEvent = SetEvent | RepEvent | VisitEvent
-_MODELS: dict[str, type[WireEvent]] = {"sets": SetEvent, "reps": RepEvent, "visits": VisitEvent}
+from replens.contract import EVENT_MODELS, Event, EventKind
 
 
 @dataclass(frozen=True, slots=True)
 class Draft:
     """``build(seq)`` validates and makes the wire model; ``payload(seq)`` its JSON bytes."""
 
-    topic_kind: str  # "sets", "reps" or "visits"
+    kind: EventKind
     fields: dict[str, object]
 
-    def build(self, seq: int) -> WireEvent:
-        return _MODELS[self.topic_kind].model_validate({**self.fields, "seq": seq})
+    def build(self, seq: int) -> Event:
+        return EVENT_MODELS[self.kind].model_validate({**self.fields, "seq": seq})
 
     def payload(self, seq: int) -> bytes:
         return self.build(seq).to_json()

@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.config.mqtt import MqttConfig
-from replens.contract import Availability, EnrolCommand, StationCommand, decode, decode_ack, encode_batch
+from replens.contract import Availability, EnrolCommand, EventKind, StationCommand, decode, decode_ack, encode_batch
 from replens.device_agent.outbox import Outbox, OutboxItem
 from replens.errors import ContractError, TransientError
 from replens.mqtt_options import password, tls_context
@@ -59,7 +59,7 @@ class Publisher:
         # Events queued by an earlier version name the shared topics, which a fenced broker refuses.
         self._own_topics = {t.sets: t.agent_events(agent_id, "sets"), t.reps: t.agent_events(agent_id, "reps"),
                             t.visits: t.agent_events(agent_id, "visits")}
-        self._kinds = {topic: kind for kind in ("sets", "reps", "visits")
+        self._kinds = {topic: kind for kind in EventKind
                        for topic in (getattr(t, kind), t.agent_events(agent_id, kind))}
         self._batch_topic = t.agent_batch(agent_id)
         self.on_command: Callable[[StationCommand], None] | None = None

@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from replens.config.agent import StationConfig
-from replens.contract import Exercise, RepSummary, SetPhase, StationState, utc_from_unix
+from replens.contract import EventKind, Exercise, RepSummary, SetPhase, StationState, utc_from_unix
 from replens.device_agent.counting.events import (
     CountEvent,
     PartialRep,
@@ -152,7 +152,7 @@ class Station:
                 "exercise": self.exercise}
 
     def _rep_draft(self, open_set: OpenSet, rep: RepMeasurement) -> Draft:
-        return Draft("reps", {
+        return Draft(EventKind.REPS, {
             **self._common(open_set),
             "index": rep.index,
             "started_at": utc_from_unix(self._wall(rep.start_s)),
@@ -175,7 +175,7 @@ class Station:
                        eccentric_s=r.eccentric_s, pause_s=r.pause_s)
             for r in open_set.reps
         ]
-        return Draft("sets", {
+        return Draft(EventKind.SETS, {
             **self._common(open_set),
             "event": phase,
             "reps": len(open_set.reps),

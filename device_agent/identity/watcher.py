@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replens.config.identity import FaceMatchConfig
-from replens.contract import EnrolCommand, EnrolResult, SetPhase, VisitRole, utc_from_unix
+from replens.contract import EnrolCommand, EnrolResult, EventKind, SetPhase, VisitRole, utc_from_unix
 from replens.device_agent.drafts import Draft
 from replens.device_agent.identity.appearance import AppearanceAccumulator, describe
 from replens.device_agent.identity.decision import FaceSample, VisitDecider, VisitDecision, VisitSettings
@@ -213,7 +213,7 @@ class FaceWatcher:
         drafts = []
         for d in decisions:
             looks = self._looks.mean()
-            drafts.append(Draft("visits", {
+            drafts.append(Draft(EventKind.VISITS, {
                 "agent_id": self.settings.agent_id,
                 "visit_id": d.visit_id,
                 "camera": self.settings.camera,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from replens.contract import IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
+from replens.contract import Event, IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
 from replens.errors import TransientError
 from replens.hub.identity.facts import SetFacts, Visit
 from replens.hub.journal import attributions
@@ -33,14 +33,11 @@ _CHECKPOINT_TRIES = 50
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's transaction on the same file (hub and CLI)."""
 
-Sequenced = SetEvent | RepEvent | VisitEvent
-
-
 @dataclass(slots=True)
 class Inbound:
     """One batch of decoded messages, recorded in a single transaction."""
 
-    events: list[Sequenced] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     stats: list[Stats] = field(default_factory=list)
     agents: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # id, availability, state
 

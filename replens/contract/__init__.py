@@ -3,12 +3,14 @@
 from replens.contract.batch import DecodedBatch, EventBatch, decode_batch, encode_batch
 from replens.contract.codec import decode, decode_ack, decode_incoming
 from replens.contract.events import (
+    EVENT_MODELS,
     SCHEMA_VERSION,
     Ack,
     AgentState,
     Appearance,
     Availability,
     ClaimCommand,
+    Event,
     IdentitySource,
     Presence,
     PresentMember,
@@ -24,6 +26,7 @@ from replens.contract.events import (
     utc_from_unix,
 )
 from replens.contract.exercises import Exercise
+from replens.contract.kinds import EventKind
 from replens.contract.topics import DEFAULT_PREFIX, Topics
 from replens.contract.views import (
     ClaimLastCommand,
@@ -38,6 +41,7 @@ from replens.contract.views import (
 
 __all__ = [
     "DEFAULT_PREFIX",
+    "EVENT_MODELS",
     "SCHEMA_VERSION",
     "Ack",
     "AgentState",
@@ -48,7 +52,9 @@ __all__ = [
     "DecodedBatch",
     "EnrolCommand",
     "EnrolResult",
+    "Event",
     "EventBatch",
+    "EventKind",
     "Exercise",
     "IdentitySource",
     "LastSet",

@@ -15,14 +15,10 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from replens.contract.events import SCHEMA_VERSION, Id, RepEvent, SetEvent, VisitEvent, WireModel
+from replens.contract.events import EVENT_MODELS, SCHEMA_VERSION, Event, Id, RepEvent, SetEvent, VisitEvent, WireModel
+from replens.contract.kinds import EventKind
 from replens.contract.parsing import first_error, json_object
 from replens.errors import ContractError
-
-BATCH_KINDS = ("sets", "reps", "visits")
-_MODELS: dict[str, type[SetEvent | RepEvent | VisitEvent]] = {"sets": SetEvent, "reps": RepEvent, "visits": VisitEvent}
-
-Event = SetEvent | RepEvent | VisitEvent
 
 
 class EventBatch(WireModel):
@@ -34,9 +30,9 @@ class EventBatch(WireModel):
     visits: list[VisitEvent] = Field(default_factory=list, description="Visit events, as on the ``visits`` topic.")
 
 
-def encode_batch(agent_id: str, items: Iterable[tuple[str, bytes]]) -> bytes:
+def encode_batch(agent_id: str, items: Iterable[tuple[EventKind, bytes]]) -> bytes:
     """An ``EventBatch`` from (kind, payload) pairs; the payloads are joined, not parsed again."""
-    by_kind: dict[str, list[bytes]] = {kind: [] for kind in BATCH_KINDS}
+    by_kind: dict[EventKind, list[bytes]] = {kind: [] for kind in EventKind}
     for kind, payload in items:
         by_kind[kind].append(payload)
     head = b'{"schema":%d,"agent_id":%s' % (SCHEMA_VERSION, json.dumps(agent_id).encode())
@@ -67,7 +63,7 @@ def decode_batch(topic: str, agent_id: str, payload: bytes) -> DecodedBatch:
     if batch.agent_id != agent_id:
         raise ContractError(f"{topic}: payload says agent {batch.agent_id!r}, the topic says {agent_id!r}")
     decoded = DecodedBatch()
-    for kind in BATCH_KINDS:
+    for kind in EventKind:
         for index, event in enumerate(getattr(batch, kind)):
             _keep(decoded, topic, f"{kind}[{index}]", event, agent_id)
     decoded.events.sort(key=lambda e: e.seq)
@@ -79,11 +75,11 @@ def _decode_each(topic: str, agent_id: str, payload: bytes) -> DecodedBatch:
     raw = json_object(topic, payload)
     if raw.get("agent_id") != agent_id:
         raise ContractError(f"{topic}: payload says agent {raw.get('agent_id')!r}, the topic says {agent_id!r}")
-    unknown = sorted(set(raw) - {"schema", "agent_id", *BATCH_KINDS})
+    unknown = sorted(set(raw) - {"schema", "agent_id", *EventKind})
     if unknown:
         raise ContractError(f"{topic}: unknown keys {', '.join(map(repr, unknown))}")
     decoded = DecodedBatch()
-    for kind in BATCH_KINDS:
+    for kind in EventKind:
         items: Any = raw.get(kind, [])
         if not isinstance(items, list):
             decoded.rejected.append(f"{topic}: {kind}: expected a list, got {type(items).__name__}")
@@ -91,7 +87,7 @@ def _decode_each(topic: str, agent_id: str, payload: bytes) -> DecodedBatch:
         for index, item in enumerate(items):
             where = f"{kind}[{index}]"
             try:
-                event = _MODELS[kind].model_validate(item)
+                event = EVENT_MODELS[kind].model_validate(item)
             except ValidationError as err:
                 decoded.rejected.append(f"{topic}: {first_error(err, where, 'event')}")
                 continue

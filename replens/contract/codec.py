@@ -8,10 +8,12 @@ from pydantic import BaseModel, ValidationError
 
 from replens.contract.batch import DecodedBatch, decode_batch
 from replens.contract.events import (
+    EVENT_MODELS,
     Ack,
     AgentState,
     Availability,
     ClaimCommand,
+    Event,
     RepEvent,
     SetEvent,
     Stats,
@@ -28,7 +30,7 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 M = TypeVar("M", bound=BaseModel)
 
 Incoming = (
-    SetEvent | RepEvent | VisitEvent | DecodedBatch | ClaimCommand | ClaimLastCommand | Stats | AgentState
+    Event | DecodedBatch | ClaimCommand | ClaimLastCommand | Stats | AgentState
     | tuple[str, Availability]
 )
 
@@ -58,7 +60,7 @@ def _check_size(topic: str, payload: bytes) -> None:
 
 def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
     """Dispatch a message the hub subscribed to by its topic."""
-    by_topic: dict[str, type[SetEvent | RepEvent | VisitEvent | ClaimCommand | ClaimLastCommand | Stats]] = {
+    by_topic: dict[str, type[Event | ClaimCommand | ClaimLastCommand | Stats]] = {
         topics.sets: SetEvent,
         topics.reps: RepEvent,
         topics.stats: Stats,
@@ -90,12 +92,10 @@ def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
     raise ContractError(f"{topic}: not a RepLens topic")
 
 
-_AGENT_MODELS: dict[str, type[SetEvent | RepEvent | VisitEvent | Stats]] = {
-    "sets": SetEvent, "reps": RepEvent, "visits": VisitEvent, "stats": Stats,
-}
+_AGENT_MODELS: dict[str, type[Event | Stats]] = {**{str(k): m for k, m in EVENT_MODELS.items()}, "stats": Stats}
 
 
-def _from_agent(agent_id: str, topic: str, payload: bytes) -> SetEvent | RepEvent | VisitEvent | Stats:
+def _from_agent(agent_id: str, topic: str, payload: bytes) -> Event | Stats:
     """An event on the agent's own topic must name that agent: the broker's ACL ties the topic to an account."""
     item = decode(_AGENT_MODELS[topic.rsplit("/", 1)[1]], topic, payload)
     claimed = item.id if isinstance(item, Stats) else item.agent_id

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from replens.contract.exercises import Exercise
+from replens.contract.kinds import EventKind
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -250,6 +251,14 @@ class Presence(WireModel):
 
     at: AwareDatetime
     members: list[PresentMember] = Field(max_length=10_000)
+
+
+Event = SetEvent | RepEvent | VisitEvent
+"""An event that travels through an agent's outbox: numbered per agent, de-duplicated by the hub."""
+
+EVENT_MODELS: dict[EventKind, type[Event]] = {EventKind.SETS: SetEvent, EventKind.REPS: RepEvent,
+                                               EventKind.VISITS: VisitEvent}
+"""The one map from an event's kind to its wire model."""
 
 
 def utc_from_unix(t: float) -> datetime:

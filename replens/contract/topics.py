@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-DEFAULT_PREFIX = "replens"
+from replens.contract.kinds import EventKind
 
-AGENT_EVENT_KINDS = ("sets", "reps", "visits")
+DEFAULT_PREFIX = "replens"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -50,15 +50,16 @@ class Topics:
         """Anyone → agent: ``StationCommand`` (pause, resume, end the set)."""
         return f"{self.prefix}/agent/{agent_id}/command"
 
-    def agent_events(self, agent_id: str, kind: str) -> str:
+    def agent_events(self, agent_id: str, kind: EventKind | str) -> str:
         """Agent → hub: its ``sets``, ``reps`` or ``visits``, under its own topic so the broker's ACL can fence them.
 
         The hub checks that the payload's agent_id is the one in the topic: with a per-agent account that
         may write only here, no agent can pass off events as another's.
         """
-        if kind not in AGENT_EVENT_KINDS:
-            raise ValueError(f"agent event kind must be one of {', '.join(AGENT_EVENT_KINDS)} (got: {kind!r})")
-        return f"{self.prefix}/agent/{agent_id}/{kind}"
+        try:
+            return f"{self.prefix}/agent/{agent_id}/{EventKind(kind)}"
+        except ValueError as err:
+            raise ValueError(f"agent event kind must be one of {', '.join(EventKind)} (got: {kind!r})") from err
 
     def agent_batch(self, agent_id: str) -> str:
         """Agent → hub: an ``EventBatch``, several of the agent's sets, reps and visits in one message."""
@@ -135,7 +136,7 @@ class Topics:
         return f"{self.prefix}/agent/+/state"
 
     def hub_subscriptions(self) -> tuple[str, ...]:
-        per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*AGENT_EVENT_KINDS, "batch", "stats"))
+        per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*EventKind, "batch", "stats"))
         # The shared topics stay subscribed for agents of earlier versions; a broker ACL lets no agent write them.
         shared = (self.sets, self.reps, self.stats, self.visits)
         return (*per_agent, *shared, self.claim, self.claim_last, self.all_agents_available, self.all_agents_state)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from replens.config import MqttConfig, RepLensConfig, load_config
-from replens.contract import Exercise
+from replens.contract import EventKind, Exercise
 from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
@@ -89,7 +89,7 @@ class Producer:
 
     def _append(self, kind: str, fields: dict[str, Any]) -> None:
         topic = self.topics.sets if kind == "sets" else self.topics.reps
-        self.outbox.append(topic, Draft(kind, fields).payload)
+        self.outbox.append(topic, Draft(EventKind(kind), fields).payload)
         self.events += 1
         self.publisher.wake()
 

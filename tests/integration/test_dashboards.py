@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from replens.contract import ClaimCommand, Stats
+from replens.contract import ClaimCommand, EventKind, Stats
 from replens.demo_data import Week, generate_week
 from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
@@ -96,7 +96,7 @@ def _publish_week(config, week: Week, tmp) -> None:
         for planned in sets:
             for kind, fields in planned.events():
                 topic = config.mqtt.topics.sets if kind == "sets" else config.mqtt.topics.reps
-                outbox.append(topic, Draft(kind, fields).payload)
+                outbox.append(topic, Draft(EventKind(kind), fields).payload)
             publisher.wake()
         # The agent's health as it reports it while its week is still on the way: events waiting.
         stats = Stats(source="agent", id=agent_id, at=datetime.now(UTC), uptime_s=3600.0, fps=14.5,

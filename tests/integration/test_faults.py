@@ -25,7 +25,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.cli.demo import sample_clip
-from replens.contract import Exercise, decode_incoming
+from replens.contract import EventKind, Exercise, decode_incoming
 from replens.device_agent.app import Agent
 from replens.device_agent.drafts import Draft
 from replens.errors import ContractError
@@ -343,13 +343,14 @@ class SetMaker:
         out = []
         for index in range(1, reps + 1):
             t = start + timedelta(seconds=3 * (index - 1))
-            out.append(Draft("reps", {**common, "index": index, "started_at": t, "turned_at": t + timedelta(seconds=1),
-                                      "ended_at": t + timedelta(seconds=2.5), "concentric_s": 1.0, "eccentric_s": 1.5,
-                                      "rom": 80.0, "confidence": 0.9}))
-            out.append(Draft("sets", {**common, "event": "new" if index == 1 else "update", "reps": index,
-                                      "started_at": start}))
-        out.append(Draft("sets", {**common, "event": "end", "reps": reps, "started_at": start,
-                                  "ended_at": start + timedelta(seconds=3 * reps)}))
+            out.append(Draft(EventKind.REPS, {
+                **common, "index": index, "started_at": t, "turned_at": t + timedelta(seconds=1),
+                "ended_at": t + timedelta(seconds=2.5), "concentric_s": 1.0, "eccentric_s": 1.5,
+                "rom": 80.0, "confidence": 0.9}))
+            out.append(Draft(EventKind.SETS, {**common, "event": "new" if index == 1 else "update", "reps": index,
+                                              "started_at": start}))
+        out.append(Draft(EventKind.SETS, {**common, "event": "end", "reps": reps, "started_at": start,
+                                          "ended_at": start + timedelta(seconds=3 * reps)}))
         self.sets += 1
         self.reps += reps
         self.events += len(out)
@@ -412,7 +413,7 @@ def test_duplicated_and_reordered_events_stored_once_latest_state_wins(tmp_path,
 
     def send(items):
         for seq, draft in items:
-            topic = topics.sets if draft.topic_kind == "sets" else topics.reps
+            topic = topics.sets if draft.kind == "sets" else topics.reps
             client.publish(topic, draft.payload(seq), qos=1).wait_for_publish(5)
 
     try:

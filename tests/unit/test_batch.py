@@ -9,6 +9,7 @@ import pytest
 from replens.config import MqttConfig
 from replens.contract import (
     DecodedBatch,
+    EventKind,
     Exercise,
     RepEvent,
     SetEvent,
@@ -47,7 +48,8 @@ def decoded(payload: bytes, agent: str = "a1") -> DecodedBatch:
 
 def test_joined_payloads_decode_to_the_same_events_in_sequence_order():
     events = [rep(3), set_new(2), rep(1)]
-    payload = encode_batch("a1", [("reps" if isinstance(e, RepEvent) else "sets", e.to_json()) for e in events])
+    kinds = [EventKind.REPS if isinstance(e, RepEvent) else EventKind.SETS for e in events]
+    payload = encode_batch("a1", [(kind, e.to_json()) for kind, e in zip(kinds, events, strict=True)])
     result = decoded(payload)
     assert result.rejected == []
     assert [e.seq for e in result.events] == [1, 2, 3]
@@ -59,8 +61,8 @@ def test_a_bad_event_costs_only_itself_and_is_named_by_position():
     good = [rep(1).to_json(), rep(2).to_json(), rep(4).to_json()]
     broken = json.loads(rep(3).to_json())
     broken["rom"] = "far"
-    payload = encode_batch("a1", [("reps", good[0]), ("reps", good[1]), ("reps", json.dumps(broken).encode()),
-                                  ("reps", good[2])])
+    payloads = [good[0], good[1], json.dumps(broken).encode(), good[2]]
+    payload = encode_batch("a1", [(EventKind.REPS, p) for p in payloads])
     result = decoded(payload)
     assert [e.seq for e in result.events] == [1, 2, 4]
     assert len(result.rejected) == 1
@@ -68,7 +70,7 @@ def test_a_bad_event_costs_only_itself_and_is_named_by_position():
 
 
 def test_an_event_naming_another_agent_is_rejected_the_rest_kept():
-    payload = encode_batch("a1", [("reps", rep(1).to_json()), ("reps", rep(2, agent="a2").to_json())])
+    payload = encode_batch("a1", [(EventKind.REPS, rep(1).to_json()), (EventKind.REPS, rep(2, agent="a2").to_json())])
     result = decoded(payload)
     assert [e.agent_id for e in result.events] == ["a1"]
     assert result.rejected == ["gym/agent/a1/batch: reps[1]: event says agent 'a2', the topic says 'a1'"]
