@@ -29,6 +29,12 @@ class Publisher:
 
     Unconfirmed events are sent again after every reconnect, whenever the hub comes back online, and
     when they have waited ``resend_after_s``; the hub de-duplicates by (agent_id, seq).
+
+    The retained snapshots (station state, health) are stored and published under one lock, and after a
+    reconnect they go out when the broker acknowledges our subscriptions, not in ``on_connect``: paho
+    sends what it queued while disconnected (perhaps an older snapshot) right after ``on_connect``
+    returns, so a snapshot published there could be overtaken by a stale one. Lock order: ours, then
+    paho's own; paho holds none of the locks ``publish`` takes while it calls us.
     """
 
     def __init__(
@@ -49,7 +55,9 @@ class Publisher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._connected = threading.Event()
-        self._lock = threading.Lock()
+        self._snapshots = threading.Lock()
+        """Held while a snapshot is stored, and while it is published: the last one published is the latest."""
+        self._subscribe_mid: int | None = None
         self._retained_state: bytes | None = None
         self._latest_stats: bytes | None = None
         self._hub_online = False
@@ -84,17 +92,20 @@ class Publisher:
 
     def set_state(self, payload: bytes) -> None:
         """Latest retained station snapshot; republished after every reconnect."""
-        with self._lock:
+        with self._snapshots:
             self._retained_state = payload
-        if self.connected:
-            self._client.publish(self._topics.agent_state(self._agent_id), payload, qos=1, retain=True)
+            if self.connected:
+                self._send_state(self._client, payload)
 
     def publish_stats(self, payload: bytes) -> None:
         """Health is a snapshot: while the broker is away only the latest is kept, sent on reconnect."""
-        with self._lock:
+        with self._snapshots:
             self._latest_stats = payload
-        if self.connected:
-            self._send_stats(self._client, payload)
+            if self.connected:
+                self._send_stats(self._client, payload)
+
+    def _send_state(self, client: mqtt.Client, payload: bytes) -> None:
+        client.publish(self._topics.agent_state(self._agent_id), payload, qos=1, retain=True)
 
     def _send_stats(self, client: mqtt.Client, payload: bytes) -> None:
         """On the agent's own topic (retained, for Home Assistant); the hub records it from there too."""
@@ -118,7 +129,8 @@ class Publisher:
             info = self._client.publish(
                 self._topics.agent_available(self._agent_id), Availability.STOPPED.value, qos=1, retain=True
             )
-            info.wait_for_publish(timeout=2.0)
+            if info.rc == mqtt.MQTT_ERR_SUCCESS:  # the link may have gone since: then the will says offline
+                info.wait_for_publish(timeout=2.0)
         self._client.disconnect()
         self._client.loop_stop()
         if self._drainer.is_alive():
@@ -143,6 +155,7 @@ class Publisher:
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(200)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
@@ -153,20 +166,22 @@ class Publisher:
                         self._agent_id, self._config.host, self._config.port, reason)
             return
         log.info("agent %s: connected to %s:%s", self._agent_id, self._config.host, self._config.port)
-        client.subscribe([(self._topics.agent_ack(self._agent_id), 1), (self._topics.hub_available, 1),
-                          (self._topics.agent_command(self._agent_id), 1),
-                          (self._topics.agent_enrol(self._agent_id), 1)])
+        _rc, self._subscribe_mid = client.subscribe([
+            (self._topics.agent_ack(self._agent_id), 1), (self._topics.hub_available, 1),
+            (self._topics.agent_command(self._agent_id), 1), (self._topics.agent_enrol(self._agent_id), 1)])
         client.publish(self._topics.agent_available(self._agent_id), Availability.ONLINE.value, qos=1, retain=True)
-        with self._lock:
-            state = self._retained_state
-        if state is not None:
-            client.publish(self._topics.agent_state(self._agent_id), state, qos=1, retain=True)
-        with self._lock:
-            stats = self._latest_stats
-        if stats is not None:  # the last snapshot taken offline shows the backlog the outage left
-            self._send_stats(client, stats)
         self._mark_all_for_resending()
-        self._connected.set()
+
+    def _on_subscribe(self, client: mqtt.Client, _u: Any, mid: int, _codes: Any, _p: Any) -> None:
+        """The broker took our subscriptions: paho has sent what it queued offline, so the snapshots go now."""
+        if mid != self._subscribe_mid:
+            return
+        with self._snapshots:
+            if self._retained_state is not None:
+                self._send_state(client, self._retained_state)
+            if self._latest_stats is not None:  # the last snapshot taken offline shows the backlog the outage left
+                self._send_stats(client, self._latest_stats)
+            self._connected.set()
         self._wake.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
