@@ -300,6 +300,7 @@ class Publisher:
         (which marks everything unsent again) or the resend timer.
         """
         while self.connected and not self._stopping.is_set():
+            epoch = self._outbox.resend_epoch
             items = self._outbox.unsent(self._batch)
             if not items:
                 return
@@ -314,7 +315,7 @@ class Publisher:
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break  # disconnected: the reconnect will resend
                 sent += (item.seq for item in group)
-            self._outbox.mark_sent(sent)
+            self._outbox.mark_sent(sent, epoch)
             self.published += len(sent)
             if len(sent) < len(items):
                 return

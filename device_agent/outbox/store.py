@@ -53,6 +53,7 @@ class Outbox:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.Lock()
+        self._resends = 0  # how many resend_all() so far: see mark_sent
         self.path = path
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -127,14 +128,29 @@ class Outbox:
             ).fetchall()
         return [OutboxItem(int(s), str(t), bytes(p), float(c)) for s, t, p, c in rows]
 
-    def mark_sent(self, seqs: Iterable[int]) -> None:
+    @property
+    def resend_epoch(self) -> int:
+        """Read before :meth:`unsent`, pass to :meth:`mark_sent`."""
+        with self._lock:
+            return self._resends
+
+    def mark_sent(self, seqs: Iterable[int], epoch: int) -> None:
+        """Events handed to the broker; unless a :meth:`resend_all` came since ``epoch`` was read.
+
+        The publisher thread takes events, publishes them and marks them; a reconnect on paho's thread
+        may mark everything for resending in between, and must win: what was published on the old
+        connection may never have left.
+        """
         now = self._clock()
         with self._lock, self._writing("mark events sent"):
+            if epoch != self._resends:
+                return
             self._db.executemany("UPDATE outbox SET sent_at = ? WHERE seq = ?", [(now, s) for s in seqs])
 
     def resend_all(self) -> int:
         """Mark every unconfirmed event for sending again (after a reconnect or a hub restart)."""
         with self._lock, self._writing("mark events for resending"):
+            self._resends += 1
             return self._db.execute("UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL").rowcount
 
     def resend_older_than(self, age_s: float) -> int:

@@ -40,7 +40,7 @@ def test_confirm_removes_only_confirmed_and_resend_marks_unsent(tmp_path):
     clock = Clock()
     box = Outbox(tmp_path / "o.sqlite3", clock=clock)
     seqs = [box.append("t", payload) for _ in range(5)]
-    box.mark_sent(seqs)
+    box.mark_sent(seqs, box.resend_epoch)
     assert box.unsent(10) == []
     assert box.confirm([(seqs[0], seqs[1]), (seqs[3], seqs[3])]) == 3
     assert box.depth() == 2
@@ -48,14 +48,28 @@ def test_confirm_removes_only_confirmed_and_resend_marks_unsent(tmp_path):
     assert [i.seq for i in box.unsent(10)] == [seqs[2], seqs[4]]
 
 
+def test_a_resend_between_taking_and_marking_events_wins(tmp_path):
+    """Race: the publisher took events and published them on a connection that then dropped; the reconnect
+    (paho's thread) marked everything for resending before the publisher marked them sent."""
+    box = Outbox(tmp_path / "o.sqlite3", clock=Clock())
+    seqs = [box.append("t", payload) for _ in range(3)]
+    epoch = box.resend_epoch
+    taken = [item.seq for item in box.unsent(10)]
+    box.resend_all()  # on_connect, in between
+    box.mark_sent(taken, epoch)
+    assert [item.seq for item in box.unsent(10)] == seqs  # all go out again on the new connection
+    box.mark_sent(seqs, box.resend_epoch)
+    assert box.unsent(10) == []
+
+
 def test_resend_older_than_and_oldest_age(tmp_path):
     clock = Clock(100.0)
     box = Outbox(tmp_path / "o.sqlite3", clock=clock)
     a = box.append("t", payload)
-    box.mark_sent([a])
+    box.mark_sent([a], box.resend_epoch)
     clock.t = 110.0
     b = box.append("t", payload)
-    box.mark_sent([b])
+    box.mark_sent([b], box.resend_epoch)
     assert box.oldest_age_s() == 10.0
     clock.t = 125.0
     assert box.resend_older_than(20.0) == 1
