@@ -24,6 +24,11 @@ class AckBook:
         for agent_id, seq in keys:
             self._pending[agent_id].add(seq)
 
+    def add_ranges(self, agent_id: str, ranges: Iterable[tuple[int, int]]) -> None:
+        """Put back what could not be sent."""
+        for first, last in ranges:
+            self._pending[agent_id].update(range(first, last + 1))
+
     def take(self) -> dict[str, list[tuple[int, int]]]:
         """Everything to confirm now, per agent; the book starts empty again."""
         pending, self._pending = self._pending, defaultdict(set)

@@ -348,10 +348,11 @@ class Hub:
                 continue  # agents resend after our reconnect; duplicates are confirmed then
             for agent_id, ranges in self._acks.take().items():
                 for start in range(0, len(ranges), 5000):
-                    payload = Ack(ranges=ranges[start : start + 5000]).to_json()
+                    chunk = ranges[start : start + 5000]
                     try:
-                        await client.publish(self._topics.agent_ack(agent_id), payload, qos=1)
-                    except aiomqtt.MqttError as err:
+                        await client.publish(self._topics.agent_ack(agent_id), Ack(ranges=chunk).to_json(), qos=1)
+                    except aiomqtt.MqttError as err:  # the link went since we looked: confirm on the next round
+                        self._acks.add_ranges(agent_id, chunk)
                         log.warning("hub: could not confirm to agent %s: %s", agent_id, err)
 
     async def _stats_loop(self) -> None:
