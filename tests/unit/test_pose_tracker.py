@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from pathlib import Path
@@ -61,11 +62,23 @@ def test_shipped_models_compile_at_f32_with_one_thread(name: str) -> None:
     assert all(np.isfinite(out).all() for out in model(np.zeros(model.spec.input_shape, dtype=np.float32)))
 
 
-def test_precision_hint_is_what_the_compiled_model_reports() -> None:
+def test_f32_is_what_the_compiled_model_reports() -> None:
     """Regression: without an explicit hint the CPU plugin picks bf16 where it can (landmarks move ~19 px)."""
-    model = CompiledModel("pose_detection", InferenceSettings(precision="f16"))
-    assert model.precision in {"f16", "f32"}  # CPUs without f16 support fall back to f32, never bf16
     assert CompiledModel("pose_detection", InferenceSettings(precision="f32")).precision == "f32"
+
+
+@pytest.mark.parametrize("asked", ["f16", "bf16"])
+def test_a_precision_the_cpu_lacks_is_reported_with_a_warning(asked: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The plugin picks its own precision where the CPU lacks the one asked for (f16 ran as bf16 on an AMD EPYC
+    with avx512_bf16, as f32 on an Intel Xeon without it): what runs is reported, and a change is never silent."""
+    with caplog.at_level(logging.WARNING):
+        model = CompiledModel("pose_detection", InferenceSettings(precision=asked))
+    assert model.precision in {"f32", "f16", "bf16"}
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    if model.precision == asked:
+        assert warned == []
+    else:
+        assert any(f"asked for {asked}" in m and f"runs {model.precision}" in m for m in warned), warned
 
 
 def test_corrupt_model_file_is_a_model_error_naming_it(tmp_path: Path) -> None:
