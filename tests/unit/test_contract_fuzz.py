@@ -1,17 +1,24 @@
-"""Property-based fuzzing of every payload the hub accepts: a bad payload is a ContractError, never a crash."""
+"""Property-based fuzzing of every payload the hub accepts: a bad payload is a ContractError naming its topic,
+never a crash, and whatever is accepted is what the published JSON Schema allows (an independent validator)."""
 
 from __future__ import annotations
 
 import json
+import sys
 
+import jsonschema
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replens.contract import Topics, decode_incoming
+from replens.contract.schema import contract_schema
 from replens.errors import ContractError
 
 TOPICS = Topics("fuzz")
 SUBSCRIBED = [TOPICS.sets, TOPICS.reps, TOPICS.stats, TOPICS.agent_available("a1"), TOPICS.agent_state("a1")]
+SCHEMAS = contract_schema()["topics"]
+SCHEMA_OF = {TOPICS.sets: "sets", TOPICS.reps: "reps", TOPICS.stats: "stats", TOPICS.agent_state("a1"): "agent_state"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
@@ -31,6 +38,19 @@ def check(topic: str, payload: bytes) -> None:
         decode_incoming(TOPICS, topic, payload)
     except ContractError as err:
         assert str(err).startswith(topic), err  # every rejection names the topic
+        return
+    if topic == TOPICS.agent_available("a1"):
+        assert payload in {b"online", b"offline", b"stopped"}
+    else:  # accepted: it must be a JSON document the published schema allows
+        jsonschema.validate(json.loads(payload), SCHEMAS[SCHEMA_OF[topic]])
+
+
+def test_the_check_fails_for_a_decoder_that_accepts_garbage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The properties below can fail: a decoder that took anything is caught, on every topic."""
+    monkeypatch.setattr(sys.modules[__name__], "decode_incoming", lambda topics, topic, payload: None)
+    for topic in SUBSCRIBED:
+        with pytest.raises((AssertionError, jsonschema.ValidationError, ValueError)):
+            check(topic, b'{"schema": 1, "agent_id": "a1", "garbage": true}')
 
 
 @settings(max_examples=200, deadline=None)

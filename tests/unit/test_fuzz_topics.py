@@ -132,12 +132,27 @@ sequenced = st.one_of(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(sequenced, min_size=1, max_size=5))
-def test_extreme_but_valid_events_are_recorded_without_crashing(tmp_path: Path, events: list) -> None:
-    """Values at the contract's limits (year 1 and 9999, seq 2**53-1, 100 000 reps) must not break the journal."""
+@given(st.lists(st.tuples(sequenced, st.integers(0, 3)), min_size=1, max_size=6))
+def test_extreme_but_valid_events_are_recorded_as_they_are(tmp_path: Path, drawn: list) -> None:
+    """Values at the contract's limits (year 1 and 9999, seq 2**53-1, 100 000 reps) must not break the journal,
+    and what it records must be what came: each (agent, seq) once, the newest update of the set, every rep."""
+    events = [event.model_copy(update={"seq": event.seq - back}) for event, back in drawn]
     journal = Journal(tmp_path / "journal.sqlite3")
     try:
-        journal.record(Inbound(events=events))
+        result = journal.record(Inbound(events=events))
+        keys = [(e.agent_id, e.seq) for e in events]
+        firsts = {key: e for key, e in reversed(list(zip(keys, events, strict=True)))}  # the first of each key
+        assert result.stored == list(dict.fromkeys(keys))
+        assert len(result.duplicates) == len(keys) - len(firsts)
+        sets = [e for e in firsts.values() if isinstance(e, SetEvent)]
+        reps = {e.index for e in firsts.values() if isinstance(e, RepEvent)}
+        assert journal.counts() == {"sets": min(1, len(sets)), "reps": len(reps), "events": len(firsts)}
+        if sets:
+            newest = max(sets, key=lambda e: e.seq)
+            (stored,) = journal.sets()
+            assert (stored.reps, stored.started_at) == (newest.reps, newest.started_at.isoformat())
+        points, _ = journal.points_depth()
+        assert points >= len(reps) + min(1, len(sets))
     finally:
         journal.close()
         (tmp_path / "journal.sqlite3").unlink()
