@@ -134,8 +134,7 @@ class Hub:
             try:
                 async with self._make_client() as client:
                     read_ahead(client)
-                    self._gate = ReadGate(client, asyncio.get_running_loop(), full=self._holding_too_much,
-                                          on_pause=self._count_read_pause)
+                    self._gate = self._open_gate(client)
                     for topic in self._subscriptions():
                         await client.subscribe(topic, qos=1)
                     await client.publish(self._topics.hub_available, Availability.ONLINE.value, qos=1, retain=True)
@@ -174,6 +173,16 @@ class Hub:
         client = self._client
         held = self._inbox.qsize() + (len(client.messages) if client is not None else 0)
         return held >= most or self._inbox_bytes >= most_bytes
+
+    def _open_gate(self, client: aiomqtt.Client) -> ReadGate:
+        gate = ReadGate(client, asyncio.get_running_loop(), full=self._holding_too_much,
+                        on_pause=self._count_read_pause)
+        if gate.unavailable is not None and not self.counters.counts["read_gate_unavailable"]:
+            log.warning("hub: MQTT backpressure is off: aiomqtt, paho or asyncio changed a private attribute the "
+                        "read gate uses (%s); under overload the hub's memory grows instead of the broker's "
+                        "queue. Please report this with `pip show aiomqtt paho-mqtt`", gate.unavailable)
+        self.counters.counts["read_gate_unavailable"] = int(gate.unavailable is not None)
+        return gate
 
     def _count_read_pause(self) -> None:
         self.counters.counts["read_pauses"] += 1

@@ -11,7 +11,8 @@ limit plus one read (64 KiB, see readahead.py).
 
 It relies on aiomqtt's paho client (``_client``), paho's socket (``_sock``) and the selector event
 loop's reader registry (``_selector``); anything unexpected leaves aiomqtt as it was (``usable`` is
-False) and the hub falls back to waiting on its inbox, which only costs memory.
+False, ``unavailable`` says why) and the hub falls back to waiting on its inbox, which only costs memory:
+the hub logs that once as a WARNING and reports it in its stats, since it means an upgrade changed them.
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ class ReadGate:
         self._reader: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
         self._sock: ReadAheadSocket | None = None
         self.paused = False
+        self.unavailable: str | None = None
+        """Why the gate could not take over the socket (None: it did)."""
         try:
             fd = int(client._client._sock.fileno())  # type: ignore[union-attr]
             handle = loop._selector.get_key(fd).data[0]  # type: ignore[attr-defined]
             self._reader = (handle._callback, handle._args)
-        except (AttributeError, KeyError, IndexError, TypeError, ValueError, OSError):
-            log.debug("hub: MQTT backpressure not available with this aiomqtt/paho/event loop")
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError, OSError) as err:
+            self.unavailable = f"{type(err).__name__}: {err}"
             return
         self._fd = fd
         loop.remove_reader(fd)

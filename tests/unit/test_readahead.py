@@ -123,3 +123,31 @@ def test_read_gate_leaves_clients_it_does_not_understand_alone() -> None:
         gate.resume()
     finally:
         loop.close()
+
+
+def test_hub_warns_once_and_reports_when_backpressure_is_off(tmp_path, caplog) -> None:
+    """A private attribute the gate needs changed (an upgrade): one WARNING, and the stats say so, not a DEBUG line."""
+    import asyncio
+    import logging
+
+    from replens.config import load_config
+    from replens.hub.app import Hub
+
+    path = tmp_path / "replens.yaml"
+    path.write_text(f"version: 1\ndata_dir: {tmp_path / 'data'}\n")
+    hub = Hub(load_config(path, env={}))
+
+    async def reconnect_twice() -> None:
+        for _ in range(2):
+            assert hub._open_gate(SimpleNamespace()).unavailable is not None  # type: ignore[arg-type]
+
+    try:
+        with caplog.at_level(logging.WARNING):
+            asyncio.run(reconnect_twice())
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "backpressure is off" in r.message]
+        assert len(warnings) == 1
+        assert "AttributeError" in warnings[0].getMessage()
+        assert hub.stats().counters["read_gate_unavailable"] == 1
+    finally:
+        hub.homeassistant.close()
+        hub.journal.close()
