@@ -69,6 +69,7 @@ class Hub:
     def __init__(self, config: RepLensConfig, *, writer: LineWriter | None = None) -> None:
         self._config = config
         self._topics = config.mqtt.topics
+        self._mqtt_password = password(config.mqtt)  # now: a secret this process was not given fails at start
         self.journal = Journal(config.hub_data_dir() / "journal.sqlite3")
         self.forwarder = Forwarder(self.journal, config.influxdb, writer) if config.influxdb else None
         self.attributor = Attributor(self.journal, config.identity, config.members_db())
@@ -118,7 +119,7 @@ class Hub:
             mqtt.host,
             mqtt.port,
             username=mqtt.username,
-            password=password(mqtt),
+            password=self._mqtt_password,
             identifier=f"replens-hub-{self._topics.prefix}",
             will=aiomqtt.Will(self._topics.hub_available, Availability.OFFLINE.value, qos=1, retain=True),
             clean_session=True,

@@ -8,15 +8,16 @@ import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from replens.config.agent import StationConfig
 from replens.config.root import RepLensConfig
-from replens.config.secrets import DEFAULT_SECRETS_DIR, MissingSecretError, resolve_placeholders
+from replens.config.secrets import DEFAULT_SECRETS_DIR, MissingSecretError, UnresolvedSecret, resolve_placeholders
 from replens.errors import ConfigError
 
 Loc = tuple[int | str, ...]
@@ -26,7 +27,12 @@ SECRET_KEYS = frozenset({"password", "token"})
 def load_config(
     path: Path, env: Mapping[str, str] | None = None, secrets_dir: Path = DEFAULT_SECRETS_DIR
 ) -> RepLensConfig:
-    """Load, resolve secrets, validate, and make relative paths relative to the file's folder."""
+    """Load, resolve secrets, validate, and make relative paths relative to the file's folder.
+
+    A placeholder in a secret field (a password, token or key) that is not given stays unresolved
+    (:class:`UnresolvedSecret`): the process that reads it gets the error, naming the variable, file,
+    line and key. Anywhere else a missing placeholder is an error now.
+    """
     env = os.environ if env is None else env
     try:
         text = path.read_text(encoding="utf-8")
@@ -38,10 +44,13 @@ def load_config(
         raise ConfigError(f"{path}: {_yaml_problem(err)}") from err
     if root is None:
         raise ConfigError(f"{path}: the file is empty; see config/demo.yaml for an example")
-    _fill_secrets(path, root, (), env, secrets_dir)
+    secrets = _Secrets(path, env, secrets_dir)
+    secrets.fill(root)
     data = _construct(root)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:{root.start_mark.line + 1}: the top level must be a mapping of sections")
+    for loc, secret in secrets.unresolved.items():
+        _put(data, loc, secret)
     try:
         config = RepLensConfig.model_validate(data)
     except ValidationError as err:
@@ -65,18 +74,47 @@ def _yaml_problem(err: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {problem}"
 
 
-def _fill_secrets(path: Path, node: yaml.Node, loc: Loc, env: Mapping[str, str], secrets_dir: Path) -> None:
-    if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str) and "{REPLENS_" in node.value:
-        try:
-            node.value = resolve_placeholders(node.value, env, secrets_dir)
-        except MissingSecretError as err:
-            raise ConfigError(f"{path}:{node.start_mark.line + 1}: {_path_text(loc)}: {err}") from err
-    elif isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _fill_secrets(path, value, (*loc, key.value), env, secrets_dir)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _fill_secrets(path, item, (*loc, index), env, secrets_dir)
+@dataclass
+class _Secrets:
+    """Fills ``{REPLENS_*}`` placeholders in the YAML tree, keeping the secrets this process is not given."""
+
+    path: Path
+    env: Mapping[str, str]
+    secrets_dir: Path
+    unresolved: dict[Loc, UnresolvedSecret] = field(default_factory=dict)
+
+    def fill(self, node: yaml.Node, loc: Loc = ()) -> None:
+        if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str) and "{REPLENS_" in node.value:
+            try:
+                node.value = resolve_placeholders(node.value, self.env, self.secrets_dir)
+            except MissingSecretError as err:
+                problem = f"{self.path}:{node.start_mark.line + 1}: {_path_text(loc)}: {err}"
+                if not _is_secret_field(loc):
+                    raise ConfigError(problem) from err
+                self.unresolved[loc] = UnresolvedSecret(node.value, problem)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.fill(value, (*loc, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.fill(item, (*loc, index))
+
+
+def _is_secret_field(loc: Loc) -> bool:
+    """The field at ``loc`` is a ``SecretStr`` (possibly optional)."""
+    current: Any = RepLensConfig
+    for part in loc:
+        current = _step(current, part, None)
+        if current is None:
+            return False
+    options = typing.get_args(current) if typing.get_origin(current) in (typing.Union, types.UnionType) else (current,)
+    return SecretStr in options
+
+
+def _put(data: Any, loc: Loc, value: Any) -> None:
+    for part in loc[:-1]:
+        data = data[part]
+    data[loc[-1]] = value
 
 
 def format_validation_error(path: Path, root: yaml.Node, err: ValidationError) -> str:

@@ -6,6 +6,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from replens.errors import ConfigError
+
 PLACEHOLDER = re.compile(r"\{(REPLENS_[A-Z0-9_]+)\}")
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 
@@ -29,3 +33,33 @@ def resolve_placeholders(text: str, env: Mapping[str, str], secrets_dir: Path = 
         )
 
     return PLACEHOLDER.sub(lookup, text)
+
+
+class UnresolvedSecret(SecretStr):
+    """A secret field whose ``{REPLENS_*}`` placeholder this process was not given.
+
+    Loading leaves it unresolved because each process needs only its own secrets: an agent has no
+    InfluxDB token and no hub password, and should not be handed dummy values for them. Reading it
+    raises ConfigError naming the variable, the file, the line and the key.
+    """
+
+    def __init__(self, placeholder: str, problem: str) -> None:
+        super().__init__(placeholder)
+        self.problem = problem
+
+    @property
+    def placeholder(self) -> str:
+        """The text as written in the file, e.g. ``{REPLENS_INFLUX_TOKEN}``."""
+        return self._secret_value
+
+    def get_secret_value(self) -> str:
+        raise ConfigError(self.problem)
+
+    def _display(self) -> str:
+        return "(not set)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnresolvedSecret) and other.placeholder == self.placeholder
+
+    def __hash__(self) -> int:
+        return hash(self.placeholder)

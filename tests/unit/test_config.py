@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from replens.config import load_config
+from replens.config import RepLensConfig, load_config
 from replens.errors import ConfigError
+from replens.mqtt_options import password
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,10 +102,52 @@ def test_secrets_from_env_and_secret_files(tmp_path):
     assert "pw" not in repr(config) and "tok-from-file" not in repr(config)
 
 
-def test_missing_secret_names_line_and_variable(tmp_path):
+def test_missing_secret_names_line_and_variable_where_it_is_used(tmp_path):
+    """A process resolves only the secrets it uses: loading succeeds, reading the missing one says which and where."""
     text = MINIMAL + "mqtt:\n  password: '{REPLENS_MQTT_PASSWORD}'\n"
-    message = error_of(write(tmp_path, text))
-    assert ":10: mqtt -> password: REPLENS_MQTT_PASSWORD is not set" in message
+    config = load_config(write(tmp_path, text), env={}, secrets_dir=Path("/nonexistent"))
+    assert str(config.mqtt.password) == "(not set)"
+    with pytest.raises(ConfigError) as err:
+        password(config.mqtt)
+    assert ":10: mqtt -> password: REPLENS_MQTT_PASSWORD is not set" in str(err.value)
+
+
+def test_a_missing_placeholder_outside_a_secret_field_is_an_error_at_once(tmp_path):
+    message = error_of(write(tmp_path, MINIMAL + "mqtt:\n  host: '{REPLENS_BROKER_HOST}'\n"))
+    assert ":10: mqtt -> host: REPLENS_BROKER_HOST is not set" in message
+
+
+COMPOSE_HUB_ENV = {"REPLENS_MQTT_HUB_PASSWORD": "hub-pw", "REPLENS_INFLUX_TOKEN": "tok"}
+COMPOSE_AGENT_ENV = {"REPLENS_MQTT_AGENT_DEMO_PASSWORD": "agent-pw"}
+
+
+def compose_config(tmp_path: Path, env: dict[str, str]) -> RepLensConfig:
+    text = (ROOT / "config" / "compose.yaml").read_text().replace("data_dir: /data", f"data_dir: {tmp_path}")
+    return load_config(write(tmp_path, text), env=env, secrets_dir=Path("/nonexistent"))
+
+
+def test_the_hub_needs_only_its_own_secrets(tmp_path):
+    from replens.hub.app import Hub
+
+    hub = Hub(compose_config(tmp_path, COMPOSE_HUB_ENV))  # no agent password given: none needed
+    hub.homeassistant.close()
+    hub.journal.close()
+    with pytest.raises(ConfigError, match=r"compose\.yaml|replens\.yaml") as err:
+        Hub(compose_config(tmp_path, COMPOSE_AGENT_ENV))
+    assert "REPLENS_MQTT_HUB_PASSWORD is not set" in str(err.value)
+
+
+def test_an_agent_needs_only_its_own_secrets(tmp_path):
+    from replens.device_agent.app import Agent
+
+    config = compose_config(tmp_path, COMPOSE_AGENT_ENV)  # neither the hub's password nor the InfluxDB token
+    agent = Agent("demo", config.agents["demo"], config.agent_mqtt("demo"), tmp_path / "agent")
+    assert agent.outbox is not None
+    agent.outbox.close()
+    config = compose_config(tmp_path, COMPOSE_HUB_ENV)
+    with pytest.raises(ConfigError) as err:
+        Agent("demo", config.agents["demo"], config.agent_mqtt("demo"), tmp_path / "agent2")
+    assert "agents -> demo -> mqtt_password: REPLENS_MQTT_AGENT_DEMO_PASSWORD is not set" in str(err.value)
 
 
 def test_secret_values_never_printed_in_errors(tmp_path):
