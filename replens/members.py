@@ -7,7 +7,6 @@ nothing of them lingers in free pages.
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import difflib
 import logging
@@ -153,7 +152,7 @@ class MembersStore:
     def get(self, name_or_id: str) -> Member:
         with self._lock:
             member_id, _ = self._resolve(self._db, name_or_id)
-            (member,) = self._members("WHERE m.id = ?", (member_id,))
+            (member,) = self._query("WHERE m.id = ?", (member_id,))
         return member
 
     def names(self) -> dict[str, str]:
@@ -161,19 +160,20 @@ class MembersStore:
         with self._lock:
             return {str(i): str(n) for i, n in self._db.execute("SELECT id, name FROM members")}
 
-    def gallery(self) -> dict[str, builtins.list[Embedding]]:
+    def gallery(self) -> dict[str, list[Embedding]]:
         """Member id → face embeddings, (128,) float32 each: what the face matcher compares against."""
         with self._lock:
             rows = self._db.execute("SELECT member_id, vector FROM embeddings ORDER BY id").fetchall()
-        found: dict[str, builtins.list[Embedding]] = {}
+        found: dict[str, list[Embedding]] = {}
         for member_id, blob in rows:
             plain = self._open("embedding", member_id, blob)
             found.setdefault(member_id, []).append(np.frombuffer(plain, dtype="<f4").astype(np.float32))
         return found
 
-    def list(self) -> builtins.list[Member]:
+    def members(self) -> list[Member]:
+        """Everyone enrolled, by name."""
         with self._lock:
-            return self._members("", ())
+            return self._query("", ())
 
     def close(self) -> None:
         with self._lock:
@@ -186,7 +186,7 @@ class MembersStore:
         self.close()
 
     # internals ------------------------------------------------------------------------------------------
-    def _members(self, where: str, args: tuple[str, ...]) -> builtins.list[Member]:
+    def _query(self, where: str, args: tuple[str, ...]) -> list[Member]:
         rows = self._db.execute(
             "SELECT m.id, m.name, m.consent_at, m.enrolled_at, "
             "(SELECT COUNT(*) FROM embeddings e WHERE e.member_id = m.id), "
@@ -205,7 +205,7 @@ class MembersStore:
         if row is not None:
             return str(row[0]), str(row[1])
         known = dict(db.execute("SELECT lower(name), name FROM members").fetchall())
-        close = difflib.get_close_matches(name_or_id.lower(), builtins.list(known), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name_or_id.lower(), list(known), n=1, cutoff=0.6)
         hint = f"; did you mean {known[close[0]]!r}?" if close else f" ({len(known)} members enrolled)"
         raise MemberError(f"no member {name_or_id!r} in {self.path}{hint}")
 
@@ -215,7 +215,7 @@ class MembersStore:
             raise MemberError(f"member {row[1]!r} (id {row[0]}) already has that name; names must differ "
                               "(regardless of case)")
 
-    def _insert_embeddings(self, db: sqlite3.Connection, member_id: str, vectors: builtins.list[bytes]) -> None:
+    def _insert_embeddings(self, db: sqlite3.Connection, member_id: str, vectors: list[bytes]) -> None:
         db.executemany("INSERT INTO embeddings(member_id, vector) VALUES (?, ?)",
                        [(member_id, self._seal("embedding", member_id, v)) for v in vectors])
 
@@ -237,7 +237,7 @@ class MembersStore:
                 meta = {"encryption": b"aes-gcm" if key else b"none"}
                 if key:
                     meta.update(salt=new_salt(), kdf=ScryptParams().encode().encode())
-                db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", builtins.list(meta.items()))
+                db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", list(meta.items()))
         if meta["encryption"] == b"none":
             if key:
                 self._encrypt_existing(key)
@@ -330,7 +330,7 @@ def _check_name(name: str) -> str:
     return cleaned
 
 
-def _check_embeddings(embeddings: Sequence[npt.ArrayLike]) -> builtins.list[bytes]:
+def _check_embeddings(embeddings: Sequence[npt.ArrayLike]) -> list[bytes]:
     """Each embedding as little-endian float32 bytes; at least one, each (128,) and finite."""
     if len(embeddings) == 0:
         raise MemberError("at least one face embedding is needed")

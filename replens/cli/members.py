@@ -59,7 +59,7 @@ def add_member(config: RepLensConfig, args: argparse.Namespace) -> int:
 def list_members(config: RepLensConfig, *, as_json: bool) -> int:
     store = open_members(config)
     try:
-        members = store.list()
+        members = store.members()
     finally:
         store.close()
     if as_json:

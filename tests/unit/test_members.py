@@ -33,7 +33,7 @@ def test_add_list_get_rename(store):
     alice = store.add("Alice", [face(1), face(2)], consent=True)
     bob = store.add("Bob", [face(3)], consent=True, crops=[b"\xff\xd8jpeg"])
     assert ID.fullmatch(alice.id) and alice.id != bob.id and "alice" not in alice.id
-    assert [(m.name, m.embeddings, m.crops) for m in store.list()] == [("Alice", 2, 0), ("Bob", 1, 1)]
+    assert [(m.name, m.embeddings, m.crops) for m in store.members()] == [("Alice", 2, 0), ("Bob", 1, 1)]
     assert store.get("ALICE") == store.get(alice.id) == alice
     assert alice.consent_at.tzinfo is not None
     renamed = store.rename("alice", "Alice Smith")
@@ -58,7 +58,7 @@ def test_add_list_get_rename(store):
 def test_add_refuses(store, name, kwargs, message):
     with pytest.raises(MemberError, match=message):
         store.add(name, [face(1)], **kwargs)
-    assert store.list() == []
+    assert store.members() == []
 
 
 def test_duplicate_names_are_refused_regardless_of_case(store):
@@ -107,7 +107,7 @@ def test_delete_leaves_no_trace_in_the_file(tmp_path):
         before = raw_bytes(path)
         assert vector.astype("<f4").tobytes() in before and b"Alice Wonderland" in before
         assert store.delete("alice wonderland") == alice
-        assert [m.name for m in store.list()] == ["Bob"]
+        assert [m.name for m in store.members()] == ["Bob"]
     after = raw_bytes(path)
     for trace in (vector.astype("<f4").tobytes(), b"Alice Wonderland", b"JPEG-OF-ALICE", alice.id.encode()):
         assert trace not in after

@@ -54,7 +54,7 @@ def test_enrol_list_rename_identify_delete(config_path: Path, capsys: pytest.Cap
     status, out, _ = run(capsys, "members", "identify", str(FACES / "biden.jpg"), "--json", *cfg)
     assert json.loads(out)["member"] is None
     with MembersStore(load_config(config_path, env={}).members_db()) as store:
-        assert [m.name for m in store.list()] == ["Barack Obama"]
+        assert [m.name for m in store.members()] == ["Barack Obama"]
 
 
 @pytest.mark.parametrize(
