@@ -52,7 +52,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from replens.config import MqttConfig  # noqa: E402
+from replens.config import MqttConfig, load_config  # noqa: E402
 from replens.contract import (  # noqa: E402
     DecodedBatch,
     EventKind,
@@ -718,7 +718,7 @@ class Bench:
         log = (self.scratch / phase / "hub.log").open("wb")
         process = subprocess.Popen([str(Path(sys.executable).parent / "replens"), "hub", "run", "--config", str(path)],
                                    stdout=log, stderr=subprocess.STDOUT)
-        journal = data / "hub" / "journal.sqlite3"
+        journal = load_config(path, env={}).journal_path()
         wait_until(journal.exists, 30, message="hub did not start")
         time.sleep(1.0)
         return process, journal, lambda: journal_events(journal)

@@ -70,7 +70,7 @@ class Hub:
         self._config = config
         self._topics = config.mqtt.topics
         self._mqtt_password = password(config.mqtt)  # now: a secret this process was not given fails at start
-        self.journal = Journal(config.hub_data_dir() / "journal.sqlite3")
+        self.journal = Journal(config.journal_path())
         self.forwarder = Forwarder(self.journal, config.influxdb, writer) if config.influxdb else None
         self.attributor = Attributor(self.journal, config.identity, config.members_db())
         self.announcer = Announcer(self.journal, self.attributor, self._topics)

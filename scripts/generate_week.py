@@ -34,7 +34,7 @@ def main() -> int:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     config_path.write_text(yaml.safe_dump({"version": 1, "data_dir": str(args.data_dir.resolve() / "data")}))
     config = load_config(config_path, env={})
-    journal_path = config.hub_data_dir() / "journal.sqlite3"
+    journal_path = config.journal_path()
     if journal_path.exists():
         print(f"{journal_path} exists: pick an empty --data-dir", file=sys.stderr)
         return 1

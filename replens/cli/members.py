@@ -93,7 +93,7 @@ def delete_member(config: RepLensConfig, name: str) -> int:
         member = store.delete(name)
     finally:
         store.close()
-    journal = Journal(config.hub_data_dir() / "journal.sqlite3")
+    journal = Journal(config.journal_path())
     try:
         forgotten = journal.forget_member(member.id)
     finally:

@@ -126,7 +126,7 @@ def run_report(config: RepLensConfig, member: str, since_text: str, out: Path) -
         store.close()
     now = datetime.now(UTC)
     since = parse_since(since_text, now)
-    sets = member_sets(config.hub_data_dir() / "journal.sqlite3", found.id, since)
+    sets = member_sets(config.journal_path(), found.id, since)
     if not sets:
         raise RepLensError(f"{found.name} ({found.id}) has no sets since {since.astimezone():%Y-%m-%d %H:%M} in the "
                            "hub's journal")

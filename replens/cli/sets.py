@@ -19,7 +19,7 @@ from replens.errors import RepLensError
 def _journal(config: RepLensConfig):  # type: ignore[no-untyped-def]
     from replens.hub.journal import Journal
 
-    path = config.hub_data_dir() / "journal.sqlite3"
+    path = config.journal_path()
     if not path.exists():
         raise RepLensError(f"no hub journal at {path}: has the hub run with this config?")
     return Journal(path)

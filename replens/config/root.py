@@ -43,6 +43,10 @@ class RepLensConfig(StrictModel):
     def hub_data_dir(self) -> Path:
         return self.hub.data_dir or self.data_dir / "hub"
 
+    def journal_path(self) -> Path:
+        """The hub's journal: the hub writes it, the CLI reads and edits it."""
+        return self.hub_data_dir() / "journal.sqlite3"
+
     def members_db(self) -> Path:
         return self.identity.members_db or self.hub_data_dir() / "members.sqlite3"
 

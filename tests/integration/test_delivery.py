@@ -102,7 +102,7 @@ def test_hub_killed_hard_mid_batch_and_restarted(tmp_path, mosquitto, influx_db)
     hub = start_hub_process(config_path, log_path)
     producer = Producer(config, "rack_3", tmp_path / "agent")
     producer.start()
-    journal = config.hub_data_dir() / "journal.sqlite3"
+    journal = config.journal_path()
     try:
         wait_for(journal.exists, 20, "the hub to start")
         for _ in range(60):

@@ -25,6 +25,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.cli.demo import sample_clip
+from replens.config import load_config
 from replens.contract import EventKind, Exercise, decode_incoming
 from replens.device_agent.app import Agent
 from replens.device_agent.drafts import Draft
@@ -197,7 +198,7 @@ def test_power_cut_kills_broker_hub_and_agent_at_once(tmp_path, make_mosquitto, 
     config_path = _clip_config(tmp_path, broker, influx_db, realtime=True)
     config = yaml.safe_load(config_path.read_text())
     outbox_path = tmp_path / "data" / "agents" / "cam" / "outbox.sqlite3"
-    journal = tmp_path / "data" / "hub" / "journal.sqlite3"
+    journal = load_config(config_path, env={}).journal_path()
     from replens.device_agent.outbox import Outbox
 
     Outbox(outbox_path).close()

@@ -124,7 +124,7 @@ def test_agent_and_hub_as_processes(tmp_path, mosquitto, influx_db):
         hub.send_signal(signal.SIGTERM)
         _, hub_log = hub.communicate(timeout=20)
     assert hub.returncode == 0, hub_log
-    journal = Journal(config.hub_data_dir() / "journal.sqlite3")
+    journal = Journal(config.journal_path())
     assert journal.counts() == {"sets": 2, "reps": 10, "events": 22}
     assert [s.reps for s in journal.sets()] == [6, 4]
     journal.close()

@@ -177,7 +177,7 @@ def test_a_late_claim_rewrites_the_point_in_place(gym, influx_db):
     assert said.identity_score == 1.0
     assert wait_for_point(influx_db, set_id, bob.id)["time"] == start_ns
 
-    cli = Journal(config.hub_data_dir() / "journal.sqlite3")  # as `replens` would, while the hub runs
+    cli = Journal(config.journal_path())  # as `replens` would, while the hub runs
     try:
         assert cli.claim(set_id, alice.id, by="cli") is not None
     finally:
@@ -205,7 +205,7 @@ def test_deleting_a_member_leaves_no_trace(gym, influx_db):
     wait_for(lambda: (p := wire.presence()) is not None and len(p.members) == 1, 10, "Alice present")
 
     members.delete(alice.id)  # what `replens members delete` does, while the hub runs
-    cli = Journal(config.hub_data_dir() / "journal.sqlite3")
+    cli = Journal(config.journal_path())
     try:
         forgotten = cli.forget_member(alice.id)
     finally:

@@ -108,7 +108,7 @@ def test_sets_claim_and_list(config_path: Path, capsys: pytest.CaptureFixture[st
     started = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     event = SetEvent(agent_id="rack", seq=1, set_id="rack.bench.1", station="bench", exercise=Exercise.BENCH_PRESS,
                      event="end", reps=8, started_at=started, ended_at=started)
-    journal = Journal(config.hub_data_dir() / "journal.sqlite3")
+    journal = Journal(config.journal_path())
     journal.record(Inbound(events=[event]))
     journal.close()
 

@@ -31,7 +31,7 @@ def gym(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     rng = np.random.default_rng(0)
     with MembersStore(config.members_db()) as store:
         ids = {name: store.add(name, [rng.normal(size=128)], consent=True).id for name in [*week.members, "Dana"]}
-    journal = Journal(config.hub_data_dir() / "journal.sqlite3")
+    journal = Journal(config.journal_path())
     try:
         seq = 0
         events: list[SetEvent | RepEvent | VisitEvent] = []
@@ -70,7 +70,7 @@ def test_every_plot_area_has_content(gym, tmp_path: Path):
     config_path, ids = gym
     config = load_config(config_path, env={})
     now = datetime.now(UTC)
-    sets = member_sets(config.hub_data_dir() / "journal.sqlite3", ids["Bruno"], now - timedelta(days=7))
+    sets = member_sets(config.journal_path(), ids["Bruno"], now - timedelta(days=7))
     assert {s.exercise for s in sets} == {"deadlift", "overhead_press", "seated_row", "bench_press"}
     assert all(s.rep_rows and len(s.rep_rows) == s.reps for s in sets)
     out = tmp_path / "bruno.png"
