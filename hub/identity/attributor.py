@@ -14,10 +14,10 @@ from pathlib import Path
 
 from replens.config import IdentityConfig
 from replens.contract import ClaimCommand, Presence, SetAttribution, SetEvent, VisitEvent
-from replens.hub.identity.attribution import attribute
-from replens.hub.identity.facts import SetFacts
 from replens.hub.identity.presence import presence
+from replens.hub.identity.strategies import attribute
 from replens.hub.journal import BatchResult, Inbound, Journal, UnknownSetError
+from replens.hub.journal.records import RecordedSet
 from replens.members import MemberError, member_names
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Attributor:
         outcome = Outcome()
         if claims:
             self._apply_claims(claims, outcome)
-        candidates = {f.set_id: f for f in self._journal.set_facts(dict.fromkeys(result.sets))}
+        candidates = {f.set_id: f for f in self._journal.sets_by_id(dict.fromkeys(result.sets))}
         if any(v.member is not None for v in result.visits):
             low = min(v.started_at for v in result.visits) - timedelta(
                 seconds=self._config.station_face_window_s + RERUN_MARGIN_S)
@@ -98,7 +98,7 @@ class Attributor:
                 log.info("hub: set %s claimed for %s by %s", claim.set_id, claim.member or "nobody", claim.by or "?")
                 outcome.changed.append(change)
 
-    def _decide(self, sets: Sequence[SetFacts], outcome: Outcome) -> None:
+    def _decide(self, sets: Sequence[RecordedSet], outcome: Outcome) -> None:
         if not sets:
             return
         now = datetime.now(UTC)
@@ -109,10 +109,10 @@ class Attributor:
         for facts in sets:
             decision = attribute(facts, visits, self._config, now)
             if decision is None:
-                if facts.source is None:
+                if facts.identity_source is None:
                     continue  # nothing decided before or now: no write transaction for nothing
                 change = self._journal.attribute(facts.set_id, None, None, None)
-            elif (decision.member, decision.source) == (facts.member, facts.source):
+            elif (decision.member, decision.source) == (facts.member, facts.identity_source):
                 continue
             else:
                 change = self._journal.attribute(facts.set_id, decision.member, decision.source, decision.score)

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from replens.contract import Presence, PresentMember
-from replens.hub.identity.attribution import present_at
-from replens.hub.identity.facts import Visit
+from replens.hub.identity.strategies import present_at
+from replens.hub.journal.records import Visit
 
 
 def presence(visits: Sequence[Visit], names: Mapping[str, str], now: datetime, timeout_s: float) -> Presence:

@@ -1,7 +1,10 @@
 """The hub's durable record: agents, sets, reps, visits, and what is still owed to InfluxDB and MQTT."""
 
-from replens.hub.journal.attributions import Announcement, Forgotten, Outgoing, UnknownSetError
-from replens.hub.journal.store import BatchResult, Inbound, Journal, PendingPoint, StoredSet
+from replens.hub.journal.edits import Forgotten, UnknownSetError
+from replens.hub.journal.outgoing import Announcement, Outgoing
+from replens.hub.journal.reads import JournalReader
+from replens.hub.journal.records import RecordedRep, RecordedSet, Visit
+from replens.hub.journal.store import BatchResult, Inbound, Journal, PendingPoint
 
 __all__ = [
     "Announcement",
@@ -9,8 +12,11 @@ __all__ = [
     "Forgotten",
     "Inbound",
     "Journal",
+    "JournalReader",
     "Outgoing",
     "PendingPoint",
-    "StoredSet",
+    "RecordedRep",
+    "RecordedSet",
     "UnknownSetError",
+    "Visit",
 ]

@@ -9,29 +9,25 @@ for each other (busy timeout), and what the CLI queues the hub publishes.
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from replens.contract import Event, IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
 from replens.errors import TransientError
-from replens.hub.identity.facts import SetFacts, Visit
-from replens.hub.journal import attributions
-from replens.hub.journal.attributions import Announcement, Forgotten, queue_point
+from replens.hub.journal import edits
+from replens.hub.journal.edits import Forgotten
+from replens.hub.journal.outgoing import Announcement, pending_announcements, queue_point
+from replens.hub.journal.reads import JournalReader
 from replens.hub.journal.schema import create_and_migrate
-from replens.hub.journal.visits import record_visit, visits_between
+from replens.hub.journal.visits import record_visit
 from replens.hub.storage.points import rep_line, set_line, stats_line
 
 log = logging.getLogger(__name__)
 
 _CHECKPOINT_TRIES = 50
-BUSY_TIMEOUT_MS = 10_000
-"""How long a writer waits for another process's transaction on the same file (hub and CLI)."""
 
 @dataclass(slots=True)
 class Inbound:
@@ -60,34 +56,15 @@ class PendingPoint:
     queued_at: float  # hub clock (UNIX s) when the point was queued: agent clocks may be off
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSet:
-    set_id: str
-    agent_id: str
-    station: str
-    exercise: str
-    member: str | None
-    reps: int
-    phase: str
-    started_at: str
-    ended_at: str | None
-    identity_source: str | None = None
-    identity_score: float | None = None
-    claimed: bool = False
-
-
-class Journal:
-    """Thread-safe (one connection, one lock); the hub calls it from worker threads."""
+class Journal(JournalReader):
+    """The writer: thread-safe (one connection, one lock); the hub calls it from worker threads."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
+        super().__init__(path)
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # 32 MiB of page cache instead of SQLite's 2: the journal's indexes outgrow 2 MiB within minutes
             # at thousands of events a second, and then every insert reads its pages back from the OS.
             self._db.execute("PRAGMA cache_size=-32768")
@@ -122,12 +99,6 @@ class Journal:
                     self._apply_rep(event)
         return result
 
-    def agents(self) -> dict[str, tuple[str | None, str | None]]:
-        """Agent id → (availability, state JSON) as last seen."""
-        with self._lock:
-            rows = self._db.execute("SELECT agent_id, availability, state FROM agents").fetchall()
-        return {str(a): (av, st) for a, av, st in rows}
-
     def pending_points(self, limit: int) -> list[PendingPoint]:
         with self._lock:
             rows = self._db.execute(
@@ -154,25 +125,6 @@ class Journal:
             count, oldest = self._db.execute("SELECT COUNT(*), MIN(queued_at) FROM influx_outbox").fetchone()
         return int(count), None if oldest is None else float(oldest)
 
-    def sets(self) -> list[StoredSet]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT set_id, agent_id, station, exercise, member, reps, phase, started_at, ended_at, "
-                "identity_source, identity_score, claimed FROM sets ORDER BY started_ts"
-            ).fetchall()
-        return [
-            StoredSet(set_id, agent_id, station, exercise, member, reps, phase, started, ended, source, score,
-                      bool(claimed))
-            for set_id, agent_id, station, exercise, member, reps, phase, started, ended, source, score, claimed in rows
-        ]
-
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            (sets,) = self._db.execute("SELECT COUNT(*) FROM sets").fetchone()
-            (reps,) = self._db.execute("SELECT COUNT(*) FROM reps").fetchone()
-            (seen,) = self._db.execute("SELECT COUNT(*) FROM seen").fetchone()
-        return {"sets": int(sets), "reps": int(reps), "events": int(seen)}
-
     # identity --------------------------------------------------------------------------------
     def claim(self, set_id: str, member: str | None, by: str | None = None) -> SetAttribution | None:
         """A person says whose set it was (None: nobody we know); None when that was already so.
@@ -181,52 +133,29 @@ class Journal:
         the caller's job (the journal does not know the gallery).
         """
         with self._lock, self._transaction():
-            return attributions.claim(self._db, set_id, member, by)
+            return edits.claim(self._db, set_id, member, by)
 
     def attribute(
         self, set_id: str, member: str | None, source: IdentitySource | None, score: float | None
     ) -> SetAttribution | None:
         """A strategy's decision; a claimed set, or one whose member and source are unchanged, stays as is."""
         with self._lock, self._transaction():
-            return attributions.attribute(self._db, set_id, member, source, score)
+            return edits.attribute(self._db, set_id, member, source, score)
 
     def forget_member(self, member: str) -> Forgotten:
         """Delete a member's visits and attributions, rewrite their InfluxDB points, leave no trace in the file."""
         with self._lock, self._transaction():
-            forgotten = attributions.forget_member(self._db, member)
+            forgotten = edits.forget_member(self._db, member)
         self._compact()
         return forgotten
 
-    def set_facts(self, set_ids: Iterable[str]) -> list[SetFacts]:
-        with self._lock:
-            return attributions.set_facts(self._db, set_ids)
-
-    def unclaimed_sets(self, t0: datetime, t1: datetime) -> list[SetFacts]:
-        """Sets started in [t0, t1] that strategies may still (re)decide."""
-        with self._lock:
-            return attributions.sets_started_between(self._db, t0.timestamp(), t1.timestamp(), unattributed=False)
-
-    def unattributed_sets(self, since: datetime) -> list[SetFacts]:
-        """Sets started since then with no member and no claim: the ones a person may want to claim."""
-        with self._lock:
-            return attributions.sets_started_between(self._db, since.timestamp(), math.inf, unattributed=True)
-
-    def visits_between(self, t0: datetime, t1: datetime) -> list[Visit]:
-        """Visits with a face seen at some time in [t0, t1]."""
-        with self._lock:
-            return visits_between(self._db, t0.timestamp(), t1.timestamp())
-
     def pending_announcements(self, limit: int = 100) -> list[Announcement]:
         with self._lock:
-            return attributions.pending_announcements(self._db, limit)
+            return pending_announcements(self._db, limit)
 
     def announced(self, ids: Iterable[int]) -> None:
         with self._lock, self._transaction():
             self._db.executemany("DELETE FROM announcements WHERE id = ?", [(i,) for i in ids])
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     # internals ---------------------------------------------------------------------------------
     def _record_agent(self, agent_id: str, availability: str | None, state: str | None) -> None:

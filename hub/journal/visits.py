@@ -1,11 +1,10 @@
-"""Visits in the journal: upserted from VisitEvents (newest seq wins), read back as attribution facts."""
+"""Visits in the journal: upserted from VisitEvents (newest seq wins); reads.py reads them back."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from replens.contract import Appearance, VisitEvent, VisitRole, utc_from_unix
-from replens.hub.identity.facts import Visit
+from replens.contract import VisitEvent
 
 _COLUMNS = "visit_id, agent_id, camera, role, member, score, frames, started_at, seen_at, ended_at, appearance"
 
@@ -29,19 +28,3 @@ def record_visit(db: sqlite3.Connection, event: VisitEvent) -> bool:
         ),
     )
     return True
-
-
-def visits_between(db: sqlite3.Connection, t0: float, t1: float) -> list[Visit]:
-    """Visits with a face seen at some time in [t0, t1] (UNIX seconds)."""
-    rows = db.execute(
-        f"SELECT {_COLUMNS} FROM visits WHERE seen_at >= ? AND started_at <= ? ORDER BY started_at", (t0, t1)
-    ).fetchall()
-    return [
-        Visit(
-            visit_id=str(v), agent_id=str(a), camera=str(c), role=VisitRole(r), member=m, score=float(s),
-            frames=int(f), started_at=utc_from_unix(t), seen_at=utc_from_unix(seen),
-            ended_at=None if end is None else utc_from_unix(end),
-            appearance=None if app is None else Appearance.model_validate_json(app),
-        )
-        for v, a, c, r, m, s, f, t, seen, end, app in rows
-    ]

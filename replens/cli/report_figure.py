@@ -12,18 +12,18 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
 
-    from replens.cli.report import RepRow, SetRow
+    from replens.hub.journal import RecordedRep, RecordedSet
 
 Box = tuple[int, int, int, int]
 """Pixel box in the PNG: left, top, right, bottom."""
 
 
-def render_report(name: str, sets: list[SetRow], since: datetime, until: datetime, out: Path) -> dict[str, Box]:
+def render_report(name: str, sets: list[RecordedSet], since: datetime, until: datetime, out: Path) -> dict[str, Box]:
     """Draw the report to ``out`` (PNG); returns where each plot landed in the image, by panel name."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    exercises = sorted({s.exercise for s in sets})
+    exercises = sorted({str(s.exercise) for s in sets})
     colours = {e: f"C{i % 10}" for i, e in enumerate(exercises)}
     days = _days(since, until)
     figure = Figure(figsize=(14, 11), dpi=100, layout="constrained")
@@ -55,8 +55,8 @@ def _days(since: datetime, until: datetime) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _per_day(ax: Axes, sets: list[SetRow], days: list[date], colours: dict[str, str], *,
-             value: Callable[[SetRow], float], title: str) -> None:
+def _per_day(ax: Axes, sets: list[RecordedSet], days: list[date], colours: dict[str, str], *,
+             value: Callable[[RecordedSet], float], title: str) -> None:
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(days))
     index = {d: i for i, d in enumerate(days)}
     for s in sets:
@@ -74,7 +74,7 @@ def _per_day(ax: Axes, sets: list[SetRow], days: list[date], colours: dict[str, 
     ax.legend(fontsize=8, loc="upper left")
 
 
-def _volume(ax: Axes, sets: list[SetRow], exercises: list[str], colours: dict[str, str]) -> None:
+def _volume(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str]) -> None:
     reps = [sum(s.reps for s in sets if s.exercise == e) for e in exercises]
     minutes = [sum(s.under_tension_s for s in sets if s.exercise == e) / 60 for e in exercises]
     counts = [sum(1 for s in sets if s.exercise == e) for e in exercises]
@@ -90,7 +90,8 @@ def _volume(ax: Axes, sets: list[SetRow], exercises: list[str], colours: dict[st
     ax.grid(axis="x", alpha=0.3)
 
 
-def _velocity(ax: Axes, sets: list[SetRow], days: list[date], exercises: list[str], colours: dict[str, str]) -> None:
+def _velocity(ax: Axes, sets: list[RecordedSet], days: list[date], exercises: list[str],
+              colours: dict[str, str]) -> None:
     """Each set as a faint dot, each session's mean as a line; x in days since the period's first midnight."""
     origin = datetime.combine(days[0], datetime.min.time()).astimezone()
     drawn = False
@@ -118,13 +119,13 @@ def _velocity(ax: Axes, sets: list[SetRow], days: list[date], exercises: list[st
                 va="center", transform=ax.transAxes, color="0.4")
 
 
-def _summary(ax: Axes, sets: list[SetRow], exercises: list[str], colours: dict[str, str]) -> None:
+def _summary(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str]) -> None:
     header = ["exercise", "sets", "reps", "best set", "mean velocity", "best velocity", "velocity loss",
               "down/hold/up (s)", "mean ROM"]
     rows = []
     for exercise in exercises:
         mine = [s for s in sets if s.exercise == exercise]
-        reps = [r for s in mine for r in s.rep_rows]
+        reps = [r for s in mine for r in s.rep_details]
         speeds = [v for s in mine if (v := s.mean_velocity_m_s) is not None]
         losses = [v for s in mine if (v := s.velocity_loss_pct) is not None]
         rows.append([
@@ -148,7 +149,7 @@ def _summary(ax: Axes, sets: list[SetRow], exercises: list[str], colours: dict[s
         table[row, 0].set_alpha(0.5)
 
 
-def _tempo(reps: list[RepRow]) -> str:
+def _tempo(reps: list[RecordedRep]) -> str:
     if not reps:
         return "–"
     down = sum(r.eccentric_s for r in reps) / len(reps)
@@ -157,7 +158,7 @@ def _tempo(reps: list[RepRow]) -> str:
     return f"{down:.1f} / {hold:.1f} / {up:.1f}"
 
 
-def _rom(reps: list[RepRow]) -> str:
+def _rom(reps: list[RecordedRep]) -> str:
     if not reps:
         return "–"
     metres = [r.rom_m for r in reps if r.rom_m is not None]

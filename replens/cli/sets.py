@@ -45,14 +45,16 @@ def list_sets(config: RepLensConfig, *, member: str | None, unattributed: bool, 
     if as_json:
         for s in sets:
             print(json.dumps({"set_id": s.set_id, "station": s.station, "exercise": s.exercise, "reps": s.reps,
-                              "started_at": s.started_at, "ended_at": s.ended_at, "member_id": s.member,
+                              "started_at": s.started_at.isoformat(),
+                              "ended_at": s.ended_at.isoformat() if s.ended_at else None, "member_id": s.member,
                               "member": names.get(s.member) if s.member else None,
                               "identity_source": s.identity_source, "identity_score": s.identity_score}))
         return 0
     table = Table("set", "station", "exercise", "reps", "started", "member", "how", title=f"{len(sets)} set(s)")
     for s in sets:
         who = names.get(s.member, s.member) if s.member else "[dim]unclaimed[/dim]"
-        table.add_row(s.set_id, s.station, s.exercise, str(s.reps), s.started_at[:19], who, s.identity_source or "")
+        started = s.started_at.isoformat()[:19]
+        table.add_row(s.set_id, s.station, s.exercise, str(s.reps), started, who, s.identity_source or "")
     Console().print(table)
     return 0
 

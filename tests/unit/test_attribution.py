@@ -15,11 +15,11 @@ from replens.contract import (
     VisitEvent,
     VisitRole,
 )
-from replens.hub.identity.attribution import Attribution, attribute
 from replens.hub.identity.attributor import Attributor
-from replens.hub.identity.facts import SetFacts, Visit
 from replens.hub.identity.presence import presence
+from replens.hub.identity.strategies import Attribution, attribute
 from replens.hub.journal import Inbound, Journal
+from replens.hub.journal.records import RecordedSet, Visit
 from replens.members import MembersStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # midday: the same local day in any time zone near UTC
@@ -57,10 +57,11 @@ def face_at(member, station="bench", agent="rack", start=0.0, seen=1.0, **kwargs
     return visit(member, role=VisitRole.STATION, camera=station, agent=agent, start=start, seen=seen, **kwargs)
 
 
-def a_set(start=0.0, end=2.0, appearance=None) -> SetFacts:
-    return SetFacts(set_id="rack.bench.1", agent_id="rack", station="bench", started_at=at(start),
-                    ended_at=None if end is None else at(end), appearance=appearance, member=None, source=None,
-                    score=None, claimed=False)
+def a_set(start=0.0, end=2.0, appearance=None) -> RecordedSet:
+    return RecordedSet(set_id="rack.bench.1", agent_id="rack", station="bench", exercise=Exercise.BENCH_PRESS,
+                       reps=5, phase=SetPhase.END, started_at=at(start), ended_at=None if end is None else at(end),
+                       weight_kg=None, appearance=appearance, member=None, identity_source=None, identity_score=None,
+                       claimed=False)
 
 
 CASES = {

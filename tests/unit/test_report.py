@@ -72,7 +72,7 @@ def test_every_plot_area_has_content(gym, tmp_path: Path):
     now = datetime.now(UTC)
     sets = member_sets(config.journal_path(), ids["Bruno"], now - timedelta(days=7))
     assert {s.exercise for s in sets} == {"deadlift", "overhead_press", "seated_row", "bench_press"}
-    assert all(s.rep_rows and len(s.rep_rows) == s.reps for s in sets)
+    assert all(s.rep_details and len(s.rep_details) == s.reps for s in sets)
     out = tmp_path / "bruno.png"
     boxes = render_report("Bruno", sets, now - timedelta(days=7), now, out)
     assert set(boxes) == {"reps per day", "sets per day", "volume", "velocity", "summary"}

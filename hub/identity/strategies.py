@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from replens.appearance import appearance_similarity
 from replens.config import IdentityConfig
 from replens.contract import Appearance, IdentitySource, VisitRole
-from replens.hub.identity.facts import SetFacts, Visit
+from replens.hub.journal.records import RecordedSet, Visit
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Attribution:
     score: float
 
 
-def attribute(set_: SetFacts, visits: Sequence[Visit], config: IdentityConfig, now: datetime) -> Attribution | None:
+def attribute(set_: RecordedSet, visits: Sequence[Visit], config: IdentityConfig, now: datetime) -> Attribution | None:
     """The first strategy that decides wins; None when none can tell (the set stays unattributed)."""
     for strategy in STRATEGIES:
         found = strategy(set_, visits, config, now)
@@ -35,7 +35,7 @@ def attribute(set_: SetFacts, visits: Sequence[Visit], config: IdentityConfig, n
 
 
 def by_station_face(
-    set_: SetFacts, visits: Sequence[Visit], config: IdentityConfig, now: datetime
+    set_: RecordedSet, visits: Sequence[Visit], config: IdentityConfig, now: datetime
 ) -> Attribution | None:
     """A member's face at this station around the set; with several, the visit with most frames × score."""
     window = timedelta(seconds=config.station_face_window_s)
@@ -53,7 +53,7 @@ def by_station_face(
 
 
 def by_only_present(
-    set_: SetFacts, visits: Sequence[Visit], config: IdentityConfig, now: datetime
+    set_: RecordedSet, visits: Sequence[Visit], config: IdentityConfig, now: datetime
 ) -> Attribution | None:
     """Exactly one member in the gym when the set started: theirs, as sure as their entrance visit."""
     present = present_at(visits, set_.started_at, config.presence_timeout_s)
@@ -64,7 +64,7 @@ def by_only_present(
 
 
 def by_appearance(
-    set_: SetFacts, visits: Sequence[Visit], config: IdentityConfig, now: datetime
+    set_: RecordedSet, visits: Sequence[Visit], config: IdentityConfig, now: datetime
 ) -> Attribution | None:
     """Several members in: the one dressed like the lifter, if clearly more alike than the runner-up."""
     if set_.appearance is None:
@@ -80,7 +80,7 @@ def by_appearance(
     return Attribution(member, IdentitySource.APPEARANCE, best)
 
 
-Strategy = Callable[[SetFacts, Sequence[Visit], IdentityConfig, datetime], Attribution | None]
+Strategy = Callable[[RecordedSet, Sequence[Visit], IdentityConfig, datetime], Attribution | None]
 STRATEGIES: tuple[Strategy, ...] = (by_station_face, by_only_present, by_appearance)
 """Surest first; ``attribute`` takes the first decision."""
 
@@ -106,6 +106,6 @@ def _appearance_that_day(member: str, visits: Sequence[Visit], at: datetime) -> 
     return max(seen, key=lambda v: v.started_at).appearance if seen else None
 
 
-def _set_end(set_: SetFacts, now: datetime) -> datetime:
+def _set_end(set_: RecordedSet, now: datetime) -> datetime:
     """A set still going lasts until now (or its start, if the agent's clock runs ahead of ours)."""
     return set_.ended_at or max(now, set_.started_at)

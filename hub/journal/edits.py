@@ -1,49 +1,29 @@
-"""Whose set it is, in the journal: claims, strategy decisions and member deletion.
+"""Changes to recorded sets after the fact: whose set it is (claims, strategy decisions, member deletion).
 
-Every change of a set's member rewrites the set's InfluxDB point (same timestamp, so it overwrites)
-and queues a ``SetAttribution`` announcement, in the caller's transaction: the hub publishes what is
-queued, whoever changed the journal (the hub itself, or the CLI on the same file).
+Every change rewrites the set's InfluxDB point (same timestamp, so it overwrites) and queues a
+``SetAttribution`` announcement, in the caller's transaction: the hub publishes what is queued, whoever
+changed the journal (the hub itself, or the CLI on the same file).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any
 
-from replens.contract import Appearance, IdentitySource, SetAttribution, SetEvent
+from replens.contract import IdentitySource, SetAttribution, SetEvent
 from replens.errors import RepLensError
-from replens.hub.identity.facts import SetFacts
+from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_point
+from replens.hub.journal.reads import sets_by_id
+from replens.hub.journal.records import RecordedSet
 from replens.hub.storage.points import set_line
 
-_FACTS = (
-    "SELECT set_id, agent_id, station, started_at, ended_at, appearance, member, identity_source, identity_score, "
-    "claimed FROM sets"
-)
 CLAIM_SCORE = 1.0
 """A person said so."""
 
 
-class Outgoing(StrEnum):
-    """What an announcement asks the hub to publish."""
-
-    HUB_SETS = "hub_sets"  # payload: a SetAttribution
-    PRESENCE = "presence"  # no payload: publish presence again now (members changed)
-
-
 class UnknownSetError(RepLensError):
     """A claim names a set the journal does not have (yet)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    id: int
-    kind: Outgoing
-    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +36,8 @@ class Forgotten:
 
 def claim(db: sqlite3.Connection, set_id: str, member: str | None, by: str | None) -> SetAttribution | None:
     """A person decides (``member`` None: nobody we know); strategies never change the set afterwards."""
-    current = _facts(db, set_id)
-    if current.claimed and current.source is IdentitySource.CLAIM and current.member == member:
+    current = _current(db, set_id)
+    if current.claimed and current.identity_source is IdentitySource.CLAIM and current.member == member:
         return None
     return _rewrite(db, set_id, member, IdentitySource.CLAIM, CLAIM_SCORE if member else None, claimed=True, by=by)
 
@@ -66,10 +46,10 @@ def attribute(
     db: sqlite3.Connection, set_id: str, member: str | None, source: IdentitySource | None, score: float | None
 ) -> SetAttribution | None:
     """A strategy's decision; ignored for claimed sets and when neither member nor source changes."""
-    current = _facts(db, set_id)
-    if current.claimed or (current.member, current.source) == (member, source):
+    current = _current(db, set_id)
+    if current.claimed or (current.member, current.identity_source) == (member, source):
         return None
-    if member is None and current.source is None:
+    if member is None and current.identity_source is None:
         return None  # nothing decided before; a member given by the agent stays
     if member is not None and db.execute("SELECT 1 FROM visits WHERE member = ? LIMIT 1", (member,)).fetchone() is None:
         return None  # decided from visits read before the member was forgotten: their id must not come back
@@ -98,38 +78,6 @@ def forget_member(db: sqlite3.Connection, member: str) -> Forgotten:
     return Forgotten(visits=int(visits), sets=len(set_ids))
 
 
-def set_facts(db: sqlite3.Connection, set_ids: Iterable[str]) -> list[SetFacts]:
-    found = []
-    for set_id in set_ids:
-        row = db.execute(f"{_FACTS} WHERE set_id = ?", (set_id,)).fetchone()
-        if row is not None:
-            found.append(_to_facts(row))
-    return found
-
-
-def sets_started_between(db: sqlite3.Connection, t0: float, t1: float, *, unattributed: bool) -> list[SetFacts]:
-    """Unclaimed sets started in [t0, t1] (UNIX seconds); only those without a member when ``unattributed``."""
-    extra = " AND member IS NULL" if unattributed else ""
-    rows = db.execute(
-        f"{_FACTS} WHERE claimed = 0 AND started_ts BETWEEN ? AND ?{extra} ORDER BY started_ts", (t0, t1)
-    ).fetchall()
-    return [_to_facts(row) for row in rows]
-
-
-def pending_announcements(db: sqlite3.Connection, limit: int) -> list[Announcement]:
-    rows = db.execute("SELECT id, topic_kind, payload FROM announcements ORDER BY id LIMIT ?", (limit,)).fetchall()
-    return [Announcement(int(i), Outgoing(k), str(p).encode()) for i, k, p in rows]
-
-
-def queue_announcement(db: sqlite3.Connection, kind: Outgoing, payload: str) -> None:
-    db.execute("INSERT INTO announcements(topic_kind, payload, queued_at) VALUES (?, ?, ?)",
-               (kind.value, payload, time.time()))
-
-
-def queue_point(db: sqlite3.Connection, line: str) -> None:
-    db.execute("INSERT INTO influx_outbox(line, queued_at) VALUES (?, ?)", (line, time.time()))
-
-
 def _rewrite(
     db: sqlite3.Connection, set_id: str, member: str | None, source: IdentitySource | None, score: float | None,
     *, claimed: bool, by: str | None,
@@ -151,18 +99,8 @@ def _rewrite(
     return announcement
 
 
-def _facts(db: sqlite3.Connection, set_id: str) -> SetFacts:
-    found = set_facts(db, [set_id])
+def _current(db: sqlite3.Connection, set_id: str) -> RecordedSet:
+    found = sets_by_id(db, [set_id])
     if not found:
         raise UnknownSetError(f"no set {set_id!r} in the journal (set ids look like <agent>.<station>.<start ms>)")
     return found[0]
-
-
-def _to_facts(row: tuple[Any, ...]) -> SetFacts:
-    set_id, agent_id, station, started, ended, appearance, member, source, score, claimed = row
-    return SetFacts(
-        set_id=set_id, agent_id=agent_id, station=station, started_at=datetime.fromisoformat(started),
-        ended_at=None if ended is None else datetime.fromisoformat(ended),
-        appearance=None if appearance is None else Appearance.model_validate_json(appearance),
-        member=member, source=None if source is None else IdentitySource(source), score=score, claimed=bool(claimed),
-    )

@@ -1,0 +1,98 @@
+"""What the journal gives back: one shape for a recorded set (with its reps when asked) and one for a visit.
+
+Attribution, Home Assistant's views, the CLI and the report all read these; none of them reads the
+journal's tables itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from replens.contract import Appearance, Exercise, IdentitySource, SetPhase, VisitRole
+from replens.metrics import velocity_loss_pct
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRep:
+    """One rep as its agent measured it; ``rom`` in the tracker's unit, ``rom_m`` and velocity when calibrated."""
+
+    index: int
+    started_at: datetime
+    ended_at: datetime
+    concentric_s: float
+    eccentric_s: float
+    pause_s: float
+    rom: float
+    rom_m: float | None
+    mean_velocity_m_s: float | None
+
+    @property
+    def duration_s(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSet:
+    """A set as the journal holds it now: the agent's latest event, and whose it is as the hub decided.
+
+    ``claimed`` sets were decided by a person (or their member was deleted): strategies leave them alone.
+    ``rep_details`` is filled only by the queries that say so.
+    """
+
+    set_id: str
+    agent_id: str
+    station: str
+    exercise: Exercise
+    reps: int
+    phase: SetPhase
+    started_at: datetime
+    ended_at: datetime | None
+    weight_kg: float | None
+    member: str | None
+    identity_source: IdentitySource | None
+    identity_score: float | None
+    claimed: bool
+    appearance: Appearance | None
+    rep_details: tuple[RecordedRep, ...] = ()
+
+    @property
+    def ended(self) -> bool:
+        return self.phase is SetPhase.END
+
+    @property
+    def volume_kg(self) -> float | None:
+        return None if self.weight_kg is None else round(self.reps * self.weight_kg, 3)
+
+    @property
+    def velocities(self) -> list[float]:
+        return [r.mean_velocity_m_s for r in self.rep_details if r.mean_velocity_m_s is not None]
+
+    @property
+    def mean_velocity_m_s(self) -> float | None:
+        return sum(self.velocities) / len(self.velocities) if self.velocities else None
+
+    @property
+    def velocity_loss_pct(self) -> float | None:
+        return velocity_loss_pct(self.velocities)
+
+    @property
+    def under_tension_s(self) -> float:
+        return sum(r.duration_s for r in self.rep_details)
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A person seen by a camera over several frames; ``member`` is None for someone not recognised."""
+
+    visit_id: str
+    agent_id: str
+    camera: str
+    role: VisitRole
+    member: str | None
+    score: float
+    frames: int
+    started_at: datetime
+    seen_at: datetime
+    ended_at: datetime | None
+    appearance: Appearance | None
