@@ -25,14 +25,12 @@ Usage: python bench/load.py [--agents 40] [--rate 5000] [--duration 60] [--phase
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import math
 import multiprocessing as mp
 import os
 import random
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -70,6 +68,7 @@ from replens.device_agent.drafts import Draft  # noqa: E402
 from replens.device_agent.outbox import Outbox  # noqa: E402
 from replens.device_agent.publisher import Publisher  # noqa: E402
 from replens.device_agent.signal import SignalSample  # noqa: E402
+from replens.hub.journal import JournalReader  # noqa: E402
 from replens.hub.storage.points import rep_line, set_line  # noqa: E402
 from tests.servers import InfluxDB1, Mosquitto, wait_until  # noqa: E402
 
@@ -585,8 +584,11 @@ def hub_stat(influx: InfluxDB1, db: str, fieldname: str) -> float | None:
 def journal_events(path: Path) -> int:
     if not path.exists():
         return 0
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
-        return int(db.execute("SELECT COUNT(*) FROM seen").fetchone()[0])
+    reader = JournalReader(path)
+    try:
+        return reader.counts()["events"]
+    finally:
+        reader.close()
 
 
 # Phases ------------------------------------------------------------------------------------------------
