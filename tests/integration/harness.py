@@ -132,8 +132,7 @@ def flood_a_slow_hub(config: RepLensConfig, data_dir: Path, agent_mqtt: MqttConf
     try:
         deadline = time.monotonic() + 90
         while producer.outbox.depth() and time.monotonic() < deadline:
-            client = hub._client
-            held.append(hub._inbox.qsize() + (client._queue.qsize() if client is not None else 0))
+            held.append(hub.mqtt.inbox.held())
             time.sleep(0.01)
         counts = hub.journal.counts()
         tls = "TLS" if mqtt_settings.tls else "plain"

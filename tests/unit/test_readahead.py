@@ -139,7 +139,7 @@ def test_hub_warns_once_and_reports_when_backpressure_is_off(tmp_path, caplog) -
 
     async def reconnect_twice() -> None:
         for _ in range(2):
-            assert hub._open_gate(SimpleNamespace()).unavailable is not None  # type: ignore[arg-type]
+            assert hub.mqtt.open_gate(SimpleNamespace()).unavailable is not None  # type: ignore[arg-type]
 
     try:
         with caplog.at_level(logging.WARNING):
