@@ -43,6 +43,7 @@ class Announcer:
 
     async def run_announcements(self, client_of: ClientOf) -> None:
         while True:
+            self.wake.clear()  # before looking: what is queued while we drain sets it again, and is not missed
             client = client_of()
             try:
                 sent = 0 if client is None else await self._drain(client)
@@ -50,7 +51,6 @@ class Announcer:
                 log.warning("hub: announcements wait in the journal: %s", err)
                 sent = 0
             if sent == 0:
-                self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self._poll_s)
 

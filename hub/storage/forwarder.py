@@ -24,8 +24,10 @@ _RETRY_STATUSES = frozenset({401, 403, 404})
 class Forwarder:
     """One worker; blocking HTTP runs in a thread so the event loop keeps taking MQTT messages."""
 
-    def __init__(self, journal: Journal, config: InfluxConfig, writer: LineWriter | None = None) -> None:
+    def __init__(self, journal: Journal, config: InfluxConfig, writer: LineWriter | None = None, *,
+                 poll_s: float = 1.0) -> None:
         self._journal = journal
+        self._poll_s = poll_s  # the CLI queues points from another process: no wake for those
         self._config = config
         self._writer = writer or make_writer(InfluxSettings.from_config(config))
         self._backoff = Backoff(initial_s=0.5, maximum_s=30.0)
@@ -37,11 +39,11 @@ class Forwarder:
 
     async def run(self) -> None:
         while True:
+            self.wake.clear()  # before reading: points queued while we read set it again, and are not missed
             batch = await asyncio.to_thread(self._journal.pending_points, self._config.batch_size)
             if not batch:
-                self.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+                    await asyncio.wait_for(self.wake.wait(), timeout=self._poll_s)
                 await asyncio.sleep(self._config.flush_interval_s)
                 continue
             try:
