@@ -3,6 +3,10 @@
 Per-component topics (``<discovery_prefix>/<component>/<node_id>/<object_id>/config``), which every
 Home Assistant version understands. ``node_id`` is the RepLens MQTT prefix (made topic-safe), so the
 configs of one RepLens install can be told from another's on a shared broker.
+
+``object_id`` and ``default_entity_id`` go side by side: Home Assistant up to 2026.3 names the entity after
+``object_id`` (from 2025.10 it prefers ``default_entity_id`` when both are set), and 2026.4 dropped
+``object_id``, so only ``default_entity_id`` keeps the entity ids of docs/homeassistant.md there.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ def _entity(ctx: DiscoveryContext, desc: EntityDescription, *, unique_id: str, n
     payload: Payload = {
         "unique_id": unique_id,
         "object_id": unique_id,
+        "default_entity_id": f"{desc.platform.value}.{unique_id}",
         "name": name,
         "device": device,
         "origin": ctx.origin(),

@@ -27,17 +27,18 @@ MEMBER_DEVICE = {"identifiers": ["replens_member_m3f9a0c21be"], "manufacturer": 
                  "name": "Ann Lee", "sw_version": "1.2.3", "via_device": "replens_hub"}
 
 
-def station(key: str, name: str, **specific: object) -> dict[str, object]:
+def station(platform: str, key: str, name: str, **specific: object) -> dict[str, object]:
     uid = f"replens_rack_1_bench_{key}"
-    return {"unique_id": uid, "object_id": uid, "name": name, "device": AGENT_DEVICE, "origin": ORIGIN, "qos": 1,
+    return {"unique_id": uid, "object_id": uid, "default_entity_id": f"{platform}.{uid}", "name": name,
+            "device": AGENT_DEVICE, "origin": ORIGIN, "qos": 1,
             "availability": [HUB_AVAILABLE, AGENT_AVAILABLE], "availability_mode": "all", **specific}
 
 
-def member(key: str, name: str, **specific: object) -> dict[str, object]:
+def member(platform: str, key: str, name: str, **specific: object) -> dict[str, object]:
     uid = f"replens_member_m3f9a0c21be_{key}"
-    return {"unique_id": uid, "object_id": uid, "name": name, "device": MEMBER_DEVICE, "origin": ORIGIN, "qos": 1,
-            "availability": [HUB_AVAILABLE], "availability_mode": "all",
-            "state_topic": "replens/member/m3f9a0c21be/state", **specific}
+    return {"unique_id": uid, "object_id": uid, "default_entity_id": f"{platform}.{uid}", "name": name,
+            "device": MEMBER_DEVICE, "origin": ORIGIN, "qos": 1, "availability": [HUB_AVAILABLE],
+            "availability_mode": "all", "state_topic": "replens/member/m3f9a0c21be/state", **specific}
 
 
 STATE = "replens/agent/rack_1/state"
@@ -51,33 +52,34 @@ def cmd(kind: str) -> str:
 
 EXPECTED_STATION = {
     "homeassistant/sensor/replens/rack_1_bench_reps/config": station(
-        "reps", "Bench reps in set", state_topic=STATE, value_template="{{ value_json.stations['bench'].reps }}",
-        state_class="measurement", unit_of_measurement="reps", icon="mdi:counter"),
+        "sensor", "reps", "Bench reps in set", state_topic=STATE,
+        value_template="{{ value_json.stations['bench'].reps }}", state_class="measurement",
+        unit_of_measurement="reps", icon="mdi:counter"),
     "homeassistant/binary_sensor/replens/rack_1_bench_set_active/config": station(
-        "set_active", "Bench set active", state_topic=STATE, device_class="running",
+        "binary_sensor", "set_active", "Bench set active", state_topic=STATE, device_class="running",
         value_template="{{ 'ON' if value_json.stations['bench'].set_active else 'OFF' }}"),
     "homeassistant/sensor/replens/rack_1_bench_last_set_reps/config": station(
-        "last_set_reps", "Bench last set reps", state_topic=LAST_SET, value_template="{{ value_json.reps }}",
+        "sensor", "last_set_reps", "Bench last set reps", state_topic=LAST_SET, value_template="{{ value_json.reps }}",
         json_attributes_topic=LAST_SET, json_attributes_template="{{ value_json | tojson }}",
         unit_of_measurement="reps", icon="mdi:counter"),
     "homeassistant/sensor/replens/rack_1_bench_last_set_exercise/config": station(
-        "last_set_exercise", "Bench last set exercise", state_topic=LAST_SET,
+        "sensor", "last_set_exercise", "Bench last set exercise", state_topic=LAST_SET,
         value_template="{{ value_json.exercise }}", icon="mdi:weight-lifter"),
     "homeassistant/sensor/replens/rack_1_bench_last_set_weight/config": station(
-        "last_set_weight", "Bench last set weight", state_topic=LAST_SET, device_class="weight",
+        "sensor", "last_set_weight", "Bench last set weight", state_topic=LAST_SET, device_class="weight",
         unit_of_measurement="kg",
         value_template="{{ value_json.weight_kg if value_json.weight_kg is not none else 'None' }}"),
     "homeassistant/event/replens/rack_1_bench_set_completed/config": station(
-        "set_completed", "Bench set completed", state_topic="replens/station/rack_1/bench/set_completed",
+        "event", "set_completed", "Bench set completed", state_topic="replens/station/rack_1/bench/set_completed",
         event_types=["set_completed"], icon="mdi:flag-checkered"),
     "homeassistant/switch/replens/rack_1_bench_counting/config": station(
-        "counting", "Bench counting", state_topic=STATE, command_topic=COMMAND, icon="mdi:play-pause",
+        "switch", "counting", "Bench counting", state_topic=STATE, command_topic=COMMAND, icon="mdi:play-pause",
         value_template="{{ 'OFF' if value_json.stations['bench'].paused else 'ON' }}", state_on="ON",
         state_off="OFF", payload_on=cmd("resume"), payload_off=cmd("pause")),
     "homeassistant/button/replens/rack_1_bench_end_set/config": station(
-        "end_set", "Bench end set", command_topic=COMMAND, payload_press=cmd("end_set"), icon="mdi:stop"),
+        "button", "end_set", "Bench end set", command_topic=COMMAND, payload_press=cmd("end_set"), icon="mdi:stop"),
     "homeassistant/select/replens/rack_1_bench_last_set_member/config": station(
-        "last_set_member", "Bench last set was", state_topic=LAST_SET, command_topic="replens/hub/claim_last",
+        "select", "last_set_member", "Bench last set was", state_topic=LAST_SET, command_topic="replens/hub/claim_last",
         value_template="{{ value_json.member_name or '(nobody)' }}", icon="mdi:account-question",
         options=["ann lee", "Bob", "(nobody)"],
         command_template='{"schema":1,"agent_id":"rack_1","station":"bench","member":{{ value | tojson }},'
@@ -86,24 +88,26 @@ EXPECTED_STATION = {
 
 EXPECTED_MEMBER = {
     "homeassistant/sensor/replens/member_m3f9a0c21be_reps_today/config": member(
-        "reps_today", "Reps today", value_template="{{ value_json.reps_today }}", state_class="total_increasing",
-        unit_of_measurement="reps", icon="mdi:counter"),
+        "sensor", "reps_today", "Reps today", value_template="{{ value_json.reps_today }}",
+        state_class="total_increasing", unit_of_measurement="reps", icon="mdi:counter"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_volume_today/config": member(
-        "volume_today", "Volume today", value_template="{{ value_json.volume_today_kg }}", device_class="weight",
-        state_class="total_increasing", unit_of_measurement="kg"),
+        "sensor", "volume_today", "Volume today", value_template="{{ value_json.volume_today_kg }}",
+        device_class="weight", state_class="total_increasing", unit_of_measurement="kg"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_exercise/config": member(
-        "last_exercise", "Last exercise", value_template="{{ value_json.last_exercise or 'None' }}",
+        "sensor", "last_exercise", "Last exercise", value_template="{{ value_json.last_exercise or 'None' }}",
         icon="mdi:weight-lifter"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_set/config": member(
-        "last_set", "Last set", icon="mdi:dumbbell",
+        "sensor", "last_set", "Last set", icon="mdi:dumbbell",
         value_template="{{ (value_json.last_set.reps ~ ' × ' ~ value_json.last_set.exercise) if value_json.last_set "
                        "else 'None' }}",
         json_attributes_topic="replens/member/m3f9a0c21be/state",
         json_attributes_template="{{ (value_json.last_set or {}) | tojson }}"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_seen/config": member(
-        "last_seen", "Last seen", value_template="{{ value_json.last_seen or 'None' }}", device_class="timestamp"),
+        "sensor", "last_seen", "Last seen", value_template="{{ value_json.last_seen or 'None' }}",
+        device_class="timestamp"),
     "homeassistant/binary_sensor/replens/member_m3f9a0c21be_present/config": member(
-        "present", "Present", value_template="{{ 'ON' if value_json.present else 'OFF' }}", device_class="presence"),
+        "binary_sensor", "present", "Present", value_template="{{ 'ON' if value_json.present else 'OFF' }}",
+        device_class="presence"),
 }
 
 
@@ -145,3 +149,13 @@ def test_command_payloads_are_valid_contract_messages() -> None:
     select = EXPECTED_STATION["homeassistant/select/replens/rack_1_bench_last_set_member/config"]
     rendered = str(select["command_template"]).replace("{{ value | tojson }}", json.dumps('Ann "the rock" Lee'))
     assert ClaimLastCommand.model_validate_json(rendered).member == 'Ann "the rock" Lee'
+
+
+def test_default_entity_id_is_object_id_with_the_platform() -> None:
+    """object_id is deprecated since Home Assistant 2025.10 and ignored from 2026.4; default_entity_id names
+    the same entity id there, and carries the platform (sensor.replens_..., not replens_...)."""
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"})
+    for topic, payload in configs.items():
+        parsed = json.loads(payload)
+        platform = topic.split("/")[1]
+        assert parsed["default_entity_id"] == f"{platform}.{parsed['object_id']}" == f"{platform}.{parsed['unique_id']}"
