@@ -1,14 +1,18 @@
-"""RepLens in a real Home Assistant (Core 2024.3.3 in .venv-ha, see scripts/install-home-assistant.sh).
+"""RepLens in a real Home Assistant Core (``REPLENS_HASS``: its ``hass``; see scripts/install-home-assistant.sh).
 
 Mosquitto, the hub and a real agent counting the sample clip in real time; Home Assistant is onboarded and
 given the MQTT integration through its REST APIs, then everything is read back from /api/states and driven
-through /api/services. Run with ``make test-ha``; the default ``pytest`` run leaves this folder out.
+through /api/services. The discovery format follows the version under test: per device from 2024.11
+(RepLens' default), per component before. Run with ``make test-ha`` (2024.3.3 and 2025.4.4); the default
+``pytest`` run leaves this folder out.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -35,10 +39,27 @@ from tests.servers import free_port, http_request, wait_until
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-HASS = Path(os.environ.get("REPLENS_HASS", ROOT / ".venv-ha" / "bin" / "hass"))
+HASS = Path(os.environ.get("REPLENS_HASS", ROOT / ".venv-ha-2025.4.4" / "bin" / "hass"))
 AGENT = "rack"
 STATION = f"replens_{AGENT}_{DEMO_STATION}"
 CUSTOM_COMPONENT = ROOT / "integrations" / "homeassistant" / "custom_components" / "replens"
+DEVICE_DISCOVERY = (2024, 11)
+"""The first Home Assistant release with device-based discovery (and migrate_discovery)."""
+
+
+@functools.cache
+def ha_version() -> tuple[int, ...]:
+    if not HASS.exists():
+        raise RuntimeError(f"{HASS} not found: run bash scripts/install-home-assistant.sh (make test-ha does)")
+    out = subprocess.run([str(HASS), "--version"], capture_output=True, text=True, check=True, timeout=120).stdout
+    found = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
+    assert found is not None, out
+    return tuple(int(n) for n in found.groups())
+
+
+def discovery_format() -> str:
+    """What the Home Assistant under test understands: device-based discovery from 2024.11."""
+    return "device" if ha_version() >= DEVICE_DISCOVERY else "component"
 
 
 class HomeAssistant:
@@ -197,8 +218,9 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
     agent_doc["source"].update(realtime=True, loop=True)
     agent_doc["stations"][DEMO_STATION]["weight_kg"] = 40.0
     agent_doc["stats_interval_s"] = 1
-    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent_doc},
-                             extra={"homeassistant": {"republish_delay_max_s": 1, "refresh_s": 2}})
+    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent_doc}, extra={"homeassistant": {
+        "republish_delay_max_s": 1, "refresh_s": 2, "discovery_format": discovery_format()}})
+    print(f"Home Assistant {'.'.join(map(str, ha_version()))}, {discovery_format()} discovery")
     with MembersStore(config.members_db()) as members:
         ann = members.add("Ann", [np.random.default_rng(1).normal(size=128)], consent=True)
     member = f"replens_member_{ann.id}"

@@ -1,4 +1,5 @@
-"""Home Assistant discovery payloads, snapshot style: exact topics and payloads for a station and a member."""
+"""Home Assistant discovery payloads, snapshot style: exact topics and payloads for a station and a member, in
+both topic forms (per component, and per device with ``dev``, ``o`` and ``cmps``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from replens.contract import ClaimLastCommand, StationCommand, StationCommandKin
 from replens.integrations.homeassistant.discovery import (
     DiscoveryContext,
     all_configs,
+    device_components,
     encode,
     member_configs,
     station_configs,
+    with_removed,
 )
 
 CTX = DiscoveryContext(Topics("replens"), "homeassistant", "1.2.3", "https://example.org/replens")
@@ -120,7 +123,7 @@ def test_member_discovery_topics_and_payloads() -> None:
 
 
 def test_payloads_are_sorted_compact_json() -> None:
-    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"})
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"}, "component")
     for topic, payload in configs.items():
         parsed = json.loads(payload)
         assert payload == json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -133,7 +136,7 @@ def test_payloads_are_sorted_compact_json() -> None:
 
 
 def test_unique_ids_never_contain_names() -> None:
-    configs = all_configs(CTX, {}, {"m3f9a0c21be": "Ann Lee"})
+    configs = all_configs(CTX, {}, {"m3f9a0c21be": "Ann Lee"}, "component")
     assert not [t for t in configs if "ann" in t.lower()]
     assert all("Ann" not in json.loads(p)["unique_id"] for p in configs.values())
 
@@ -151,11 +154,78 @@ def test_command_payloads_are_valid_contract_messages() -> None:
     assert ClaimLastCommand.model_validate_json(rendered).member == 'Ann "the rock" Lee'
 
 
+EXPECTED_HUB_DEVICE = {
+    "dev": {"identifiers": ["replens_hub"], "manufacturer": "RepLens", "model": "Hub", "name": "RepLens hub",
+            "sw_version": "1.2.3"},
+    "o": ORIGIN,
+    "cmps": {
+        "hub_status": {
+            "p": "binary_sensor", "unique_id": "replens_hub_status", "object_id": "replens_hub_status",
+            "default_entity_id": "binary_sensor.replens_hub_status", "name": "Status", "qos": 1,
+            "state_topic": "replens/hub/available", "value_template": "{{ 'ON' if value == 'online' else 'OFF' }}",
+            "device_class": "connectivity",
+        },
+    },
+}
+
+
+def as_component(topic: str, payload: dict[str, object]) -> tuple[str, dict[str, object]]:
+    """A per-component config as it sits under ``cmps``: its key, and its payload with ``p``, without dev and o."""
+    _, platform, _, key, _ = topic.split("/")
+    return key, {"p": platform} | {k: v for k, v in payload.items() if k not in ("device", "origin")}
+
+
+def test_device_discovery_topics_and_payloads() -> None:
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"})
+    devices = ("hub", "agent_rack_1", "member_m3f9a0c21be")
+    hub, agent, member = (f"homeassistant/device/replens/{d}/config" for d in devices)
+    assert list(configs) == [hub, agent, member]
+    assert json.loads(configs[hub]) == EXPECTED_HUB_DEVICE
+    assert configs[hub].startswith(b'{"cmps":{"hub_status":{"default_entity_id":"binary_sensor.replens_hub_status"')
+    cmps = dict(as_component(t, p) for t, p in EXPECTED_MEMBER.items())
+    assert json.loads(configs[member]) == {"dev": MEMBER_DEVICE, "o": ORIGIN, "cmps": cmps}
+    # The select's options are the members' names, as in EXPECTED_STATION.
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m1": "Bob", "m2": "ann lee"})
+    parsed = json.loads(configs[agent])
+    assert parsed["dev"] == AGENT_DEVICE and parsed["o"] == ORIGIN and set(parsed) == {"dev", "o", "cmps"}
+    station = {k: v for k, v in parsed["cmps"].items() if k.startswith("rack_1_bench_")}
+    assert station == dict(as_component(t, p) for t, p in EXPECTED_STATION.items())
+    assert set(parsed["cmps"]) - set(station) == {"rack_1_fps", "rack_1_latency", "rack_1_outbox_depth"}
+
+
+def test_both_forms_carry_the_same_entities() -> None:
+    """The hand-over between forms works only if each unique_id comes back with the same config and device."""
+    stations, members = {"rack_1": ["bench", "squat"], "door": []}, {"m3f9a0c21be": "Ann Lee", "mfc86d29582": "Bo"}
+    per_component = all_configs(CTX, stations, members, "component")
+    per_device = [json.loads(p) for p in all_configs(CTX, stations, members, "device").values()]
+    regrouped = {key: (component, device["dev"], device["o"])
+                 for device in per_device for key, component in device["cmps"].items()}
+    assert len(regrouped) == len(per_component) == sum(len(d["cmps"]) for d in per_device)
+    for topic, payload in per_component.items():
+        parsed = json.loads(payload)
+        key, component = as_component(topic, parsed)
+        assert regrouped[key] == (component, parsed["device"], parsed["origin"])
+
+
 def test_default_entity_id_is_object_id_with_the_platform() -> None:
     """object_id is deprecated since Home Assistant 2025.10 and ignored from 2026.4; default_entity_id names
     the same entity id there, and carries the platform (sensor.replens_..., not replens_...)."""
-    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"})
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"}, "component")
     for topic, payload in configs.items():
         parsed = json.loads(payload)
         platform = topic.split("/")[1]
         assert parsed["default_entity_id"] == f"{platform}.{parsed['object_id']}" == f"{platform}.{parsed['unique_id']}"
+    for payload in all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"}).values():
+        for component in json.loads(payload)["cmps"].values():
+            assert component["default_entity_id"] == f"{component['p']}.{component['unique_id']}"
+
+
+def test_a_device_config_removes_components_by_naming_only_their_platform() -> None:
+    agent = all_configs(CTX, {"rack_1": ["bench"]}, {})["homeassistant/device/replens/agent_rack_1/config"]
+    gone = {"rack_1_squat_reps": "sensor", "rack_1_squat_end_set": "button"}
+    tombstoned = json.loads(with_removed(agent, gone))
+    assert tombstoned["cmps"]["rack_1_squat_reps"] == {"p": "sensor"}
+    assert tombstoned["cmps"]["rack_1_squat_end_set"] == {"p": "button"}
+    assert {k: v for k, v in tombstoned["cmps"].items() if k not in gone} == json.loads(agent)["cmps"]
+    assert device_components(with_removed(agent, gone)) == device_components(agent) | gone
+    assert device_components(agent)["rack_1_bench_counting"] == "switch"
