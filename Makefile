@@ -40,10 +40,20 @@ unit: $(STAMP)
 integration: $(STAMP) test-servers
 	$(BIN)/pytest tests/integration
 
-# Discovery, states and commands in a real Home Assistant Core 2024.3.3 (its own virtualenv, .venv-ha).
+# Discovery, states and commands in a real Home Assistant Core, once per tested release, each in its own
+# virtualenv (.venv-ha-<version>): 2024.3.3 (the newest for Python 3.11) with per-component discovery, and
+# 2025.4.4 (the newest for Python 3.13.0) with device-based discovery and the hand-over between the two.
+# One release: make test-ha HA_TESTED=2025.4.4:python3.13
+HA_TESTED ?= 2024.3.3:python3.11 2025.4.4:python3.13
+
 test-ha: $(STAMP) test-servers
-	bash scripts/install-home-assistant.sh
-	$(BIN)/pytest tests/ha
+	@failed=""; for tested in $(HA_TESTED); do \
+	  version=$${tested%%:*}; python=$${tested#*:}; \
+	  echo "== Home Assistant $$version ($$python)"; \
+	  { HA_VERSION=$$version PYTHON=$$python HA_VENV=.venv-ha-$$version bash scripts/install-home-assistant.sh \
+	    && REPLENS_HASS=$(CURDIR)/.venv-ha-$$version/bin/hass $(BIN)/pytest tests/ha; } || failed="$$failed $$version"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-ha failed with Home Assistant$$failed"; exit 1; fi
 
 bench: $(STAMP) test-servers
 	$(BIN)/python bench/latency.py
@@ -69,4 +79,4 @@ bench-identity: $(STAMP)
 	$(BIN)/python bench/identity.py
 
 clean:
-	rm -rf $(VENV) .venv-ha build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-ha .venv-ha-* build .mypy_cache .ruff_cache .pytest_cache

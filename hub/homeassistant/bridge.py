@@ -2,8 +2,9 @@
 
 - Discovery configs are retained at QoS 1: published at every (re)connect, again a random moment after
   Home Assistant's birth message, and whenever stations or members change. Configs no longer wanted are
-  cleared (empty retained payload). What was published is recorded in ``<hub data dir>/homeassistant.json``
-  so that a restarted hub clears what disappeared while it was down.
+  cleared (empty retained payload), in either topic form; when ``discovery_format`` changed, the entities
+  are handed over with ``migrate_discovery`` first (discovery_plan.py). What was published is recorded in
+  ``<hub data dir>/homeassistant.json`` so that a restarted hub clears what disappeared while it was down.
 - Views (``LastSet`` per station, ``MemberState`` per member) are retained and republished when the
   journal changed (any process's commit), when members change, and every ``refresh_s``.
 """
@@ -12,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from replens import __version__
 from replens.config import RepLensConfig
 from replens.contract import AgentState, ClaimCommand, ClaimLastCommand
 from replens.errors import TransientError
+from replens.hub.homeassistant.discovery_plan import MIGRATE, DiscoveryPlan, Published, plan
 from replens.hub.homeassistant.views import JournalViews
 from replens.hub.identity.attributor import Attributor
 from replens.integrations.homeassistant.discovery import DiscoveryContext, all_configs
@@ -52,8 +53,8 @@ class HomeAssistantBridge:
         self._record_path = config.hub_data_dir() / RECORD_FILE
         self._poll_s = poll_s
         self._config_stations = {a: sorted(c.stations) for a, c in config.agents.items() if c.stations}
-        configs, stations = _load_record(self._record_path)
-        self._published = configs  # discovery topic → sha256 of its payload
+        published, stations = _load_record(self._record_path)
+        self._published = published
         self._state_stations = stations  # agent id → station ids, from the agents' retained state
         self._members: dict[str, str] = {}
         self._members_signature: tuple[float, int] | None = None
@@ -65,7 +66,8 @@ class HomeAssistantBridge:
         self._force = True
         self.due = asyncio.Event()
         """Set to run a cycle now rather than at the next poll."""
-        self.counts = {"discovery_published": 0, "discovery_cleared": 0, "views_published": 0, "completed": 0}
+        self.counts = {"discovery_published": 0, "discovery_cleared": 0, "discovery_migrated": 0,
+                       "views_published": 0, "completed": 0}
 
     # Events from the hub (event loop) ----------------------------------------------------------------
     def on_connect(self) -> None:
@@ -182,22 +184,38 @@ class HomeAssistantBridge:
         return changed
 
     async def _reconcile_discovery(self, client: aiomqtt.Client, force: bool) -> None:
-        wanted = all_configs(self._ctx, self.stations(), self._members) if self._settings.discovery else {}
-        hashes = {topic: hashlib.sha256(payload).hexdigest() for topic, payload in wanted.items()}
-        stale = sorted(set(self._published) - set(wanted))
+        fmt = self._settings.discovery_format
+        stations, members = self.stations(), self._members
+        wanted, other_form = {}, {}
+        if self._settings.discovery:
+            wanted = all_configs(self._ctx, stations, members, fmt)
+            other_form = all_configs(self._ctx, stations, members, "component" if fmt == "device" else "device")
+        steps = plan(self._published, wanted, other_form, force=force)
+        target = Published.of(wanted, self._ctx.is_device_topic)
         # Record first what may be on the broker, so a hub killed half-way still clears it after a restart.
-        await asyncio.to_thread(self._save_record, {**self._published, **hashes})
-        for topic, payload in wanted.items():
-            if force or self._published.get(topic) != hashes[topic]:
-                await client.publish(topic, payload, qos=1, retain=True)
-                self.counts["discovery_published"] += 1
-        for topic in stale:
+        await asyncio.to_thread(self._save_record, self._published.merged(target))
+        await self._send(client, steps, fmt)
+        self._published = target
+        await asyncio.to_thread(self._save_record, target)
+
+    async def _send(self, client: aiomqtt.Client, steps: DiscoveryPlan, fmt: str) -> None:
+        for topic, payload in steps.removals:
+            await client.publish(topic, payload, qos=1, retain=True)
+        for topic in steps.migrate:
+            await client.publish(topic, MIGRATE, qos=1, retain=True)
+            self.counts["discovery_migrated"] += 1
+        if steps.migrate:
+            log.info("hub: handing %d Home Assistant discovery configs over to %s discovery (migrate_discovery); "
+                     "new configs in %.1f s", len(steps.migrate), fmt, self._settings.migration_pause_s)
+            await asyncio.sleep(self._settings.migration_pause_s)
+        for topic, payload in steps.publish:
+            await client.publish(topic, payload, qos=1, retain=True)
+            self.counts["discovery_published"] += 1
+        for topic in steps.clear:
             await client.publish(topic, b"", qos=1, retain=True)
             self.counts["discovery_cleared"] += 1
-        if stale:
-            log.info("hub: removed %d Home Assistant entities that no longer exist", len(stale))
-        self._published = hashes
-        await asyncio.to_thread(self._save_record, hashes)
+        if gone := len(steps.clear) - len(steps.migrate):
+            log.info("hub: removed %d Home Assistant discovery configs that no longer exist", gone)
 
     async def _publish_views(self, client: aiomqtt.Client, force: bool) -> None:
         wanted = await asyncio.to_thread(self._compute_views)
@@ -234,23 +252,26 @@ class HomeAssistantBridge:
                 self.counts["completed"] += 1
             self._completed.popleft()
 
-    def _save_record(self, configs: Mapping[str, str]) -> None:
-        document = {"configs": dict(sorted(configs.items())), "stations": dict(sorted(self._state_stations.items()))}
+    def _save_record(self, published: Published) -> None:
+        document = {"configs": dict(sorted(published.hashes.items())), "components": published.components,
+                    "stations": dict(sorted(self._state_stations.items()))}
         self._record_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self._record_path.with_suffix(".tmp")
         temporary.write_text(json.dumps(document, indent=1) + "\n")
         temporary.replace(self._record_path)
 
 
-def _load_record(path: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """(discovery topic → payload hash, agent id → station ids) as last recorded; empty when there is none."""
+def _load_record(path: Path) -> tuple[Published, dict[str, list[str]]]:
+    """(what discovery last published, agent id → station ids) as last recorded; empty when there is none."""
     try:
         document = json.loads(path.read_text())
-        configs = {str(t): str(h) for t, h in document.get("configs", {}).items()}
+        hashes = {str(t): str(h) for t, h in document.get("configs", {}).items()}
+        components = {str(t): {str(k): str(p) for k, p in keys.items()}
+                      for t, keys in document.get("components", {}).items()}
         stations = {str(a): [str(s) for s in ids] for a, ids in document.get("stations", {}).items()}
     except FileNotFoundError:
-        return {}, {}
+        return Published(), {}
     except (OSError, ValueError, AttributeError, TypeError) as err:
         log.warning("hub: ignoring unreadable %s (%s); stale Home Assistant entities may stay", path, err)
-        return {}, {}
-    return configs, stations
+        return Published(), {}
+    return Published(hashes, components), stations

@@ -1,8 +1,19 @@
 """Home Assistant MQTT discovery payloads, built by pure functions from the entity descriptions.
 
-Per-component topics (``<discovery_prefix>/<component>/<node_id>/<object_id>/config``), which every
-Home Assistant version understands. ``node_id`` is the RepLens MQTT prefix (made topic-safe), so the
-configs of one RepLens install can be told from another's on a shared broker.
+Two topic forms, both with ``node_id`` (the RepLens MQTT prefix, made topic-safe) as their third level, so
+the configs of one RepLens install can be told from another's on a shared broker, and
+``<discovery_prefix>/+/<node_id>/+/config`` matches every config of one install:
+
+- ``device`` (Home Assistant 2024.11 and later): ``<discovery_prefix>/device/<node_id>/<device>/config``,
+  one per device (``hub``, ``agent_<id>``, ``member_<id>``) with ``dev``, ``o`` and ``cmps``: one
+  component per entity, keyed by its ``key`` and naming its platform in ``p``.
+- ``component``: ``<discovery_prefix>/<platform>/<node_id>/<key>/config``, one per entity, which every
+  version understands.
+
+An entity's ``key`` is its unique_id without ``replens_``. Both forms carry the same entity payloads, with
+``object_id`` and ``default_entity_id`` side by side: Home Assistant up to 2026.3 names the entity after
+``object_id`` (from 2025.10 it prefers ``default_entity_id`` when both are set), and 2026.4 dropped
+``object_id``, so only ``default_entity_id`` keeps the entity ids of docs/homeassistant.md there.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from replens.config.homeassistant import DiscoveryFormat
 from replens.contract import ClaimLastCommand, StationCommand, StationCommandKind, Topics
 from replens.integrations.homeassistant.entities import (
     AGENT_ENTITIES,
@@ -33,7 +45,28 @@ ONLINE_ONLY = "{{ 'online' if value == 'online' else 'offline' }}"
 """Availability topics also carry ``stopped`` (clean exit): anything but online reads as offline."""
 BY = "homeassistant"
 
+DEVICE_LEVEL = "device"
+"""The ``<component>`` level of device-based discovery topics."""
+
 Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One entity's config as per-component discovery sends it (``device`` and ``origin`` included)."""
+
+    platform: Platform
+    key: str
+    """``rack_1_bench_reps``: the last level of its per-component topic, its key in its device's ``cmps``."""
+    payload: Payload
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """The entities of one Home Assistant device; ``key`` (``agent_rack_1``) names its device topic."""
+
+    key: str
+    components: list[Component]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +82,16 @@ class DiscoveryContext:
     def node_id(self) -> str:
         return re.sub(r"[^a-zA-Z0-9_-]", "_", self.topics.prefix)
 
-    def config_topic(self, platform: Platform, object_id: str) -> str:
-        return f"{self.discovery_prefix}/{platform.value}/{self.node_id}/{object_id}/config"
+    def config_topic(self, platform: Platform, key: str) -> str:
+        """Where per-component discovery puts one entity's config."""
+        return f"{self.discovery_prefix}/{platform.value}/{self.node_id}/{key}/config"
+
+    def device_topic(self, device_key: str) -> str:
+        """Where device-based discovery puts one device's config."""
+        return f"{self.discovery_prefix}/{DEVICE_LEVEL}/{self.node_id}/{device_key}/config"
+
+    def is_device_topic(self, topic: str) -> bool:
+        return topic.startswith(f"{self.discovery_prefix}/{DEVICE_LEVEL}/")
 
     def origin(self) -> Payload:
         origin: Payload = {"name": MANUFACTURER, "sw_version": self.sw_version}
@@ -74,11 +115,12 @@ def _title(text: str) -> str:
 
 
 def _entity(ctx: DiscoveryContext, desc: EntityDescription, *, unique_id: str, name: str, device: Payload,
-            state_topic: str | None, availability: list[Payload]) -> tuple[str, Payload]:
+            state_topic: str | None, availability: list[Payload]) -> Component:
     """The parts every platform shares; commands are added by the caller."""
     payload: Payload = {
         "unique_id": unique_id,
         "object_id": unique_id,
+        "default_entity_id": f"{desc.platform.value}.{unique_id}",
         "name": name,
         "device": device,
         "origin": ctx.origin(),
@@ -99,8 +141,7 @@ def _entity(ctx: DiscoveryContext, desc: EntityDescription, *, unique_id: str, n
         payload.update(entity_category="diagnostic", enabled_by_default=False)
     if desc.platform is Platform.EVENT:
         payload["event_types"] = ["set_completed"]
-    object_id = unique_id.removeprefix("replens_")
-    return ctx.config_topic(desc.platform, object_id), payload
+    return Component(desc.platform, unique_id.removeprefix("replens_"), payload)
 
 
 def _substitute(payload: Payload, station: str) -> Payload:
@@ -125,28 +166,21 @@ def member_device(ctx: DiscoveryContext, member_id: str, name: str) -> Payload:
             "name": name, "sw_version": ctx.sw_version, "via_device": HUB_DEVICE}
 
 
-def hub_configs(ctx: DiscoveryContext) -> dict[str, Payload]:
+def hub_components(ctx: DiscoveryContext) -> list[Component]:
     """The hub's device: its connection status (no availability: it is the availability)."""
-    configs: dict[str, Payload] = {}
-    for desc in HUB_ENTITIES:
-        topic, payload = _entity(ctx, desc, unique_id=f"replens_hub_{desc.key}", name=_title(desc.name),
-                                 device=hub_device(ctx), state_topic=ctx.topics.hub_available, availability=[])
-        configs[topic] = payload
-    return configs
+    return [_entity(ctx, desc, unique_id=f"replens_hub_{desc.key}", name=_title(desc.name), device=hub_device(ctx),
+                    state_topic=ctx.topics.hub_available, availability=[]) for desc in HUB_ENTITIES]
 
 
-def agent_configs(ctx: DiscoveryContext, agent_id: str) -> dict[str, Payload]:
+def agent_components(ctx: DiscoveryContext, agent_id: str) -> list[Component]:
     """Diagnostics of one camera agent (fps, latency, outbox depth), disabled by default."""
-    configs: dict[str, Payload] = {}
-    for desc in AGENT_ENTITIES:
-        topic, payload = _entity(ctx, desc, unique_id=f"replens_{agent_id}_{desc.key}", name=_title(desc.name),
-                                 device=agent_device(ctx, agent_id), state_topic=ctx.topics.agent_stats(agent_id),
-                                 availability=ctx.availability(agent_id))
-        configs[topic] = payload
-    return configs
+    return [_entity(ctx, desc, unique_id=f"replens_{agent_id}_{desc.key}", name=_title(desc.name),
+                    device=agent_device(ctx, agent_id), state_topic=ctx.topics.agent_stats(agent_id),
+                    availability=ctx.availability(agent_id)) for desc in AGENT_ENTITIES]
 
 
-def station_configs(ctx: DiscoveryContext, agent_id: str, station: str, member_names: list[str]) -> dict[str, Payload]:
+def station_components(ctx: DiscoveryContext, agent_id: str, station: str,
+                       member_names: list[str]) -> list[Component]:
     """Every entity of one station, on its agent's device; ``member_names`` are the claim select's options."""
     state_topics = {
         Source.AGENT_STATE: ctx.topics.agent_state(agent_id),
@@ -154,16 +188,17 @@ def station_configs(ctx: DiscoveryContext, agent_id: str, station: str, member_n
         Source.SET_COMPLETED: ctx.topics.station_set_completed(agent_id, station),
     }
     label = _title(station.replace("_", " "))
-    configs: dict[str, Payload] = {}
+    components: list[Component] = []
     for desc in STATION_ENTITIES:
         state_topic = state_topics[desc.source] if desc.source is not None else None
-        topic, payload = _entity(ctx, desc, unique_id=f"replens_{agent_id}_{station}_{desc.key}",
-                                 name=f"{label} {desc.name}", device=agent_device(ctx, agent_id),
-                                 state_topic=state_topic, availability=ctx.availability(agent_id))
+        component = _entity(ctx, desc, unique_id=f"replens_{agent_id}_{station}_{desc.key}",
+                            name=f"{label} {desc.name}", device=agent_device(ctx, agent_id),
+                            state_topic=state_topic, availability=ctx.availability(agent_id))
         if desc.command is not None:
-            payload.update(_command(ctx, desc.command, agent_id, station, member_names))
-        configs[topic] = _substitute(payload, station)
-    return configs
+            component.payload.update(_command(ctx, desc.command, agent_id, station, member_names))
+        _substitute(component.payload, station)
+        components.append(component)
+    return components
 
 
 def _station_command(station: str, kind: StationCommandKind) -> str:
@@ -186,30 +221,82 @@ def _command(ctx: DiscoveryContext, command: Command, agent_id: str, station: st
             "options": [*sorted(member_names, key=str.casefold), NOBODY]}
 
 
-def member_configs(ctx: DiscoveryContext, member_id: str, name: str) -> dict[str, Payload]:
+def member_components(ctx: DiscoveryContext, member_id: str, name: str) -> list[Component]:
     """One member's device; depends on the hub only (members are not tied to a camera)."""
-    configs: dict[str, Payload] = {}
-    for desc in MEMBER_ENTITIES:
-        topic, payload = _entity(ctx, desc, unique_id=f"replens_member_{member_id}_{desc.key}",
-                                 name=_title(desc.name), device=member_device(ctx, member_id, name),
-                                 state_topic=ctx.topics.member_state(member_id), availability=ctx.availability(None))
-        configs[topic] = payload
-    return configs
+    return [_entity(ctx, desc, unique_id=f"replens_member_{member_id}_{desc.key}", name=_title(desc.name),
+                    device=member_device(ctx, member_id, name), state_topic=ctx.topics.member_state(member_id),
+                    availability=ctx.availability(None)) for desc in MEMBER_ENTITIES]
 
 
-def all_configs(
-    ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str]
-) -> dict[str, bytes]:
-    """Every config RepLens wants retained now: topic → payload bytes.
+def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str]) -> list[Device]:
+    """Every device RepLens shows now: the hub, each agent with its stations, each member.
 
     ``stations``: agent id → its station ids; ``members``: member id → name.
     """
-    configs = hub_configs(ctx)
     names = list(members.values())
+    found = [Device("hub", hub_components(ctx))]
     for agent_id, station_ids in sorted(stations.items()):
-        configs.update(agent_configs(ctx, agent_id))
+        components = agent_components(ctx, agent_id)
         for station in sorted(station_ids):
-            configs.update(station_configs(ctx, agent_id, station, names))
-    for member_id, name in sorted(members.items()):
-        configs.update(member_configs(ctx, member_id, name))
-    return {topic: encode(payload) for topic, payload in configs.items()}
+            components += station_components(ctx, agent_id, station, names)
+        found.append(Device(f"agent_{agent_id}", components))
+    found += [Device(f"member_{member_id}", member_components(ctx, member_id, name))
+              for member_id, name in sorted(members.items())]
+    return found
+
+
+def component_configs(ctx: DiscoveryContext, components: list[Component]) -> dict[str, Payload]:
+    """Per-component discovery: topic → one entity's config."""
+    return {ctx.config_topic(c.platform, c.key): c.payload for c in components}
+
+
+def device_config(device: Device) -> Payload:
+    """Device-based discovery: the device and origin once (``dev``, ``o``), each entity under ``cmps``."""
+    first = device.components[0].payload
+    components = {c.key: {"p": c.platform.value} | {k: v for k, v in c.payload.items() if k not in ("device", "origin")}
+                  for c in device.components}
+    return {"dev": first["device"], "o": first["origin"], "cmps": components}
+
+
+def hub_configs(ctx: DiscoveryContext) -> dict[str, Payload]:
+    return component_configs(ctx, hub_components(ctx))
+
+
+def agent_configs(ctx: DiscoveryContext, agent_id: str) -> dict[str, Payload]:
+    return component_configs(ctx, agent_components(ctx, agent_id))
+
+
+def station_configs(ctx: DiscoveryContext, agent_id: str, station: str, member_names: list[str]) -> dict[str, Payload]:
+    return component_configs(ctx, station_components(ctx, agent_id, station, member_names))
+
+
+def member_configs(ctx: DiscoveryContext, member_id: str, name: str) -> dict[str, Payload]:
+    return component_configs(ctx, member_components(ctx, member_id, name))
+
+
+def all_configs(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
+                discovery_format: DiscoveryFormat = "device") -> dict[str, bytes]:
+    """Every config RepLens wants retained now, in one topic form: topic → payload bytes.
+
+    ``stations``: agent id → its station ids; ``members``: member id → name.
+    """
+    found = devices(ctx, stations, members)
+    if discovery_format == "device":
+        return {ctx.device_topic(d.key): encode(device_config(d)) for d in found}
+    return {topic: encode(payload) for d in found for topic, payload in component_configs(ctx, d.components).items()}
+
+
+def device_components(payload: bytes) -> dict[str, str]:
+    """A device config's component keys → their platforms (what removing one from it needs)."""
+    return {key: str(component["p"]) for key, component in json.loads(payload)["cmps"].items()}
+
+
+def with_removed(payload: bytes, removed: Mapping[str, str]) -> bytes:
+    """A device config that also removes components (key → platform) it held before.
+
+    Home Assistant keeps a component left out of an updated device config; one that has nothing but its
+    platform (``{"p": "sensor"}``) is removed, entity registry entry included.
+    """
+    config = json.loads(payload)
+    config["cmps"] = {key: {"p": platform} for key, platform in removed.items()} | config["cmps"]
+    return encode(config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from replens.config.base import StrictModel
@@ -13,6 +15,10 @@ def _topic_level_free(value: str) -> str:
     return value
 
 
+DiscoveryFormat = Literal["device", "component"]
+"""``device``: one config per device (Home Assistant 2024.11 and later); ``component``: one per entity."""
+
+
 class HomeAssistantConfig(StrictModel):
     """Devices and entities for Home Assistant's MQTT integration: agents, their stations, members, the hub."""
 
@@ -22,6 +28,21 @@ class HomeAssistantConfig(StrictModel):
     )
     discovery_prefix: str = Field(
         default="homeassistant", description="Home Assistant's MQTT discovery prefix (its default is homeassistant)."
+    )
+    discovery_format: DiscoveryFormat = Field(
+        default="device",
+        description="'device' publishes one config per device (<prefix>/device/<node>/<device>/config, "
+        "Home Assistant 2024.11 and later); 'component' one per entity, which every version understands. "
+        "Changing it hands the entities over with Home Assistant's migrate_discovery handshake: same entity "
+        "ids, settings and history.",
+    )
+    migration_pause_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="After a discovery_format change, how long to give Home Assistant to let go of the old "
+        "configs (migrate_discovery) before the new ones go out. Too short for a busy Home Assistant and it "
+        "ignores a new config whose unique_id it still holds; longer only delays the switch.",
     )
     status_topic: str = Field(
         default="homeassistant/status",

@@ -1,14 +1,18 @@
-"""RepLens in a real Home Assistant (Core 2024.3.3 in .venv-ha, see scripts/install-home-assistant.sh).
+"""RepLens in a real Home Assistant Core (``REPLENS_HASS``: its ``hass``; see scripts/install-home-assistant.sh).
 
 Mosquitto, the hub and a real agent counting the sample clip in real time; Home Assistant is onboarded and
 given the MQTT integration through its REST APIs, then everything is read back from /api/states and driven
-through /api/services. Run with ``make test-ha``; the default ``pytest`` run leaves this folder out.
+through /api/services; its entity and device registries are read over its websocket API. The discovery
+format follows the version under test: per device from 2024.11 (RepLens' default), per component before.
+Run with ``make test-ha`` (2024.3.3 and 2025.4.4); the default ``pytest`` run leaves this folder out.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -25,7 +29,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.cli.demo import DEMO_STATION, demo_agent_config, sample_clip
 from replens.config import RepLensConfig
-from replens.contract import EnrolCommand, SetPhase, VisitEvent, VisitRole
+from replens.contract import (
+    AgentState,
+    EnrolCommand,
+    SetPhase,
+    StationState,
+    VisitEvent,
+    VisitRole,
+    utc_from_unix,
+)
 from replens.device_agent.app import Agent
 from replens.hub.runner import HubThread
 from replens.members import MembersStore
@@ -35,10 +47,49 @@ from tests.servers import free_port, http_request, wait_until
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-HASS = Path(os.environ.get("REPLENS_HASS", ROOT / ".venv-ha" / "bin" / "hass"))
+HASS = Path(os.environ.get("REPLENS_HASS", ROOT / ".venv-ha-2025.4.4" / "bin" / "hass"))
 AGENT = "rack"
 STATION = f"replens_{AGENT}_{DEMO_STATION}"
 CUSTOM_COMPONENT = ROOT / "integrations" / "homeassistant" / "custom_components" / "replens"
+DEVICE_DISCOVERY = (2024, 11)
+"""The first Home Assistant release with device-based discovery (and migrate_discovery)."""
+
+WEBSOCKET_CLIENT = """
+import asyncio, json, sys
+import aiohttp
+
+async def main(url, token, commands):
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": token})
+        reply = await ws.receive_json()
+        assert reply["type"] == "auth_ok", reply
+        replies = []
+        for number, command in enumerate(json.loads(commands), 1):
+            await ws.send_json({"id": number, **command})
+            while (reply := await ws.receive_json()).get("id") != number:
+                pass
+            replies.append(reply)
+        print(json.dumps(replies))
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+"""Run by Home Assistant's own Python, which has aiohttp (RepLens' virtualenv has no websocket client)."""
+
+
+@functools.cache
+def ha_version() -> tuple[int, ...]:
+    if not HASS.exists():
+        raise RuntimeError(f"{HASS} not found: run bash scripts/install-home-assistant.sh (make test-ha does)")
+    out = subprocess.run([str(HASS), "--version"], capture_output=True, text=True, check=True, timeout=120).stdout
+    found = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
+    assert found is not None, out
+    return tuple(int(n) for n in found.groups())
+
+
+def discovery_format() -> str:
+    """What the Home Assistant under test understands: device-based discovery from 2024.11."""
+    return "device" if ha_version() >= DEVICE_DISCOVERY else "component"
 
 
 class HomeAssistant:
@@ -60,6 +111,9 @@ class HomeAssistant:
             "homeassistant:\n  name: RepLens test\n  latitude: 0\n  longitude: 0\n  elevation: 0\n"
             "  unit_system: metric\n  time_zone: UTC\n  currency: EUR\n  country: DE\n"
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\napi:\nconfig:\nonboarding:\nreplens:\n"
+            "recorder:\n  commit_interval: 0\nhistory:\n"
+            # INFO from the MQTT integration says when a discovery migration starts (migration test).
+            "logger:\n  default: warning\n  logs:\n    homeassistant.components.mqtt: info\n"
         )
         components = self.workdir / "custom_components"
         components.mkdir(exist_ok=True)
@@ -108,6 +162,23 @@ class HomeAssistant:
                             {"broker": host, "port": port})
         assert flow.get("type") == "create_entry", flow
         return dict(flow)
+
+    def ws(self, *commands: dict[str, Any]) -> list[Any]:
+        """Websocket API commands (``{"type": "config/entity_registry/list"}``): their results, in order."""
+        python = HASS.parent / "python"
+        url = f"ws://127.0.0.1:{self.port}/api/websocket"
+        done = subprocess.run([str(python), "-c", WEBSOCKET_CLIENT, url, self.token, json.dumps(commands)],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        replies = json.loads(done.stdout)
+        assert all(r.get("success") for r in replies), replies
+        return [r["result"] for r in replies]
+
+    def history(self, entity_id: str, since: datetime) -> list[str]:
+        """Every state the recorder kept for the entity since then, oldest first."""
+        query = urllib.parse.urlencode({"filter_entity_id": entity_id, "minimal_response": ""})
+        found = self.api("GET", f"/api/history/period/{urllib.parse.quote(since.isoformat())}?{query}")
+        return [str(s["state"]) for s in found[0]] if found else []
 
     def states(self) -> dict[str, dict[str, Any]]:
         return {s["entity_id"]: s for s in self.api("GET", "/api/states")}
@@ -197,8 +268,9 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
     agent_doc["source"].update(realtime=True, loop=True)
     agent_doc["stations"][DEMO_STATION]["weight_kg"] = 40.0
     agent_doc["stats_interval_s"] = 1
-    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent_doc},
-                             extra={"homeassistant": {"republish_delay_max_s": 1, "refresh_s": 2}})
+    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent_doc}, extra={"homeassistant": {
+        "republish_delay_max_s": 1, "refresh_s": 2, "discovery_format": discovery_format()}})
+    print(f"Home Assistant {'.'.join(map(str, ha_version()))}, {discovery_format()} discovery")
     with MembersStore(config.members_db()) as members:
         ann = members.add("Ann", [np.random.default_rng(1).normal(size=128)], consent=True)
     member = f"replens_member_{ann.id}"
@@ -223,6 +295,10 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         wait_until(lambda: set(expected) <= set(hass.states()), 60, 0.5,
                    f"entities missing: {sorted(set(expected) - set(hass.states()))}")
         print(f"entities after {time.monotonic() - began:.1f} s")
+        # Entity ids as docs/homeassistant.md promises them, diagnostics (disabled by default) included.
+        wait_until(lambda: len(mqtt_entities(hass)) == 1 + 3 + 9 + 6, 10, 0.5, "every entity registered")
+        assert {e["entity_id"] for e in mqtt_entities(hass).values()} == {
+            f"{e['entity_id'].split('.')[0]}.{uid}" for uid, e in mqtt_entities(hass).items()}
 
         # Live values: reps in the set under way as the agent counts them, the member present, the hub online.
         wait_until(lambda: hass.state(f"binary_sensor.{member}_present") == "on", 20, 0.5, "Ann present")
@@ -293,3 +369,133 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
     finally:
         agent_thread.stop()
         hub.stop()
+
+
+def mqtt_entities(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
+    """The MQTT integration's entity registry: unique_id → entry. Fails on a unique_id registered twice."""
+    entries = [e for e in hass.ws({"type": "config/entity_registry/list"})[0] if e["platform"] == "mqtt"]
+    by_unique_id = {e["unique_id"]: e for e in entries}
+    assert len(by_unique_id) == len(entries), sorted(e["entity_id"] for e in entries)
+    return by_unique_id
+
+
+def mqtt_devices(hass: HomeAssistant, entry_id: str) -> dict[str, str]:
+    """The MQTT integration's devices: identifier → device registry id. Fails on an identifier seen twice."""
+    devices = [d for d in hass.ws({"type": "config/device_registry/list"})[0] if entry_id in d["config_entries"]]
+    identifiers = [i[1] for d in devices for i in d["identifiers"]]
+    assert len(set(identifiers)) == len(identifiers), identifiers
+    return {i[1]: d["id"] for d in devices for i in d["identifiers"]}
+
+
+def retained_discovery(mosquitto, node: str) -> set[str]:
+    """The discovery topics of this install that hold a retained config (what a restarted HA would read)."""
+    got: dict[str, bytes] = {}
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.on_message = lambda _c, _u, m: got.update({m.topic: bytes(m.payload)})
+    client.connect(mosquitto.host, mosquitto.port)
+    client.subscribe(f"homeassistant/+/{node}/+/config", qos=1)
+    client.loop_start()
+    time.sleep(1.0)
+    client.loop_stop()
+    client.disconnect()
+    return {t for t, p in got.items() if p}
+
+
+def publish_retained(mosquitto, topic: str, payload: str | bytes) -> None:
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect(mosquitto.host, mosquitto.port)
+    client.loop_start()
+    client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+    client.loop_stop()
+    client.disconnect()
+
+
+def showing(hass: HomeAssistant, entity_id: str, state: str) -> bool:
+    return hass.state(entity_id) == state
+
+
+def in_history(hass: HomeAssistant, entity_id: str, since: datetime, states: set[str]) -> bool:
+    return states <= set(hass.history(entity_id, since))
+
+
+def agent_counting(mosquitto, config: RepLensConfig, reps: int) -> None:
+    """What a counting agent leaves retained: online, and its station mid-set at ``reps``."""
+    topics = config.mqtt.topics
+    publish_retained(mosquitto, topics.agent_available(AGENT), "online")
+    state = AgentState(agent_id=AGENT, updated_at=utc_from_unix(time.time()), stations={
+        DEMO_STATION: StationState(exercise="lat_pulldown", set_active=True, reps=reps)})
+    publish_retained(mosquitto, topics.agent_state(AGENT), state.to_json())
+
+
+def test_discovery_format_change_keeps_entities_settings_and_history(tmp_path: Path, mosquitto,
+                                                                    home_assistant) -> None:
+    """component → device → component in a live Home Assistant, by its documented migrate_discovery handshake.
+
+    Each way: the same registry entries (ids, entity ids, unique ids, a name the user gave), no entity or device
+    registered twice, none left behind unprovided, the recorder's history under the same entity id, and only
+    the new form's configs retained on the broker.
+    """
+    if ha_version() < DEVICE_DISCOVERY:
+        pytest.skip(f"Home Assistant {'.'.join(map(str, ha_version()))} has no device-based discovery (2024.11+)")
+    _, config = write_config(tmp_path, mosquitto, agents={AGENT: demo_agent_config(sample_clip()).model_dump(
+        mode="json", exclude_none=True)}, extra={"homeassistant": {"republish_delay_max_s": 0, "refresh_s": 2,
+                                                                  "discovery_format": "component"}})
+    with MembersStore(config.members_db()) as members:
+        ann = members.add("Ann", [np.random.default_rng(2).normal(size=128)], consent=True)
+    node, reps_sensor = config.mqtt.prefix, f"sensor.{STATION}_reps"
+    hass = home_assistant
+    hass.onboard()
+    hass.add_mqtt(mosquitto.host, mosquitto.port)
+    entry_id = hass.ws({"type": "config_entries/get", "domain": "mqtt"})[0][0]["entry_id"]
+    began = datetime.now(UTC)
+    hub = HubThread(config)
+    hub.start()
+    try:
+        agent_counting(mosquitto, config, 4)
+        component_form = retained_discovery(mosquitto, node)
+        assert len(component_form) == 1 + 3 + 9 + 6 and all("/device/" not in t for t in component_form)
+        wait_until(lambda: hass.state(reps_sensor) == "4", 60, 0.5, "reps from the component configs")
+        hass.ws({"type": "config/entity_registry/update", "entity_id": reps_sensor, "name": "Bench reps, mine"})
+        before, devices = mqtt_entities(hass), mqtt_devices(hass, entry_id)
+        assert len(before) == 1 + 3 + 9 + 6 and set(devices) == {
+            "replens_hub", f"replens_agent_{AGENT}", f"replens_member_{ann.id}"}
+        enabled = {e["entity_id"] for e in before.values() if e["disabled_by"] is None}
+    finally:
+        hub.stop()
+
+    reps = 4
+    for fmt, started in (("device", "Migration to MQTT device discovery"),
+                         ("component", "Rollback to MQTT platform discovery")):
+        settings = config.homeassistant.model_copy(update={"discovery_format": fmt})
+        hub = HubThread(config.model_copy(update={"homeassistant": settings}))
+        hub.start()
+        try:
+            def switched(fmt: str = fmt) -> bool:
+                found = retained_discovery(mosquitto, node)
+                return bool(found) and all(("/device/" in t) == (fmt == "device") for t in found)
+
+            wait_until(switched, 30, 0.5, f"only {fmt} configs retained")
+            assert len(retained_discovery(mosquitto, node)) == (3 if fmt == "device" else 1 + 3 + 9 + 6)
+            wait_until(lambda: all(hass.state(e) not in (None, "unavailable") for e in enabled), 60, 0.5,
+                       f"every entity provided again: {[e for e in enabled if hass.state(e) in (None, 'unavailable')]}")
+            after = mqtt_entities(hass)
+            assert {u: (e["id"], e["entity_id"], e["name"]) for u, e in after.items()} == {
+                u: (e["id"], e["entity_id"], e["name"]) for u, e in before.items()}
+            assert after[reps_sensor.removeprefix("sensor.")]["name"] == "Bench reps, mine"
+            assert mqtt_devices(hass, entry_id) == devices
+            states = hass.states()
+            assert not [e for e, s in states.items() if e.split(".")[1].startswith("replens_") and e not in enabled]
+            assert not [e for e in enabled if states[e]["attributes"].get("restored")]
+            assert states[reps_sensor]["attributes"]["friendly_name"] == "Bench reps, mine"
+            reps += 1
+            agent_counting(mosquitto, config, reps)
+            wait_until(functools.partial(showing, hass, reps_sensor, str(reps)), 20, 0.5, f"reps {reps} after it")
+            # The recorder writes from its own thread: the newest state reaches the history a moment later.
+            wait_until(functools.partial(in_history, hass, reps_sensor, began, {"4", str(reps)}), 10, 0.5,
+                       f"reps 4 and {reps} in the history of {reps_sensor}")
+            log = hass.log_tail(10**7)
+            assert f"{started} schema started for entity {reps_sensor}" in log
+            for trouble in ("does not generate unique IDs", "conflicting MQTT discovery", "migration is not possible"):
+                assert trouble not in log, trouble
+        finally:
+            hub.stop()

@@ -1,7 +1,11 @@
-"""Home Assistant discovery and commands against a real Mosquitto, the real hub and a real agent on the sample clip."""
+"""Home Assistant discovery and commands against a real Mosquitto, the real hub and a real agent on the sample clip.
+
+Discovery in both topic forms (per component, per device) and the hand-over between them.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -32,6 +36,8 @@ class Watcher:
 
     def __init__(self, broker, *topics: str) -> None:
         self.messages: dict[str, list[tuple[bytes, int, bool]]] = {}
+        self.order: list[tuple[str, bytes]] = []
+        """Every message in the order it arrived."""
         self._lock = threading.Lock()
         self._client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
         self._client.on_message = self._on_message
@@ -42,6 +48,7 @@ class Watcher:
     def _on_message(self, _c: Any, _u: Any, m: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.messages.setdefault(m.topic, []).append((bytes(m.payload), m.qos, bool(m.retain)))
+            self.order.append((m.topic, bytes(m.payload)))
 
     def latest(self, topic: str) -> bytes | None:
         with self._lock:
@@ -60,6 +67,7 @@ class Watcher:
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.order.clear()
 
     def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
         self._client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
@@ -77,20 +85,42 @@ def face() -> np.ndarray:
     return np.random.default_rng().normal(size=128)
 
 
-@pytest.fixture
-def gym(tmp_path: Path, mosquitto) -> Iterator[tuple[RepLensConfig, MembersStore]]:
+def gym_config(tmp_path: Path, mosquitto, discovery_format: str) -> RepLensConfig:
     clip = sample_clip()
     agent = demo_agent_config(clip).model_dump(mode="json", exclude_none=True)
     agent["source"].update(realtime=True, loop=True)
     agent["stations"][DEMO_STATION]["weight_kg"] = 40.0
     agent["stats_interval_s"] = 1
-    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent},
-                             extra={"homeassistant": {"republish_delay_max_s": 0.2, "refresh_s": 1}})
+    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent}, extra={"homeassistant": {
+        "republish_delay_max_s": 0.2, "refresh_s": 1, "discovery_format": discovery_format, "migration_pause_s": 0.5}})
+    return config
+
+
+@pytest.fixture
+def gym(tmp_path: Path, mosquitto) -> Iterator[tuple[RepLensConfig, MembersStore]]:
+    """Per-component discovery (every Home Assistant version)."""
+    config = gym_config(tmp_path, mosquitto, "component")
     members = MembersStore(config.members_db())
     try:
         yield config, members
     finally:
         members.close()
+
+
+@pytest.fixture
+def device_gym(tmp_path: Path, mosquitto) -> Iterator[tuple[RepLensConfig, MembersStore]]:
+    """Device-based discovery (Home Assistant 2024.11 and later), the default."""
+    config = gym_config(tmp_path, mosquitto, "device")
+    members = MembersStore(config.members_db())
+    try:
+        yield config, members
+    finally:
+        members.close()
+
+
+def with_format(config: RepLensConfig, discovery_format: str) -> RepLensConfig:
+    settings = config.homeassistant.model_copy(update={"discovery_format": discovery_format})
+    return config.model_copy(update={"homeassistant": settings})
 
 
 def station_topics(node: str, station: str) -> set[str]:
@@ -169,6 +199,123 @@ def test_discovery_retained_at_startup_republished_on_birth_and_cleaned_up(gym, 
         fresh.close()
     finally:
         hub.stop()
+        watcher.close()
+
+
+def device_topic(node: str, device: str) -> str:
+    return f"homeassistant/device/{node}/{device}/config"
+
+
+def station_keys(station: str) -> set[str]:
+    return {t.split("/")[3] for t in station_topics("n", station)}
+
+
+def test_device_discovery_retained_republished_and_cleaned_up(device_gym, mosquitto) -> None:
+    config, members = device_gym
+    node = config.mqtt.prefix
+    ann = members.add("Ann", [face()], consent=True)
+    bob = members.add("Bob", [face()], consent=True)
+    agent_topic = device_topic(node, f"agent_{AGENT}")
+    expected = {device_topic(node, "hub"), agent_topic, device_topic(node, f"member_{ann.id}"),
+                device_topic(node, f"member_{bob.id}")}
+    hub = HubThread(config)
+    hub.start()
+    try:
+        time.sleep(0.5)
+        watcher = Watcher(mosquitto, "homeassistant/#")  # subscribes after the hub published: retained only
+        wait_for(lambda: set(discovery_of(watcher, node)) == expected, 10, "every device config")
+        assert all(m == [(m[0][0], 1, True)] for t, m in watcher.messages.items() if t in expected)  # QoS 1, retained
+        agent = discovery_of(watcher, node)[agent_topic]
+        assert set(agent) == {"dev", "o", "cmps"} and agent["dev"]["identifiers"] == [f"replens_agent_{AGENT}"]
+        assert station_keys(DEMO_STATION) | {f"{AGENT}_fps"} <= set(agent["cmps"])
+        assert agent["cmps"][f"{AGENT}_{DEMO_STATION}_reps"]["p"] == "sensor"
+        assert agent["cmps"][f"{AGENT}_{DEMO_STATION}_last_set_member"]["options"] == ["Ann", "Bob", "(nobody)"]
+
+        watcher.clear()
+        watcher.publish("homeassistant/status", "online")
+        wait_for(lambda: expected <= set(watcher.messages), 10, "discovery after the birth message")
+        assert all(m[-1][1:] == (1, False) for t, m in watcher.messages.items() if t in expected)
+
+        # The agent drops its station for another: the old one's components are named for removal (platform
+        # only), then left out.
+        state = AgentState(agent_id=AGENT, updated_at=utc_from_unix(time.time()), stations={
+            "squat": StationState(exercise="squat", set_active=False)})
+        watcher.clear()
+        watcher.publish(config.mqtt.topics.agent_state(AGENT), state.to_json(), retain=True)
+        wait_for(lambda: station_keys("squat") <= set((watcher.json(agent_topic) or {}).get("cmps", {})), 10,
+                 "squat station")
+        sent = [json.loads(p)["cmps"] for p, _, _ in watcher.messages[agent_topic]]
+        assert {k: v for k, v in sent[0].items() if k in station_keys(DEMO_STATION)} == {
+            k: {"p": agent["cmps"][k]["p"]} for k in station_keys(DEMO_STATION)}
+        assert not station_keys(DEMO_STATION) & set(sent[-1])
+
+        members.delete("Bob")
+        wait_for(lambda: watcher.latest(device_topic(node, f"member_{bob.id}")) == b"", 10, "Bob's device cleared")
+    finally:
+        hub.stop()
+
+    # While the hub is down a member is deleted: the restarted hub clears their device from its record.
+    members.delete("Ann")
+    hub = HubThread(config)
+    hub.start()
+    try:
+        wait_for(lambda: watcher.latest(device_topic(node, f"member_{ann.id}")) == b"", 10,
+                 "Ann's device cleared after the restart")
+        fresh = Watcher(mosquitto, "homeassistant/#")
+        wait_for(lambda: set(discovery_of(fresh, node)) == {device_topic(node, "hub"), agent_topic}, 10,
+                 "only the hub and the agent left")
+        fresh.close()
+    finally:
+        hub.stop()
+        watcher.close()
+
+
+def handed_over(watcher: Watcher, old: set[str], new: set[str]) -> None:
+    """Each old topic got migrate_discovery then an empty payload; every new config came between the two."""
+    order = list(watcher.order)
+    for topic in old:
+        assert [p for t, p in order if t == topic] == [b'{"migrate_discovery":true}', b""], topic
+    last_migrate = max(i for i, (t, p) in enumerate(order) if t in old and p)
+    first_clear = min(i for i, (t, p) in enumerate(order) if t in old and not p)
+    first_new = min(i for i, (t, _) in enumerate(order) if t in new)
+    last_new = max(i for i, (t, _) in enumerate(order) if t in new)
+    assert last_migrate < first_new and last_new < first_clear
+
+
+def test_format_change_hands_entities_over_both_ways(gym, mosquitto) -> None:
+    """component -> device -> component, with Home Assistant's migrate_discovery handshake each way."""
+    config, members = gym
+    node = config.mqtt.prefix
+    ann = members.add("Ann", [face()], consent=True)
+    component_form = (station_topics(node, DEMO_STATION) | agent_topics(node, AGENT) | member_topics(node, ann.id)
+                      | {f"homeassistant/binary_sensor/{node}/hub_status/config"})
+    device_form = {device_topic(node, d) for d in ("hub", f"agent_{AGENT}", f"member_{ann.id}")}
+    watcher = Watcher(mosquitto, "homeassistant/#")
+    try:
+        for fmt, old, new in (("component", set(), component_form), ("device", component_form, device_form),
+                              ("component", device_form, component_form)):
+            def only(configs: set[str], seen: Watcher = watcher) -> bool:
+                return set(discovery_of(seen, node)) == configs
+
+            def emptied(configs: set[str]) -> bool:
+                return all(watcher.latest(t) == b"" for t in configs)
+
+            watcher.clear()
+            hub = HubThread(with_format(config, fmt))
+            hub.start()
+            try:
+                wait_for(functools.partial(only, new), 15, f"{fmt} configs only")
+                wait_for(functools.partial(emptied, old), 10, "old configs emptied")
+            finally:
+                hub.stop()
+            if old:
+                handed_over(watcher, old, new)
+            fresh = Watcher(mosquitto, "homeassistant/#")  # what a restarted Home Assistant would read
+            wait_for(functools.partial(only, new, fresh), 10, f"retained {fmt} configs")
+            time.sleep(0.5)
+            assert set(discovery_of(fresh, node)) == new
+            fresh.close()
+    finally:
         watcher.close()
 
 

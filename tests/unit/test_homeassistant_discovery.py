@@ -1,4 +1,5 @@
-"""Home Assistant discovery payloads, snapshot style: exact topics and payloads for a station and a member."""
+"""Home Assistant discovery payloads, snapshot style: exact topics and payloads for a station and a member, in
+both topic forms (per component, and per device with ``dev``, ``o`` and ``cmps``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from replens.contract import ClaimLastCommand, StationCommand, StationCommandKin
 from replens.integrations.homeassistant.discovery import (
     DiscoveryContext,
     all_configs,
+    device_components,
     encode,
     member_configs,
     station_configs,
+    with_removed,
 )
 
 CTX = DiscoveryContext(Topics("replens"), "homeassistant", "1.2.3", "https://example.org/replens")
@@ -27,17 +30,18 @@ MEMBER_DEVICE = {"identifiers": ["replens_member_m3f9a0c21be"], "manufacturer": 
                  "name": "Ann Lee", "sw_version": "1.2.3", "via_device": "replens_hub"}
 
 
-def station(key: str, name: str, **specific: object) -> dict[str, object]:
+def station(platform: str, key: str, name: str, **specific: object) -> dict[str, object]:
     uid = f"replens_rack_1_bench_{key}"
-    return {"unique_id": uid, "object_id": uid, "name": name, "device": AGENT_DEVICE, "origin": ORIGIN, "qos": 1,
+    return {"unique_id": uid, "object_id": uid, "default_entity_id": f"{platform}.{uid}", "name": name,
+            "device": AGENT_DEVICE, "origin": ORIGIN, "qos": 1,
             "availability": [HUB_AVAILABLE, AGENT_AVAILABLE], "availability_mode": "all", **specific}
 
 
-def member(key: str, name: str, **specific: object) -> dict[str, object]:
+def member(platform: str, key: str, name: str, **specific: object) -> dict[str, object]:
     uid = f"replens_member_m3f9a0c21be_{key}"
-    return {"unique_id": uid, "object_id": uid, "name": name, "device": MEMBER_DEVICE, "origin": ORIGIN, "qos": 1,
-            "availability": [HUB_AVAILABLE], "availability_mode": "all",
-            "state_topic": "replens/member/m3f9a0c21be/state", **specific}
+    return {"unique_id": uid, "object_id": uid, "default_entity_id": f"{platform}.{uid}", "name": name,
+            "device": MEMBER_DEVICE, "origin": ORIGIN, "qos": 1, "availability": [HUB_AVAILABLE],
+            "availability_mode": "all", "state_topic": "replens/member/m3f9a0c21be/state", **specific}
 
 
 STATE = "replens/agent/rack_1/state"
@@ -51,33 +55,34 @@ def cmd(kind: str) -> str:
 
 EXPECTED_STATION = {
     "homeassistant/sensor/replens/rack_1_bench_reps/config": station(
-        "reps", "Bench reps in set", state_topic=STATE, value_template="{{ value_json.stations['bench'].reps }}",
-        state_class="measurement", unit_of_measurement="reps", icon="mdi:counter"),
+        "sensor", "reps", "Bench reps in set", state_topic=STATE,
+        value_template="{{ value_json.stations['bench'].reps }}", state_class="measurement",
+        unit_of_measurement="reps", icon="mdi:counter"),
     "homeassistant/binary_sensor/replens/rack_1_bench_set_active/config": station(
-        "set_active", "Bench set active", state_topic=STATE, device_class="running",
+        "binary_sensor", "set_active", "Bench set active", state_topic=STATE, device_class="running",
         value_template="{{ 'ON' if value_json.stations['bench'].set_active else 'OFF' }}"),
     "homeassistant/sensor/replens/rack_1_bench_last_set_reps/config": station(
-        "last_set_reps", "Bench last set reps", state_topic=LAST_SET, value_template="{{ value_json.reps }}",
+        "sensor", "last_set_reps", "Bench last set reps", state_topic=LAST_SET, value_template="{{ value_json.reps }}",
         json_attributes_topic=LAST_SET, json_attributes_template="{{ value_json | tojson }}",
         unit_of_measurement="reps", icon="mdi:counter"),
     "homeassistant/sensor/replens/rack_1_bench_last_set_exercise/config": station(
-        "last_set_exercise", "Bench last set exercise", state_topic=LAST_SET,
+        "sensor", "last_set_exercise", "Bench last set exercise", state_topic=LAST_SET,
         value_template="{{ value_json.exercise }}", icon="mdi:weight-lifter"),
     "homeassistant/sensor/replens/rack_1_bench_last_set_weight/config": station(
-        "last_set_weight", "Bench last set weight", state_topic=LAST_SET, device_class="weight",
+        "sensor", "last_set_weight", "Bench last set weight", state_topic=LAST_SET, device_class="weight",
         unit_of_measurement="kg",
         value_template="{{ value_json.weight_kg if value_json.weight_kg is not none else 'None' }}"),
     "homeassistant/event/replens/rack_1_bench_set_completed/config": station(
-        "set_completed", "Bench set completed", state_topic="replens/station/rack_1/bench/set_completed",
+        "event", "set_completed", "Bench set completed", state_topic="replens/station/rack_1/bench/set_completed",
         event_types=["set_completed"], icon="mdi:flag-checkered"),
     "homeassistant/switch/replens/rack_1_bench_counting/config": station(
-        "counting", "Bench counting", state_topic=STATE, command_topic=COMMAND, icon="mdi:play-pause",
+        "switch", "counting", "Bench counting", state_topic=STATE, command_topic=COMMAND, icon="mdi:play-pause",
         value_template="{{ 'OFF' if value_json.stations['bench'].paused else 'ON' }}", state_on="ON",
         state_off="OFF", payload_on=cmd("resume"), payload_off=cmd("pause")),
     "homeassistant/button/replens/rack_1_bench_end_set/config": station(
-        "end_set", "Bench end set", command_topic=COMMAND, payload_press=cmd("end_set"), icon="mdi:stop"),
+        "button", "end_set", "Bench end set", command_topic=COMMAND, payload_press=cmd("end_set"), icon="mdi:stop"),
     "homeassistant/select/replens/rack_1_bench_last_set_member/config": station(
-        "last_set_member", "Bench last set was", state_topic=LAST_SET, command_topic="replens/hub/claim_last",
+        "select", "last_set_member", "Bench last set was", state_topic=LAST_SET, command_topic="replens/hub/claim_last",
         value_template="{{ value_json.member_name or '(nobody)' }}", icon="mdi:account-question",
         options=["ann lee", "Bob", "(nobody)"],
         command_template='{"schema":1,"agent_id":"rack_1","station":"bench","member":{{ value | tojson }},'
@@ -86,24 +91,26 @@ EXPECTED_STATION = {
 
 EXPECTED_MEMBER = {
     "homeassistant/sensor/replens/member_m3f9a0c21be_reps_today/config": member(
-        "reps_today", "Reps today", value_template="{{ value_json.reps_today }}", state_class="total_increasing",
-        unit_of_measurement="reps", icon="mdi:counter"),
+        "sensor", "reps_today", "Reps today", value_template="{{ value_json.reps_today }}",
+        state_class="total_increasing", unit_of_measurement="reps", icon="mdi:counter"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_volume_today/config": member(
-        "volume_today", "Volume today", value_template="{{ value_json.volume_today_kg }}", device_class="weight",
-        state_class="total_increasing", unit_of_measurement="kg"),
+        "sensor", "volume_today", "Volume today", value_template="{{ value_json.volume_today_kg }}",
+        device_class="weight", state_class="total_increasing", unit_of_measurement="kg"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_exercise/config": member(
-        "last_exercise", "Last exercise", value_template="{{ value_json.last_exercise or 'None' }}",
+        "sensor", "last_exercise", "Last exercise", value_template="{{ value_json.last_exercise or 'None' }}",
         icon="mdi:weight-lifter"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_set/config": member(
-        "last_set", "Last set", icon="mdi:dumbbell",
+        "sensor", "last_set", "Last set", icon="mdi:dumbbell",
         value_template="{{ (value_json.last_set.reps ~ ' × ' ~ value_json.last_set.exercise) if value_json.last_set "
                        "else 'None' }}",
         json_attributes_topic="replens/member/m3f9a0c21be/state",
         json_attributes_template="{{ (value_json.last_set or {}) | tojson }}"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_seen/config": member(
-        "last_seen", "Last seen", value_template="{{ value_json.last_seen or 'None' }}", device_class="timestamp"),
+        "sensor", "last_seen", "Last seen", value_template="{{ value_json.last_seen or 'None' }}",
+        device_class="timestamp"),
     "homeassistant/binary_sensor/replens/member_m3f9a0c21be_present/config": member(
-        "present", "Present", value_template="{{ 'ON' if value_json.present else 'OFF' }}", device_class="presence"),
+        "binary_sensor", "present", "Present", value_template="{{ 'ON' if value_json.present else 'OFF' }}",
+        device_class="presence"),
 }
 
 
@@ -116,7 +123,7 @@ def test_member_discovery_topics_and_payloads() -> None:
 
 
 def test_payloads_are_sorted_compact_json() -> None:
-    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"})
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"}, "component")
     for topic, payload in configs.items():
         parsed = json.loads(payload)
         assert payload == json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -129,7 +136,7 @@ def test_payloads_are_sorted_compact_json() -> None:
 
 
 def test_unique_ids_never_contain_names() -> None:
-    configs = all_configs(CTX, {}, {"m3f9a0c21be": "Ann Lee"})
+    configs = all_configs(CTX, {}, {"m3f9a0c21be": "Ann Lee"}, "component")
     assert not [t for t in configs if "ann" in t.lower()]
     assert all("Ann" not in json.loads(p)["unique_id"] for p in configs.values())
 
@@ -145,3 +152,80 @@ def test_command_payloads_are_valid_contract_messages() -> None:
     select = EXPECTED_STATION["homeassistant/select/replens/rack_1_bench_last_set_member/config"]
     rendered = str(select["command_template"]).replace("{{ value | tojson }}", json.dumps('Ann "the rock" Lee'))
     assert ClaimLastCommand.model_validate_json(rendered).member == 'Ann "the rock" Lee'
+
+
+EXPECTED_HUB_DEVICE = {
+    "dev": {"identifiers": ["replens_hub"], "manufacturer": "RepLens", "model": "Hub", "name": "RepLens hub",
+            "sw_version": "1.2.3"},
+    "o": ORIGIN,
+    "cmps": {
+        "hub_status": {
+            "p": "binary_sensor", "unique_id": "replens_hub_status", "object_id": "replens_hub_status",
+            "default_entity_id": "binary_sensor.replens_hub_status", "name": "Status", "qos": 1,
+            "state_topic": "replens/hub/available", "value_template": "{{ 'ON' if value == 'online' else 'OFF' }}",
+            "device_class": "connectivity",
+        },
+    },
+}
+
+
+def as_component(topic: str, payload: dict[str, object]) -> tuple[str, dict[str, object]]:
+    """A per-component config as it sits under ``cmps``: its key, and its payload with ``p``, without dev and o."""
+    _, platform, _, key, _ = topic.split("/")
+    return key, {"p": platform} | {k: v for k, v in payload.items() if k not in ("device", "origin")}
+
+
+def test_device_discovery_topics_and_payloads() -> None:
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"})
+    devices = ("hub", "agent_rack_1", "member_m3f9a0c21be")
+    hub, agent, member = (f"homeassistant/device/replens/{d}/config" for d in devices)
+    assert list(configs) == [hub, agent, member]
+    assert json.loads(configs[hub]) == EXPECTED_HUB_DEVICE
+    assert configs[hub].startswith(b'{"cmps":{"hub_status":{"default_entity_id":"binary_sensor.replens_hub_status"')
+    cmps = dict(as_component(t, p) for t, p in EXPECTED_MEMBER.items())
+    assert json.loads(configs[member]) == {"dev": MEMBER_DEVICE, "o": ORIGIN, "cmps": cmps}
+    # The select's options are the members' names, as in EXPECTED_STATION.
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m1": "Bob", "m2": "ann lee"})
+    parsed = json.loads(configs[agent])
+    assert parsed["dev"] == AGENT_DEVICE and parsed["o"] == ORIGIN and set(parsed) == {"dev", "o", "cmps"}
+    station = {k: v for k, v in parsed["cmps"].items() if k.startswith("rack_1_bench_")}
+    assert station == dict(as_component(t, p) for t, p in EXPECTED_STATION.items())
+    assert set(parsed["cmps"]) - set(station) == {"rack_1_fps", "rack_1_latency", "rack_1_outbox_depth"}
+
+
+def test_both_forms_carry_the_same_entities() -> None:
+    """The hand-over between forms works only if each unique_id comes back with the same config and device."""
+    stations, members = {"rack_1": ["bench", "squat"], "door": []}, {"m3f9a0c21be": "Ann Lee", "mfc86d29582": "Bo"}
+    per_component = all_configs(CTX, stations, members, "component")
+    per_device = [json.loads(p) for p in all_configs(CTX, stations, members, "device").values()]
+    regrouped = {key: (component, device["dev"], device["o"])
+                 for device in per_device for key, component in device["cmps"].items()}
+    assert len(regrouped) == len(per_component) == sum(len(d["cmps"]) for d in per_device)
+    for topic, payload in per_component.items():
+        parsed = json.loads(payload)
+        key, component = as_component(topic, parsed)
+        assert regrouped[key] == (component, parsed["device"], parsed["origin"])
+
+
+def test_default_entity_id_is_object_id_with_the_platform() -> None:
+    """object_id is deprecated since Home Assistant 2025.10 and ignored from 2026.4; default_entity_id names
+    the same entity id there, and carries the platform (sensor.replens_..., not replens_...)."""
+    configs = all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"}, "component")
+    for topic, payload in configs.items():
+        parsed = json.loads(payload)
+        platform = topic.split("/")[1]
+        assert parsed["default_entity_id"] == f"{platform}.{parsed['object_id']}" == f"{platform}.{parsed['unique_id']}"
+    for payload in all_configs(CTX, {"rack_1": ["bench"]}, {"m3f9a0c21be": "Ann Lee"}).values():
+        for component in json.loads(payload)["cmps"].values():
+            assert component["default_entity_id"] == f"{component['p']}.{component['unique_id']}"
+
+
+def test_a_device_config_removes_components_by_naming_only_their_platform() -> None:
+    agent = all_configs(CTX, {"rack_1": ["bench"]}, {})["homeassistant/device/replens/agent_rack_1/config"]
+    gone = {"rack_1_squat_reps": "sensor", "rack_1_squat_end_set": "button"}
+    tombstoned = json.loads(with_removed(agent, gone))
+    assert tombstoned["cmps"]["rack_1_squat_reps"] == {"p": "sensor"}
+    assert tombstoned["cmps"]["rack_1_squat_end_set"] == {"p": "button"}
+    assert {k: v for k, v in tombstoned["cmps"].items() if k not in gone} == json.loads(agent)["cmps"]
+    assert device_components(with_removed(agent, gone)) == device_components(agent) | gone
+    assert device_components(agent)["rack_1_bench_counting"] == "switch"
