@@ -61,6 +61,7 @@ from replens.contract import (  # noqa: E402
     SetPhase,
     decode_incoming,
     encode_batch,
+    set_id_for,
 )
 from replens.device_agent.counting.counter import CounterSettings, RepCounter  # noqa: E402
 from replens.device_agent.counting.events import CountEvent, RepCompleted, SetEnded, SetStarted  # noqa: E402
@@ -145,7 +146,7 @@ class StationReplay:
             self.position = (self.position + 1) % len(self.recording)
             if isinstance(event, SetStarted):
                 self.set_start = max(now, self.set_start + 0.001)
-                self.set_id = f"{self.agent_id}.{self.station}.{int(self.set_start * 1000)}"
+                self.set_id = set_id_for(self.agent_id, self.station, self.set_start)
                 self.rest_before_s, self.reps, self.last_t = event.rest_before_s, [], self.set_start - 1e-6
             elif isinstance(event, RepCompleted):
                 return self._rep(event, now)
@@ -351,7 +352,7 @@ class TemplateStation:
             start = self.last_us = max(now_us, self.last_us + 1)
             if not self.set_id or self._opens_set():
                 self.set_start_us = max(start, self.set_start_us + 1000)
-                self.set_id = f"{self.agent_id}.{self.station}.{self.set_start_us // 1000}"
+                self.set_id = set_id_for(self.agent_id, self.station, self.set_start_us / 1e6)
             fields = {"seq": seq, "set_id": self.set_id, "start": _iso_us(start), "turn": _iso_us(start + a),
                       "end": _iso_us(start + b)}
             return kind, (template % fields).encode() + b"\n", False

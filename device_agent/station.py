@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from replens.config.agent import StationConfig
-from replens.contract import EventKind, Exercise, RepSummary, SetPhase, StationState, utc_from_unix
+from replens.contract import EventKind, Exercise, RepSummary, SetPhase, StationState, set_id_for, utc_from_unix
 from replens.device_agent.counting.events import (
     CountEvent,
     PartialRep,
@@ -125,7 +125,7 @@ class Station:
         for event in events:
             if isinstance(event, SetStarted):
                 start = self._wall(event.start_s)
-                self._open = OpenSet(f"{self.agent_id}.{self.station_id}.{int(start * 1000)}", start,
+                self._open = OpenSet(set_id_for(self.agent_id, self.station_id, start), start,
                                      event.rest_before_s)
             elif isinstance(event, RepCompleted) and self._open is not None:
                 self._open.reps.append(event.rep)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from replens.contract import Exercise
+from replens.contract import Exercise, set_id_for
 
 V0_M_S = 1.6
 """Generic mean concentric velocity with no load (the dashboards' 1RM estimate uses the same profile)."""
@@ -95,7 +95,7 @@ class PlannedSet:
 
     @property
     def set_id(self) -> str:
-        return f"{self.agent_id}.{self.station}.{int(self.started_at.timestamp() * 1000)}"
+        return set_id_for(self.agent_id, self.station, self.started_at.timestamp())
 
     def events(self) -> list[tuple[str, dict[str, Any]]]:
         """The agent's events in order, as (topic kind, fields without seq): per rep a rep and a set update."""

@@ -23,6 +23,7 @@ from replens.contract.events import (
     Stats,
     VisitEvent,
     VisitRole,
+    set_id_for,
     utc_from_unix,
 )
 from replens.contract.exercises import Exercise
@@ -79,5 +80,6 @@ __all__ = [
     "decode_batch",
     "decode_incoming",
     "encode_batch",
+    "set_id_for",
     "utc_from_unix",
 ]

@@ -261,6 +261,15 @@ EVENT_MODELS: dict[EventKind, type[Event]] = {EventKind.SETS: SetEvent, EventKin
 """The one map from an event's kind to its wire model."""
 
 
+def set_id_for(agent_id: str, station: str, started_unix_s: float) -> str:
+    """The one format of a set's id: ``<agent>.<station>.<start in UNIX ms>``.
+
+    Unique per station without any coordination (a station starts at most one set a millisecond), and it
+    tells a reader of logs and the journal where and when the set was lifted.
+    """
+    return f"{agent_id}.{station}.{int(started_unix_s * 1000)}"
+
+
 def utc_from_unix(t: float) -> datetime:
     """UNIX seconds → aware UTC datetime (the only time type on the wire)."""
     return datetime.fromtimestamp(t, tz=UTC)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from replens.config import MqttConfig, RepLensConfig, load_config
-from replens.contract import EventKind, Exercise
+from replens.contract import EventKind, Exercise, set_id_for
 from replens.device_agent.drafts import Draft
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
@@ -72,7 +72,7 @@ class Producer:
     def produce_set(self, reps: int, at: datetime | None = None) -> None:
         """One set: a rep event and a set new/update per rep, then the set end (2 * reps + 1 events)."""
         start = at or self._t0 + timedelta(minutes=2 * self.sets)
-        set_id = f"{self.agent_id}.bench.{int(start.timestamp() * 1000)}"
+        set_id = set_id_for(self.agent_id, "bench", start.timestamp())
         common = {"agent_id": self.agent_id, "set_id": set_id, "station": "bench", "exercise": Exercise.CHEST_PRESS}
         for index in range(1, reps + 1):
             rep_start = start + timedelta(seconds=3 * (index - 1))

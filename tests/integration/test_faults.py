@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.cli.demo import sample_clip
 from replens.config import load_config
-from replens.contract import EventKind, Exercise, decode_incoming
+from replens.contract import EventKind, Exercise, decode_incoming, set_id_for
 from replens.device_agent.app import Agent
 from replens.device_agent.drafts import Draft
 from replens.errors import ContractError
@@ -339,7 +339,7 @@ class SetMaker:
 
     def drafts(self, reps: int, at: datetime | None = None) -> list[Draft]:
         start = at or self._t0 + timedelta(minutes=2 * self.sets)
-        common = {"agent_id": self.agent_id, "set_id": f"{self.agent_id}.bench.{int(start.timestamp() * 1000)}",
+        common = {"agent_id": self.agent_id, "set_id": set_id_for(self.agent_id, "bench", start.timestamp()),
                   "station": "bench", "exercise": Exercise.CHEST_PRESS}
         out = []
         for index in range(1, reps + 1):

@@ -25,6 +25,7 @@ from replens.contract import (
     SetPhase,
     VisitEvent,
     VisitRole,
+    set_id_for,
 )
 from replens.hub.journal import Journal
 from replens.hub.runner import HubThread
@@ -69,7 +70,7 @@ class Wire:
     def lift(self, station: str, minutes_ago: float, appearance: Appearance | None = None, reps: int = 5) -> str:
         """A whole set: new, then end; returns its id."""
         start = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0)
-        set_id = f"rack_1.{station}.{int(start.timestamp() * 1000)}"
+        set_id = set_id_for("rack_1", station, start.timestamp())
         common = {"agent_id": "rack_1", "set_id": set_id, "station": station, "exercise": Exercise.SQUAT,
                   "started_at": start, "appearance": appearance}
         self.send(self.topics.sets, SetEvent(seq=self.seq(), event=SetPhase.NEW, reps=1, **common))
