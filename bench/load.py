@@ -53,10 +53,10 @@ sys.path.insert(0, str(ROOT))
 from replens.config import MqttConfig, load_config  # noqa: E402
 from replens.contract import (  # noqa: E402
     DecodedBatch,
+    Event,
     EventKind,
     Exercise,
     RepEvent,
-    RepSummary,
     SetEvent,
     SetPhase,
     decode_incoming,
@@ -68,6 +68,7 @@ from replens.device_agent.counting.events import CountEvent, RepCompleted, SetEn
 from replens.device_agent.drafts import Draft  # noqa: E402
 from replens.device_agent.outbox import Outbox  # noqa: E402
 from replens.device_agent.publisher import Publisher  # noqa: E402
+from replens.device_agent.sets import SetAssembler  # noqa: E402
 from replens.device_agent.signal import SignalSample  # noqa: E402
 from replens.hub.journal import JournalReader  # noqa: E402
 from replens.hub.storage.points import rep_line, set_line  # noqa: E402
@@ -127,56 +128,37 @@ def record(variants: int) -> list[list[CountEvent]]:
 
 @dataclass
 class StationReplay:
-    """Turns recorded counter events into wire drafts dated now (rests compressed, reps at full length)."""
+    """Replays recorded counter events through a station's set assembler, dated now (rests compressed).
 
-    agent_id: str
-    station: str
-    exercise: Exercise
+    A set starts when its first rep is sent, each rep when it is sent (after the station's previous rep)
+    and at full length, a set ends when its end is sent.
+    """
+
+    sets: SetAssembler
     recording: list[CountEvent]
     position: int = 0
-    set_id: str = ""
     set_start: float = 0.0
-    rest_before_s: float | None = None
-    reps: list[RepSummary] = field(default_factory=list)
     last_t: float = 0.0
 
     def next_drafts(self, now: float) -> list[Draft]:
         while True:
             event = self.recording[self.position]
             self.position = (self.position + 1) % len(self.recording)
-            if isinstance(event, SetStarted):
-                self.set_start = max(now, self.set_start + 0.001)
-                self.set_id = set_id_for(self.agent_id, self.station, self.set_start)
-                self.rest_before_s, self.reps, self.last_t = event.rest_before_s, [], self.set_start - 1e-6
-            elif isinstance(event, RepCompleted):
-                return self._rep(event, now)
-            elif isinstance(event, SetEnded) and self.set_id:
-                return [self._set(SetPhase.END, now)]
+            drafts = self.sets.take([event], self._wall_offset_s(event, now))
+            if drafts:
+                return drafts
 
-    def _rep(self, event: RepCompleted, now: float) -> list[Draft]:
-        rep = event.rep
-        start = self.last_t = max(now, self.last_t + 1e-6)  # one point per rep: distinct start times
-        self.reps.append(RepSummary(index=rep.index, duration_s=rep.duration_s, rom=rep.rom,
-                                    concentric_s=rep.concentric_s, eccentric_s=rep.eccentric_s,
-                                    pause_s=rep.pause_s))
-        draft = Draft(EventKind.REPS, {
-            "agent_id": self.agent_id, "set_id": self.set_id, "station": self.station, "exercise": self.exercise,
-            "index": rep.index, "started_at": _utc(start), "turned_at": _utc(start + rep.turn_s - rep.start_s),
-            "ended_at": _utc(start + rep.duration_s), "concentric_s": rep.concentric_s,
-            "eccentric_s": rep.eccentric_s, "pause_s": rep.pause_s, "rom": rep.rom,
-            "confidence": min(1.0, rep.confidence)})
-        return [draft, self._set(SetPhase.NEW if rep.index == 1 else SetPhase.UPDATE, None)]
-
-    def _set(self, phase: SetPhase, ended: float | None) -> Draft:
-        return Draft(EventKind.SETS, {
-            "agent_id": self.agent_id, "set_id": self.set_id, "station": self.station, "exercise": self.exercise,
-            "event": phase, "reps": len(self.reps), "started_at": _utc(self.set_start),
-            "ended_at": None if ended is None else _utc(max(ended, self.last_t)),
-            "rest_before_s": self.rest_before_s, "rep_summaries": list(self.reps)})
-
-
-def _utc(unix_s: float) -> datetime:
-    return datetime.fromtimestamp(unix_s, UTC)
+    def _wall_offset_s(self, event: CountEvent, now: float) -> float:
+        if isinstance(event, SetStarted):
+            self.set_start = max(now, self.set_start + 0.001)
+            self.last_t = self.set_start - 1e-6
+            return self.set_start - event.start_s
+        if isinstance(event, RepCompleted):
+            self.last_t = max(now, self.last_t + 1e-6)  # one point per rep: distinct start times
+            return self.last_t - event.rep.start_s
+        if isinstance(event, SetEnded):
+            return max(now, self.last_t) - event.end_s
+        return now
 
 
 # Simulated agents (one process each) -------------------------------------------------------------------
@@ -194,7 +176,7 @@ class AgentJob:
 
 def agent_main(job: AgentJob, go: Any, results: Any) -> None:
     config = MqttConfig.model_validate(job.mqtt)
-    stations = [StationReplay(job.agent_id, name, exercise, job.recordings[i % len(job.recordings)])
+    stations = [StationReplay(SetAssembler(job.agent_id, name, exercise), job.recordings[i % len(job.recordings)])
                 for i, (name, exercise) in enumerate(STATIONS)]
     send, finish = (_outbox_sender if job.mode == "outbox" else _raw_sender)(job, config)
     go.wait()
@@ -286,7 +268,7 @@ _SET_ID_SENTINEL = "SETIDSENTINEL"
 _SENTINEL_TIMES = {f"t{i}": datetime(2001 + i, 1, 1, tzinfo=UTC) for i in range(3)}
 
 
-def _template(model: RepEvent | SetEvent, **times: str) -> str:
+def _template(model: Event, **times: str) -> str:
     """A payload as a %-format string: seq, set_id and the named datetimes become fields filled at send time."""
     text = model.to_json().decode().replace("%", "%%")
     text = text.replace(f'"seq":{_SEQ_SENTINEL}', '"seq":%(seq)d').replace(_SET_ID_SENTINEL, "%(set_id)s")
@@ -316,32 +298,12 @@ class TemplateStation:
 
     @classmethod
     def build(cls, agent_id: str, station: str, exercise: Exercise, recording: list[CountEvent]) -> TemplateStation:
+        """The station's drafts from its set assembler, with sentinels for seq, set id and times."""
+        sets = SetAssembler(agent_id, station, exercise)
         items: list[tuple[str, str, tuple[int, int]]] = []
-        t0, t1, t2 = _SENTINEL_TIMES.values()
-        reps: list[RepSummary] = []
-        rest: float | None = None
-        common = {"agent_id": agent_id, "seq": _SEQ_SENTINEL, "set_id": _SET_ID_SENTINEL, "station": station,
-                  "exercise": exercise}
         for event in recording:
-            if isinstance(event, SetStarted):
-                reps, rest = [], event.rest_before_s
-            elif isinstance(event, RepCompleted):
-                rep = event.rep
-                reps.append(RepSummary(index=rep.index, duration_s=rep.duration_s, rom=rep.rom,
-                                       concentric_s=rep.concentric_s, eccentric_s=rep.eccentric_s, pause_s=rep.pause_s))
-                rep_event = RepEvent(**common, index=rep.index, started_at=t0, turned_at=t1, ended_at=t2,
-                                     concentric_s=rep.concentric_s, eccentric_s=rep.eccentric_s, pause_s=rep.pause_s,
-                                     rom=rep.rom, confidence=min(1.0, rep.confidence))
-                offsets = (round((rep.turn_s - rep.start_s) * 1e6), round(rep.duration_s * 1e6))
-                items.append(("reps", _template(rep_event, t0="start", t1="turn", t2="end"), offsets))
-                phase = SetPhase.NEW if rep.index == 1 else SetPhase.UPDATE
-                set_event = SetEvent(**common, event=phase, reps=len(reps), started_at=t0, rest_before_s=rest,
-                                     rep_summaries=list(reps))
-                items.append(("sets", _template(set_event, t0="set_start"), (1 if rep.index == 1 else 0, 0)))
-            elif isinstance(event, SetEnded) and reps:
-                set_event = SetEvent(**common, event=SetPhase.END, reps=len(reps), started_at=t0, ended_at=t1,
-                                     rest_before_s=rest, rep_summaries=list(reps))
-                items.append(("sets", _template(set_event, t0="set_start", t1="set_end"), (0, 1)))
+            for draft in sets.take([event], 0.0):
+                items.append(_template_item(draft, event))
         return cls(agent_id, station, items)
 
     def next_line(self, now_us: int, seq: int) -> tuple[str, bytes, bool]:
@@ -364,6 +326,23 @@ class TemplateStation:
         """The rep at the current position is the first of a set (its set-new item follows it)."""
         _, _, (first, _) = self.items[self.position]
         return bool(first)
+
+
+def _template_item(draft: Draft, event: CountEvent) -> tuple[str, str, tuple[int, int]]:
+    """A rep: (kind, template, (turn offset us, end offset us)); a set: (kind, template, (opens set, ends set))."""
+    t0, t1, t2 = _SENTINEL_TIMES.values()
+    fields = {**draft.fields, "set_id": _SET_ID_SENTINEL}
+    if isinstance(event, RepCompleted) and draft.kind is EventKind.REPS:
+        rep = event.rep
+        model = Draft(draft.kind, {**fields, "started_at": t0, "turned_at": t1, "ended_at": t2}).build(_SEQ_SENTINEL)
+        offsets = (round((rep.turn_s - rep.start_s) * 1e6), round(rep.duration_s * 1e6))
+        return "reps", _template(model, t0="start", t1="turn", t2="end"), offsets
+    phase = fields["event"]
+    if phase == SetPhase.END:
+        model = Draft(draft.kind, {**fields, "started_at": t0, "ended_at": t1}).build(_SEQ_SENTINEL)
+        return "sets", _template(model, t0="set_start", t1="set_end"), (0, 1)
+    model = Draft(draft.kind, {**fields, "started_at": t0}).build(_SEQ_SENTINEL)
+    return "sets", _template(model, t0="set_start"), (int(phase == SetPhase.NEW), 0)
 
 
 _ISO_SECONDS: dict[int, str] = {}

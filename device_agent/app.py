@@ -33,9 +33,10 @@ from replens.device_agent.drafts import Draft
 from replens.device_agent.identity.setup import make_watchers
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
+from replens.device_agent.sets import FinishedSet
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.sources.opencv_source import FrameSource, open_source
-from replens.device_agent.station import FinishedSet, Station
+from replens.device_agent.station import Station
 from replens.errors import SourceError, TransientError
 
 log = logging.getLogger(__name__)

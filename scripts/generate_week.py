@@ -19,8 +19,8 @@ import numpy as np
 import yaml
 
 from replens.config import load_config
-from replens.contract import RepEvent, SetEvent, VisitEvent
-from replens.demo_data import generate_week
+from replens.contract import Event
+from replens.device_agent.demo_week import generate_week
 from replens.hub.journal import Inbound, Journal
 from replens.members import MembersStore
 
@@ -42,11 +42,10 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     with MembersStore(config.members_db()) as store:
         ids = {name: store.add(name, [rng.normal(size=128)], consent=True).id for name in week.members}
-    events: list[SetEvent | RepEvent | VisitEvent] = []
+    events: list[Event] = []
     for planned in week.sets:
-        for kind, fields in planned.events():
-            model = SetEvent if kind == "sets" else RepEvent
-            events.append(model.model_validate({**fields, "seq": len(events) + 1}))
+        for draft in planned.events():
+            events.append(draft.build(len(events) + 1))
     journal = Journal(journal_path)
     try:
         journal.record(Inbound(events=events))

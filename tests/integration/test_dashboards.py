@@ -20,8 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.contract import ClaimCommand, EventKind, Stats
-from replens.demo_data import Week, generate_week
-from replens.device_agent.drafts import Draft
+from replens.device_agent.demo_week import Week, generate_week
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
 from replens.hub.runner import HubThread
@@ -94,9 +93,9 @@ def _publish_week(config, week: Week, tmp) -> None:
         publisher = Publisher(config.mqtt, agent_id, outbox, resend_after_s=5.0)
         publisher.start()
         for planned in sets:
-            for kind, fields in planned.events():
-                topic = config.mqtt.topics.sets if kind == "sets" else config.mqtt.topics.reps
-                outbox.append(topic, Draft(EventKind(kind), fields).payload)
+            for draft in planned.events():
+                topic = config.mqtt.topics.sets if draft.kind is EventKind.SETS else config.mqtt.topics.reps
+                outbox.append(topic, draft.payload)
             publisher.wake()
         # The agent's health as it reports it while its week is still on the way: events waiting.
         stats = Stats(source="agent", id=agent_id, at=datetime.now(UTC), uptime_s=3600.0, fps=14.5,

@@ -14,8 +14,8 @@ from replens.cli.main import main
 from replens.cli.report import parse_since
 from replens.cli.report_figure import render_report
 from replens.config import load_config
-from replens.contract import RepEvent, SetEvent, VisitEvent
-from replens.demo_data import generate_week
+from replens.contract import Event
+from replens.device_agent.demo_week import generate_week
 from replens.errors import RepLensError
 from replens.hub.journal import Inbound, Journal
 from replens.members import MembersStore
@@ -34,11 +34,11 @@ def gym(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     journal = Journal(config.journal_path())
     try:
         seq = 0
-        events: list[SetEvent | RepEvent | VisitEvent] = []
+        events: list[Event] = []
         for planned in week.sets:
-            for kind, fields in planned.events():
+            for draft in planned.events():
                 seq += 1
-                events.append((SetEvent if kind == "sets" else RepEvent).model_validate({**fields, "seq": seq}))
+                events.append(draft.build(seq))
         journal.record(Inbound(events=events))
         for planned in week.sets:
             if planned.person in ids:

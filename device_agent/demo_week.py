@@ -1,6 +1,7 @@
 """A realistic synthetic week of gym data: members, stations, sets and reps with tempo and bar velocity.
 
-Used by the dashboard tests (fed through the real agent outbox and hub), the report tests and the demo.
+Used by the dashboard tests (fed through the real agent outbox and hub), the report tests and
+``scripts/generate_week.py``. Its events come out of the same set assembler as a station's.
 Pure and seeded: the same ``now`` and seed give the same week. Loads and velocities follow one generic
 load-velocity profile (``V0_M_S`` with no load, ``MVT_M_S`` at the one-rep max), reps slow down within
 a set (velocity loss) and members get a little stronger from session to session.
@@ -11,9 +12,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from replens.contract import Exercise, set_id_for
+from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
+from replens.device_agent.drafts import Draft
+from replens.device_agent.sets import SetAssembler
 
 V0_M_S = 1.6
 """Generic mean concentric velocity with no load (the dashboards' 1RM estimate uses the same profile)."""
@@ -73,6 +76,16 @@ class PlannedRep:
     def ended_at(self) -> datetime:
         return self.started_at + timedelta(seconds=self.duration_s)
 
+    def measured(self, exercise: Exercise, since: datetime) -> RepMeasurement:
+        """The rep as a counter reports it, in seconds since ``since``."""
+        start_s = (self.started_at - since).total_seconds()
+        return RepMeasurement(
+            index=self.index, start_s=start_s, turn_s=start_s + _first_phase_s(exercise, self) + self.pause_s,
+            end_s=start_s + self.duration_s, rom=self.rom, concentric_s=self.concentric_s,
+            eccentric_s=self.eccentric_s, confidence=self.confidence, rom_m=self.rom_m,
+            mean_velocity_m_s=self.mean_velocity_m_s, peak_velocity_m_s=self.peak_velocity_m_s,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PlannedSet:
@@ -97,31 +110,17 @@ class PlannedSet:
     def set_id(self) -> str:
         return set_id_for(self.agent_id, self.station, self.started_at.timestamp())
 
-    def events(self) -> list[tuple[str, dict[str, Any]]]:
-        """The agent's events in order, as (topic kind, fields without seq): per rep a rep and a set update."""
-        common = {"agent_id": self.agent_id, "set_id": self.set_id, "station": self.station,
-                  "exercise": self.exercise}
-        out: list[tuple[str, dict[str, Any]]] = []
-        summaries: list[dict[str, Any]] = []
-        for rep in self.reps:
-            first = _first_phase_s(self.exercise, rep)
-            out.append(("reps", {**common, "index": rep.index, "started_at": rep.started_at,
-                                 "turned_at": rep.started_at + timedelta(seconds=first + rep.pause_s),
-                                 "ended_at": rep.ended_at, "concentric_s": rep.concentric_s,
-                                 "eccentric_s": rep.eccentric_s, "pause_s": rep.pause_s, "rom": rep.rom,
-                                 "rom_m": rep.rom_m, "mean_velocity_m_s": rep.mean_velocity_m_s,
-                                 "peak_velocity_m_s": rep.peak_velocity_m_s, "confidence": rep.confidence}))
-            summaries.append({"index": rep.index, "duration_s": rep.duration_s, "rom": rep.rom, "rom_m": rep.rom_m,
-                              "mean_velocity_m_s": rep.mean_velocity_m_s, "concentric_s": rep.concentric_s,
-                              "eccentric_s": rep.eccentric_s, "pause_s": rep.pause_s})
-            out.append(("sets", {**common, "event": "new" if rep.index == 1 else "update", "reps": rep.index,
-                                 "started_at": self.started_at, "rest_before_s": self.rest_before_s,
-                                 "rep_summaries": list(summaries)}))
+    def events(self) -> list[Draft]:
+        """The agent's events in order, made as a station makes them: its counter's events through the set assembler.
+
+        Media time is seconds since the set's first rep. Per rep a rep event and a set new/update, then the end.
+        """
+        reps = [rep.measured(self.exercise, since=self.started_at) for rep in self.reps]
+        counted: list[CountEvent] = [SetStarted(start_s=0.0, rest_before_s=self.rest_before_s)]
+        counted += [RepCompleted(rep) for rep in reps]
         if self.ended:
-            out.append(("sets", {**common, "event": "end", "reps": len(self.reps), "started_at": self.started_at,
-                                 "ended_at": self.ended_at, "rest_before_s": self.rest_before_s,
-                                 "rep_summaries": summaries}))
-        return out
+            counted.append(SetEnded(start_s=0.0, end_s=reps[-1].end_s, reps=tuple(reps)))
+        return SetAssembler(self.agent_id, self.station, self.exercise).take(counted, self.started_at.timestamp())
 
 
 @dataclass(frozen=True, slots=True)
