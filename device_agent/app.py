@@ -33,7 +33,7 @@ from replens.device_agent.drafts import Draft
 from replens.device_agent.identity.setup import make_watchers
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
-from replens.device_agent.sets import FinishedSet
+from replens.device_agent.sets import CountedSet
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.sources.opencv_source import FrameSource, open_source
 from replens.device_agent.station import Station
@@ -48,7 +48,7 @@ ProgressCallback = Callable[[Frame, "Agent"], None]
 class AgentRunSummary:
     frames: int = 0
     elapsed_s: float = 0.0
-    sets: list[FinishedSet] = field(default_factory=list)
+    sets: list[CountedSet] = field(default_factory=list)
     events: int = 0
     drained: bool = True
 

@@ -14,7 +14,6 @@ Input formats (``replens count``):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,43 +22,19 @@ import numpy.typing as npt
 
 from replens.contract import Exercise
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
-from replens.device_agent.counting.events import CountEvent, RepMeasurement, SetEnded, SetStarted
+from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose import PoseRepEngine
 from replens.device_agent.counting.profiles import profile_for
 from replens.device_agent.counting.trajectory import TrajectoryRepEngine
+from replens.device_agent.sets import CountedSet, counted_sets
 from replens.device_agent.signal import SignalSample
 from replens.errors import ConfigError, SourceError
-from replens.metrics import velocity_loss_pct
 
 FloatArray = npt.NDArray[np.float64]
 POSE_LANDMARKS = 33
 SIGNAL_COLUMNS = 2
 DEFAULT_SET_END_REST_S = 20.0
 DEFAULT_SIGNAL_MIN_RANGE = 20.0  # a bare 1-D signal has no known unit: the weight-stack tracker's pixels
-
-
-@dataclass(frozen=True, slots=True)
-class CountedSet:
-    start_s: float
-    end_s: float
-    rest_before_s: float | None
-    reps: tuple[RepMeasurement, ...]
-    partial_reps: int = 0
-
-    @property
-    def velocity_loss_pct(self) -> float | None:
-        return velocity_loss_pct([r.mean_velocity_m_s for r in self.reps if r.mean_velocity_m_s is not None])
-
-
-def sets_from_events(events: Iterable[CountEvent]) -> list[CountedSet]:
-    sets: list[CountedSet] = []
-    rest_before: float | None = None
-    for event in events:
-        if isinstance(event, SetStarted):
-            rest_before = event.rest_before_s
-        elif isinstance(event, SetEnded) and event.reps:
-            sets.append(CountedSet(event.start_s, event.end_s, rest_before, event.reps, event.partial_reps))
-    return sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +152,7 @@ def count_recorded(
             ok = math.isfinite(position)
             events += counter.update(SignalSample(float(t_s), float(position)) if ok else None, float(t_s))
         events += counter.finish(float(data.t_s[-1]))
-    return sets_from_events(events)
+    return counted_sets(events, exercise)
 
 
 def _trajectory_engine(data: Track, exercise: Exercise, min_range: float | None) -> TrajectoryRepEngine:

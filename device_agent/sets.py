@@ -7,7 +7,7 @@ A station, the simulated week (:mod:`demo_week`) and the load bench all turn a c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from replens.contract import EventKind, Exercise, RepSummary, SetPhase, set_id_for, utc_from_unix
 from replens.device_agent.counting.events import (
@@ -19,39 +19,50 @@ from replens.device_agent.counting.events import (
     SetStarted,
 )
 from replens.device_agent.drafts import Draft
+from replens.metrics import velocity_loss_pct
 
 AppearanceSince = Callable[[float], dict[str, list[float]] | None]
 """The lifter's clothing colour seen since a wall-clock time (pose stations), for a set event."""
 
 
-@dataclass
-class OpenSet:
-    set_id: str
-    started_wall_s: float
-    rest_before_s: float | None
-    reps: list[RepMeasurement] = field(default_factory=list)
-    partial_reps: int = 0
-
-
 @dataclass(frozen=True, slots=True)
-class FinishedSet:
-    """What the CLI and the demo print."""
+class CountedSet:
+    """One set at one station: its reps in media seconds, its start and end also as UNIX time.
+
+    The set under way is one too, with ``ended_wall_s`` None; the assembler replaces it at every
+    rep, so a set once handed out never changes under its holder (the CLI, the demo, a test).
+    """
 
     set_id: str
     station: str
     exercise: Exercise
     started_wall_s: float
-    ended_wall_s: float
-    reps: tuple[RepMeasurement, ...]
-    rest_before_s: float | None = None
+    rest_before_s: float | None
+    reps: tuple[RepMeasurement, ...] = ()
     partial_reps: int = 0
+    ended_wall_s: float | None = None
+
+    @property
+    def start_s(self) -> float:
+        """Media time at which the first rep started."""
+        return self.reps[0].start_s
+
+    @property
+    def end_s(self) -> float:
+        """Media time at which the last rep ended."""
+        return self.reps[-1].end_s
+
+    @property
+    def velocity_loss_pct(self) -> float | None:
+        return velocity_loss_pct([r.mean_velocity_m_s for r in self.reps if r.mean_velocity_m_s is not None])
 
 
 class SetAssembler:
     """Keeps the set under way at one station; :meth:`take` turns counter events into wire drafts.
 
     Per rep a rep event and a set ``new`` (first rep) or ``update``; a partial rep updates the set;
-    the set's end gives its ``end`` event and a :class:`FinishedSet`.
+    the set's end gives its ``end`` event and joins :attr:`finished`. The reps of a set are kept
+    here and nowhere else (the counter only counts them).
     """
 
     def __init__(self, agent_id: str, station: str, exercise: Exercise, *, weight_kg: float | None = None,
@@ -61,8 +72,8 @@ class SetAssembler:
         self.exercise = exercise
         self.weight_kg = weight_kg
         self._appearance = appearance
-        self.open: OpenSet | None = None
-        self.finished: list[FinishedSet] = []
+        self.open: CountedSet | None = None
+        self.finished: list[CountedSet] = []
 
     def take(self, events: Iterable[CountEvent], wall_offset_s: float) -> list[Draft]:
         """The drafts these events make; ``wall_offset_s`` is UNIX time minus the events' media time."""
@@ -70,31 +81,33 @@ class SetAssembler:
         for event in events:
             if isinstance(event, SetStarted):
                 start = wall_offset_s + event.start_s
-                self.open = OpenSet(set_id_for(self.agent_id, self.station, start), start, event.rest_before_s)
-            elif isinstance(event, RepCompleted) and self.open is not None:
-                self.open.reps.append(event.rep)
-                drafts.append(self._rep_draft(self.open, event.rep, wall_offset_s))
-                phase = SetPhase.NEW if len(self.open.reps) == 1 else SetPhase.UPDATE
-                drafts.append(self._set_draft(self.open, phase, None))
-            elif isinstance(event, PartialRep) and self.open is not None:
-                self.open.partial_reps += 1
-                drafts.append(self._set_draft(self.open, SetPhase.UPDATE, None))
-            elif isinstance(event, SetEnded) and self.open is not None:
-                end = wall_offset_s + event.end_s
-                drafts.append(self._set_draft(self.open, SetPhase.END, end))
-                self.finished.append(FinishedSet(self.open.set_id, self.station, self.exercise,
-                                                 self.open.started_wall_s, end, tuple(self.open.reps),
-                                                 self.open.rest_before_s, self.open.partial_reps))
+                self.open = CountedSet(set_id_for(self.agent_id, self.station, start), self.station, self.exercise,
+                                       start, event.rest_before_s)
+                continue
+            counted = self.open
+            if counted is None:
+                continue
+            if isinstance(event, RepCompleted):
+                self.open = counted = replace(counted, reps=(*counted.reps, event.rep))
+                drafts.append(self._rep_draft(counted, event.rep, wall_offset_s))
+                drafts.append(self._set_draft(counted, SetPhase.NEW if len(counted.reps) == 1 else SetPhase.UPDATE))
+            elif isinstance(event, PartialRep):
+                self.open = counted = replace(counted, partial_reps=counted.partial_reps + 1)
+                drafts.append(self._set_draft(counted, SetPhase.UPDATE))
+            elif isinstance(event, SetEnded):
+                ended = replace(counted, ended_wall_s=wall_offset_s + event.end_s)
+                drafts.append(self._set_draft(ended, SetPhase.END))
+                self.finished.append(ended)
                 self.open = None
         return drafts
 
-    def _common(self, open_set: OpenSet) -> dict[str, object]:
-        return {"agent_id": self.agent_id, "set_id": open_set.set_id, "station": self.station,
+    def _common(self, counted: CountedSet) -> dict[str, object]:
+        return {"agent_id": self.agent_id, "set_id": counted.set_id, "station": self.station,
                 "exercise": self.exercise}
 
-    def _rep_draft(self, open_set: OpenSet, rep: RepMeasurement, wall_offset_s: float) -> Draft:
+    def _rep_draft(self, counted: CountedSet, rep: RepMeasurement, wall_offset_s: float) -> Draft:
         return Draft(EventKind.REPS, {
-            **self._common(open_set),
+            **self._common(counted),
             "index": rep.index,
             "started_at": utc_from_unix(wall_offset_s + rep.start_s),
             "turned_at": utc_from_unix(wall_offset_s + rep.turn_s),
@@ -109,22 +122,30 @@ class SetAssembler:
             "confidence": min(1.0, max(0.0, rep.confidence)),
         })
 
-    def _set_draft(self, open_set: OpenSet, phase: SetPhase, ended_wall_s: float | None) -> Draft:
+    def _set_draft(self, counted: CountedSet, phase: SetPhase) -> Draft:
         summaries = [
             RepSummary(index=r.index, duration_s=r.duration_s, rom=r.rom, rom_m=r.rom_m,
                        mean_velocity_m_s=r.mean_velocity_m_s, concentric_s=r.concentric_s,
                        eccentric_s=r.eccentric_s, pause_s=r.pause_s)
-            for r in open_set.reps
+            for r in counted.reps
         ]
         return Draft(EventKind.SETS, {
-            **self._common(open_set),
+            **self._common(counted),
             "event": phase,
-            "reps": len(open_set.reps),
-            "partial_reps": open_set.partial_reps,
-            "started_at": utc_from_unix(open_set.started_wall_s),
-            "ended_at": utc_from_unix(ended_wall_s) if ended_wall_s is not None else None,
-            "rest_before_s": open_set.rest_before_s,
+            "reps": len(counted.reps),
+            "partial_reps": counted.partial_reps,
+            "started_at": utc_from_unix(counted.started_wall_s),
+            "ended_at": utc_from_unix(counted.ended_wall_s) if counted.ended_wall_s is not None else None,
+            "rest_before_s": counted.rest_before_s,
             "rep_summaries": summaries,
-            "appearance": None if self._appearance is None else self._appearance(open_set.started_wall_s),
+            "appearance": None if self._appearance is None else self._appearance(counted.started_wall_s),
             "weight_kg": self.weight_kg,
         })
+
+
+def counted_sets(events: Iterable[CountEvent], exercise: Exercise, *, agent_id: str = "count",
+                 station: str = "input") -> list[CountedSet]:
+    """The sets a recorded stream of counter events makes (offline counting, tests); media time as UNIX time."""
+    sets = SetAssembler(agent_id, station, exercise)
+    sets.take(events, 0.0)
+    return sets.finished

@@ -8,7 +8,7 @@ from replens.config.agent import StationConfig
 from replens.contract import StationState
 from replens.device_agent.drafts import Draft
 from replens.device_agent.identity.appearance import Appearance, AppearanceAccumulator, describe
-from replens.device_agent.sets import FinishedSet, SetAssembler
+from replens.device_agent.sets import CountedSet, SetAssembler
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.registry import PosePipeline, StationPipeline, make_pipeline
 
@@ -73,7 +73,7 @@ class Station:
         self.paused = False
 
     @property
-    def finished(self) -> list[FinishedSet]:
+    def finished(self) -> list[CountedSet]:
         """Sets this station has ended, oldest first."""
         return self.sets.finished
 

@@ -22,6 +22,7 @@ from replens.config import (
 )
 from replens.contract import Exercise
 from replens.device_agent.counting.profiles import profile_for
+from replens.device_agent.sets import CountedSet
 from replens.errors import ConfigError, SourceError
 
 SIGNAL_SUFFIXES = frozenset({".csv", ".npy"})
@@ -66,7 +67,7 @@ def station_config(args: argparse.Namespace, exercise: Exercise) -> StationConfi
 def count_one(
     path: Path, args: argparse.Namespace, station: StationConfig, live: LiveCounting | None
 ) -> dict[str, Any]:
-    from replens.device_agent.offline import CountedSet, count_recorded, read_recorded
+    from replens.device_agent.offline import count_recorded, read_recorded
 
     if path.suffix.lower() in SIGNAL_SUFFIXES:
         data = read_recorded(path, args.fps)
@@ -92,12 +93,10 @@ def count_one(
     finally:
         if annotator is not None:
             annotator.close()
-    counted = [CountedSet(s.reps[0].start_s, s.reps[-1].end_s, s.rest_before_s, s.reps, s.partial_reps)
-               for s in summary.sets]
-    return {"input": str(path), **_sets_json(counted), "frames": summary.frames, "fps": round(summary.fps, 1)}
+    return {"input": str(path), **_sets_json(summary.sets), "frames": summary.frames, "fps": round(summary.fps, 1)}
 
 
-def _sets_json(sets: list[Any]) -> dict[str, Any]:
+def _sets_json(sets: list[CountedSet]) -> dict[str, Any]:
     def rnd(value: float | None, digits: int = 3) -> float | None:
         return None if value is None else round(value, digits)
 
