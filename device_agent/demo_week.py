@@ -119,7 +119,7 @@ class PlannedSet:
         counted: list[CountEvent] = [SetStarted(start_s=0.0, rest_before_s=self.rest_before_s)]
         counted += [RepCompleted(rep) for rep in reps]
         if self.ended:
-            counted.append(SetEnded(start_s=0.0, end_s=reps[-1].end_s, reps=tuple(reps)))
+            counted.append(SetEnded(end_s=reps[-1].end_s))
         return SetAssembler(self.agent_id, self.station, self.exercise).take(counted, self.started_at.timestamp())
 
 

@@ -2,8 +2,8 @@
 
 The pipeline is median-of-three (kills one-sample outliers) → time-constant EMA (irregular sampling
 smooths evenly) → hysteresis cycle detector (:mod:`cycle`) → timing checks and set bookkeeping
-here. Memory is constant: nothing grows with the length of the source except the reps of the open
-set, which :class:`SetEnded` has to carry anyway.
+here. Memory is constant: the counter counts the reps of the open set but does not keep them
+(:mod:`replens.device_agent.sets` does, from the RepCompleted events).
 """
 
 from __future__ import annotations
@@ -80,19 +80,19 @@ class RepCounter:
         self._last_t: float | None = None
         self._last_valid_t: float | None = None
         self._live = False  # the filters hold data from the current stretch of samples
-        self._set_reps: list[RepMeasurement] = []
-        self._partials = 0  # partial reps flagged in the open set
+        self._reps_in_set = 0
+        self._last_rep_end = 0.0  # media time; meaningful while _reps_in_set > 0
         self._last_set_end: float | None = None
 
     @property
     def set_active(self) -> bool:
         """A set is open: at least one rep and no SetEnded yet."""
-        return bool(self._set_reps)
+        return self._reps_in_set > 0
 
     @property
     def reps_in_set(self) -> int:
         """Reps counted so far in the open set (0 between sets)."""
-        return len(self._set_reps)
+        return self._reps_in_set
 
     def set_min_range(self, min_range: float) -> None:
         """Adapt the smallest counted excursion (signal units) while streaming; must stay > 0."""
@@ -125,7 +125,7 @@ class RepCounter:
         """
         events = self.update(None, t_s)  # gaps and set timeouts up to the end, as for live data
         events += self._accept(self._detector.flush())
-        if self._set_reps:
+        if self._reps_in_set:
             events.append(self._end_set())
         self._filter.reset()
         self._last_t = self._last_valid_t = self._last_set_end = None
@@ -144,8 +144,8 @@ class RepCounter:
 
         ``_accept`` still starts a new set for a rep that began after the rest time had passed.
         """
-        if self._set_reps and not self._detector.in_progress and (
-            t - self._set_reps[-1].end_s >= self._settings.set_end_rest_s
+        if self._reps_in_set and not self._detector.in_progress and (
+            t - self._last_rep_end >= self._settings.set_end_rest_s
         ):
             return [self._end_set()]
         return []
@@ -162,12 +162,11 @@ class RepCounter:
     def _partial(self) -> list[CountEvent]:
         """A short excursion between reps of a set is a partial rep: reported, not counted."""
         found, self._detector.partial = self._detector.partial, None
-        if found is None or not self._set_reps:
+        if found is None or not self._reps_in_set:
             return []
         start_s, end_s, rom = found
-        if start_s < self._set_reps[-1].end_s or end_s - start_s < self._settings.min_rep_s:
+        if start_s < self._last_rep_end or end_s - start_s < self._settings.min_rep_s:
             return []
-        self._partials += 1
         return [PartialRep(start_s=start_s, end_s=end_s, rom=rom)]
 
     def _accept(self, cycle: Cycle | None) -> list[CountEvent]:
@@ -176,22 +175,21 @@ class RepCounter:
         if cycle is None or not s.min_rep_s <= cycle.end_s - cycle.start_s <= s.max_rep_s:
             return []
         events: list[CountEvent] = []
-        if self._set_reps and cycle.start_s - self._set_reps[-1].end_s >= s.set_end_rest_s:
+        if self._reps_in_set and cycle.start_s - self._last_rep_end >= s.set_end_rest_s:
             events.append(self._end_set())  # a rep flushed late must not join a set long over
-        if not self._set_reps:
+        if not self._reps_in_set:
             rest = None if self._last_set_end is None else cycle.start_s - self._last_set_end
             events.append(SetStarted(start_s=cycle.start_s, rest_before_s=rest))
-        rep = self._measure(cycle, index=len(self._set_reps) + 1)
-        self._set_reps.append(rep)
+        self._reps_in_set += 1
+        rep = self._measure(cycle, index=self._reps_in_set)
+        self._last_rep_end = rep.end_s
         events.append(RepCompleted(rep=rep))
         return events
 
     def _end_set(self) -> SetEnded:
-        reps = tuple(self._set_reps)
-        self._set_reps.clear()
-        self._last_set_end = reps[-1].end_s
-        partials, self._partials = self._partials, 0
-        return SetEnded(start_s=reps[0].start_s, end_s=reps[-1].end_s, reps=reps, partial_reps=partials)
+        self._reps_in_set = 0
+        self._last_set_end = self._last_rep_end
+        return SetEnded(end_s=self._last_rep_end)
 
     def _measure(self, cycle: Cycle, index: int) -> RepMeasurement:
         """Durations by lift direction, confidence, and metric velocities when a scale is known."""

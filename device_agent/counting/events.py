@@ -59,12 +59,13 @@ class PartialRep:
 
 @dataclass(frozen=True, slots=True)
 class SetEnded:
-    """No rep for the configured rest time, or the source ended."""
+    """No rep for the configured rest time, or the source ended; ``end_s`` is the last rep's end.
 
-    start_s: float
+    It carries no reps: whoever keeps the set (:class:`~replens.device_agent.sets.SetAssembler`)
+    collected them from the RepCompleted events, so the counter need not hold them too.
+    """
+
     end_s: float
-    reps: tuple[RepMeasurement, ...]
-    partial_reps: int = 0
 
 
 CountEvent = SetStarted | RepCompleted | PartialRep | SetEnded

@@ -23,7 +23,7 @@ import numpy as np
 
 from replens.contract.exercises import Exercise
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
-from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded
+from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement
 from replens.device_agent.counting.profiles import profile_for
 from replens.device_agent.signal import SignalSample
 from replens.errors import ConfigError
@@ -109,7 +109,6 @@ class TrajectoryRepEngine:
         self._buffer: deque[tuple[float, float]] = deque()  # median-of-5 positions for the velocity fit
         self._recent: deque[tuple[float, float]] = deque()  # the last _STILL_S of positions
         self._scale_now: tuple[float, float] | None = None
-        self._refined: dict[tuple[int, float], RepMeasurement] = {}
 
     @property
     def axis(self) -> tuple[float, float]:
@@ -244,18 +243,7 @@ class TrajectoryRepEngine:
         """Replace the counter's velocity estimates by the buffered concentric measurement."""
         if not self._metric:
             return events
-        out: list[CountEvent] = []
-        for event in events:
-            if isinstance(event, RepCompleted):
-                rep = self._measure(event.rep)
-                self._refined[(rep.index, rep.start_s)] = rep
-                out.append(RepCompleted(rep=rep))
-            elif isinstance(event, SetEnded):
-                reps = tuple(self._refined.pop((r.index, r.start_s), r) for r in event.reps)
-                out.append(replace(event, reps=reps))
-            else:
-                out.append(event)
-        return out
+        return [RepCompleted(rep=self._measure(e.rep)) if isinstance(e, RepCompleted) else e for e in events]
 
     def _measure(self, rep: RepMeasurement) -> RepMeasurement:
         """Concentric phase of ``rep`` by the reference definition, from the buffered samples."""

@@ -14,7 +14,8 @@ import openvino.opset13 as ops
 import pytest
 
 from replens.contract.exercises import Exercise
-from replens.device_agent.counting.events import RepCompleted, SetEnded
+from replens.device_agent.counting.events import RepCompleted
+from replens.device_agent.sets import counted_sets
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.sources.opencv_source import open_source
 from replens.device_agent.trackers.barbell.boxes import Boxes, InputMap
@@ -153,7 +154,7 @@ def test_barbell_pipeline_counts_5_squats_with_the_analytic_concentric_velocity(
     events += pipeline.finish(t_s + 1 / FPS)
     reps = [e.rep for e in events if isinstance(e, RepCompleted)]
     assert len(reps) == 5
-    sets = [e for e in events if isinstance(e, SetEnded)]
+    sets = counted_sets(events, Exercise.SQUAT)
     assert len(sets) == 1 and len(sets[0].reps) == 5
     expected = analytic_mean_concentric_m_s()  # 0.770 m/s
     for rep in reps:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from replens.contract import Exercise
 from replens.device_agent.counting.counter import CounterSettings, RepCounter
 from replens.device_agent.counting.events import (
     CountEvent,
@@ -20,6 +21,7 @@ from replens.device_agent.counting.events import (
     SetEnded,
     SetStarted,
 )
+from replens.device_agent.sets import CountedSet, counted_sets
 from replens.device_agent.signal import SignalSample
 from replens.errors import ConfigError
 
@@ -128,8 +130,8 @@ def reps_of(events: list[tuple[float, CountEvent]]) -> list[RepMeasurement]:
     return [e.rep for _, e in events if isinstance(e, RepCompleted)]
 
 
-def sets_of(events: list[tuple[float, CountEvent]]) -> list[SetEnded]:
-    return [e for _, e in events if isinstance(e, SetEnded)]
+def sets_of(events: list[tuple[float, CountEvent]]) -> list[CountedSet]:
+    return counted_sets((e for _, e in events), Exercise.LAT_PULLDOWN)
 
 
 FIVE = [Rep()] * 5
@@ -361,12 +363,13 @@ def test_finish_closes_open_set(tail_s: float, cut_mid_rep: bool, expected: int)
     if cut_mid_rep:
         stream = [(t, s) for t, s in stream if t < p.truths[-1].turn_s + 0.3]
     counter = RepCounter(SETTINGS)
+    streamed: list[CountEvent] = []
     for t, s in stream:
-        counter.update(s, t)
+        streamed += counter.update(s, t)
     assert counter.set_active
     events = counter.finish(stream[-1][0] + 0.01)
     assert isinstance(events[-1], SetEnded)
-    assert len(events[-1].reps) == expected
+    assert len(counted_sets(streamed + events, Exercise.LAT_PULLDOWN)[-1].reps) == expected
     # only the rep that was back near rest but not yet settled is left for finish() to count
     assert any(isinstance(e, RepCompleted) for e in events) == (tail_s < SETTINGS.settle_s and not cut_mid_rep)
     assert not counter.set_active
@@ -437,13 +440,18 @@ def test_memory_does_not_grow_with_stream_length() -> None:
     p = profile([Rep()] * 5, tail_s=25.0)  # each block is one set, closed during the next block
     block = sample(p, noise=1.0)
     sizes, ended = [], []
+    reps = 0  # of the set under way: counted here, since keeping the sets would grow memory
     tracemalloc.start()
     try:
         for k in range(6):
             off = k * p.duration_s
             for t, s in block:
-                events = counter.update(None if s is None else replace(s, t_s=s.t_s + off), t + off)
-                ended += [len(e.reps) for e in events if isinstance(e, SetEnded)]
+                for event in counter.update(None if s is None else replace(s, t_s=s.t_s + off), t + off):
+                    if isinstance(event, RepCompleted):
+                        reps += 1
+                    elif isinstance(event, SetEnded):
+                        ended.append(reps)
+                        reps = 0
             sizes.append(tracemalloc.get_traced_memory()[0])
     finally:
         tracemalloc.stop()
@@ -466,7 +474,7 @@ def test_partial_rep_inside_a_set_is_flagged_not_counted() -> None:
             t += 1 / 30
     events += counter.finish(t)
     partials = [e for e in events if isinstance(e, PartialRep)]
-    ended = [e for e in events if isinstance(e, SetEnded)]
+    ended = counted_sets(events, Exercise.LAT_PULLDOWN)
     assert len(partials) == 1 and 10.0 <= partials[0].rom <= 20.0
     assert [len(e.reps) for e in ended] == [3] and ended[0].partial_reps == 1
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from replens.contract.exercises import Exercise
-from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded
+from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement
 from replens.device_agent.counting.trajectory import TrajectoryRepEngine
+from replens.device_agent.sets import counted_sets
 from replens.errors import ConfigError
 
 PX_PER_M = 400.0  # image scale of the generated video tracks
@@ -113,7 +114,7 @@ def test_squat_set_counts_and_measures_each_rep() -> None:
     got = counted(events)
     assert len(got) == 5
     assert_velocities(got, 0.7, 0.9)
-    ended = [e for e in events if isinstance(e, SetEnded)]
+    ended = counted_sets(events, Exercise.SQUAT)
     assert len(ended) == 1 and ended[0].reps == tuple(got)  # the set carries the re-measured reps
 
 
