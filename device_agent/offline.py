@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replens.contract import Exercise
-from replens.device_agent.counting.counter import CounterSettings, RepCounter
+from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
 from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose import PoseRepEngine
 from replens.device_agent.counting.profiles import profile_for
@@ -33,7 +33,6 @@ from replens.errors import ConfigError, SourceError
 FloatArray = npt.NDArray[np.float64]
 POSE_LANDMARKS = 33
 SIGNAL_COLUMNS = 2
-DEFAULT_SET_END_REST_S = 20.0
 DEFAULT_SIGNAL_MIN_RANGE = 20.0  # a bare 1-D signal has no known unit: the weight-stack tracker's pixels
 
 
@@ -127,14 +126,15 @@ def count_recorded(
     set_end_rest_s: float | None = None,
 ) -> list[CountedSet]:
     """Run the streaming engine that fits the input, one sample at a time, and collect the sets."""
+    timing = TimingOverrides(set_end_rest_s=set_end_rest_s)
     events: list[CountEvent] = []
     if isinstance(data, PoseSeries):
-        pose = PoseRepEngine(exercise, set_end_rest_s=set_end_rest_s or DEFAULT_SET_END_REST_S)
+        pose = PoseRepEngine(exercise, timing=timing)
         for t_s, frame in zip(data.t_s, data.landmarks, strict=True):
             events += pose.update(float(t_s), None if np.isnan(frame).all() else frame)
         events += pose.finish(float(data.t_s[-1]))
     elif isinstance(data, Track):
-        track = _trajectory_engine(data, exercise, min_range)
+        track = _trajectory_engine(data, exercise, min_range, timing)
         for i, t_s in enumerate(data.t_s):
             x, y = float(data.x[i]), float(data.y[i])
             seen = math.isfinite(x) and math.isfinite(y)
@@ -143,11 +143,10 @@ def count_recorded(
                                    plate if plate is not None and math.isfinite(plate) else None)
         events += track.finish(float(data.t_s[-1]))
     else:
-        counter = RepCounter(CounterSettings(
+        counter = RepCounter(timing.applied_to(CounterSettings(
             min_range=min_range or DEFAULT_SIGNAL_MIN_RANGE,
             rest_position=profile_for(exercise).rest_position,
-            set_end_rest_s=set_end_rest_s or DEFAULT_SET_END_REST_S,
-        ))
+        )))
         for t_s, position in zip(data.t_s, data.position, strict=True):
             ok = math.isfinite(position)
             events += counter.update(SignalSample(float(t_s), float(position)) if ok else None, float(t_s))
@@ -155,10 +154,11 @@ def count_recorded(
     return counted_sets(events, exercise)
 
 
-def _trajectory_engine(data: Track, exercise: Exercise, min_range: float | None) -> TrajectoryRepEngine:
+def _trajectory_engine(data: Track, exercise: Exercise, min_range: float | None,
+                       timing: TimingOverrides) -> TrajectoryRepEngine:
     if data.meters_per_unit is None and data.plate_size is None and min_range is None:
         raise ConfigError("a track in image units needs a plate_w column (plate diameter, for metres) "
                           "or --min-range in its units")
     lift = exercise if exercise is not Exercise.AUTO else Exercise.SQUAT
     return TrajectoryRepEngine(lift, meters_per_unit=data.meters_per_unit, y_up=data.y_up, min_range=min_range,
-                               rest_position=None if exercise is not Exercise.AUTO else "high")
+                               rest_position=None if exercise is not Exercise.AUTO else "high", timing=timing)

@@ -9,7 +9,7 @@ here. Memory is constant: the counter counts the reps of the open set but does n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 from replens.device_agent.counting.cycle import Cycle, CycleDetector
@@ -64,6 +64,26 @@ class CounterSettings:
             raise ConfigError(f"min_rep_s {self.min_rep_s} must be below max_rep_s {self.max_rep_s}")
         if self.meters_per_unit is not None and not self.meters_per_unit > 0.0:
             raise ConfigError(f"meters_per_unit must be > 0, got {self.meters_per_unit}")
+
+
+@dataclass(frozen=True)
+class TimingOverrides:
+    """The counter timings a station may set for any tracker (seconds); None keeps the engine's own value.
+
+    Pose and barbell engines have their own defaults (the exercise profile's rep durations, the bar's
+    phase limits), so a station overrides only what it names.
+    """
+
+    min_rep_s: float | None = None
+    max_rep_s: float | None = None
+    set_end_rest_s: float | None = None
+    settle_s: float | None = None
+    smoothing_s: float | None = None
+    max_gap_s: float | None = None
+
+    def applied_to(self, settings: CounterSettings) -> CounterSettings:
+        """``settings`` with every timing given here instead of its own (checked again by CounterSettings)."""
+        return replace(settings, **{name: value for name, value in asdict(self).items() if value is not None})
 
 
 class RepCounter:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replens.contract.exercises import Exercise
-from replens.device_agent.counting.counter import CounterSettings, RepCounter
+from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
 from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose_auto import DominantMotion
 from replens.device_agent.counting.pose_signals import FloatArray, ProfileSignal, RobustRange, frame_points
@@ -34,10 +34,9 @@ class PoseRepEngine:
     Args:
         exercise: which profile to use; ``auto`` finds the dominant motion itself.
         profile: a custom profile instead of the built-in one (its ``exercise`` is then ignored).
-        set_end_rest_s: a set ends after this long without a rep.
-        smoothing_s: time constant of the counter's smoothing.
-        min_rep_s, max_rep_s, rel_min_range: replace the profile's values (e.g. from station
-            config); None keeps them.
+        timing: the station's counter timings (None: none); its ``min_rep_s`` and ``max_rep_s`` replace the
+            profile's, the others the counter's defaults (a set ends after 20 s without a rep).
+        rel_min_range: replaces the profile's value; None keeps it.
     """
 
     def __init__(
@@ -45,25 +44,22 @@ class PoseRepEngine:
         exercise: Exercise | str,
         *,
         profile: ExerciseProfile | None = None,
-        set_end_rest_s: float = 20.0,
-        smoothing_s: float = 0.1,
-        min_rep_s: float | None = None,
-        max_rep_s: float | None = None,
+        timing: TimingOverrides | None = None,
         rel_min_range: float | None = None,
     ) -> None:
+        timing = timing or TimingOverrides()
         base = profile or profile_for(exercise)
         self.profile = replace(
             base,
-            min_rep_s=base.min_rep_s if min_rep_s is None else min_rep_s,
-            max_rep_s=base.max_rep_s if max_rep_s is None else max_rep_s,
+            min_rep_s=base.min_rep_s if timing.min_rep_s is None else timing.min_rep_s,
+            max_rep_s=base.max_rep_s if timing.max_rep_s is None else timing.max_rep_s,
             rel_min_range=base.rel_min_range if rel_min_range is None else rel_min_range,
         )
-        self._timing = (set_end_rest_s, smoothing_s)
+        self._timing = timing
         self._start()
 
     def _start(self) -> None:
         """Fresh signal, amplitude and counter state (at construction and after ``finish``)."""
-        set_end_rest_s, smoothing_s = self._timing
         spec = self.profile.pose
         self._signal: Callable[[float, FloatArray], float | None]
         if spec is None:
@@ -77,11 +73,9 @@ class PoseRepEngine:
             rest_position="low" if rest == "low" else "high",
             min_rep_s=self.profile.min_rep_s,
             max_rep_s=self.profile.max_rep_s,
-            set_end_rest_s=set_end_rest_s,
-            smoothing_s=smoothing_s,
             split_lagging=split,
         )
-        self._counter = RepCounter(settings)
+        self._counter = RepCounter(self._timing.applied_to(settings))
         window = max(RANGE_WINDOW_MIN_S, RANGE_WINDOW_REPS * self.profile.max_rep_s)
         self._range = RobustRange(window)
         self.last_value: float | None = None  # the latest signal value, for plots and debugging

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from replens.contract.exercises import Exercise
-from replens.device_agent.counting.counter import CounterSettings, RepCounter
+from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
 from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement
 from replens.device_agent.counting.profiles import profile_for
 from replens.device_agent.signal import SignalSample
@@ -48,12 +48,14 @@ class TrajectoryRepEngine:
         min_rom_m: smallest bar excursion that counts as a rep.
         min_range: smallest excursion in raw units, only needed when no scale is ever known.
         max_speed_m_s: faster apparent bar motion is a tracker glitch.
-        phase_s: plausible (shortest, longest) duration of one phase of a rep.
+        phase_s: plausible (shortest, longest) duration of one phase of a rep: reps last from twice
+            the shortest to twice the longest plus 3 s, unless ``timing`` says otherwise.
         max_tilt_deg: the motion axis may lean at most this far from the image vertical.
         frame_aspect: frame width / height when x, y and plate sizes are normalised to the frame. A
             plate seen at an angle is an ellipse whose major axis is its diameter (foreshortening only
             shrinks), so with the aspect known the larger side scales both axes; without it each axis
             is scaled by its own side, as the vbt authors do.
+        timing: the station's counter timings; None keeps the ones above and the counter's defaults.
     """
 
     def __init__(
@@ -71,9 +73,9 @@ class TrajectoryRepEngine:
         max_tilt_deg: float = 45.0,
         plate_window: int = 30,
         frame_aspect: float | None = None,
-        max_gap_s: float = 1.0,
         concentric_threshold_m_s: float = 0.05,
         smoothing_window_s: float = 0.21,
+        timing: TimingOverrides | None = None,
     ) -> None:
         profile = profile_for(exercise)
         if rest_position is None and profile.load != "barbell":
@@ -87,9 +89,8 @@ class TrajectoryRepEngine:
         self._max_speed, self._thr, self._half_win = max_speed_m_s, concentric_threshold_m_s, smoothing_window_s / 2
         self._cos_tilt = math.cos(math.radians(max_tilt_deg))
         lo, hi = phase_s
-        self._base = CounterSettings(
-            min_range=min_rom_m, rest_position=rest, min_rep_s=2 * lo, max_rep_s=2 * hi + 3.0, max_gap_s=max_gap_s
-        )
+        phases = CounterSettings(min_range=min_rom_m, rest_position=rest, min_rep_s=2 * lo, max_rep_s=2 * hi + 3.0)
+        self._base = (timing or TimingOverrides()).applied_to(phases)
         self._min_range_units = min_range
         self._plates: deque[tuple[float, float]] = deque(maxlen=plate_window)
         self._counter: RepCounter | None = None

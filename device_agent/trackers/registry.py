@@ -9,8 +9,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from replens.config.agent import BarbellTrackerConfig, PoseTrackerConfig, StackTrackerConfig, StationConfig
-from replens.device_agent.counting.counter import CounterSettings, RepCounter
+from replens.config.agent import (
+    BarbellTrackerConfig,
+    CounterConfig,
+    PoseTrackerConfig,
+    StackTrackerConfig,
+    StationConfig,
+)
+from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
 from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose import PoseRepEngine
 from replens.device_agent.sources.frame import Frame
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from replens.device_agent.trackers.pose.tracker import PoseResult
 
 POSE_CROP_MARGIN = 0.25  # of the zone's width/height on each side: limbs reach past where the body centre may be
+STACK_MIN_RANGE_PX = 20.0  # a stack station's smallest rep when its counter sets no min_range
 
 
 class StationPipeline(Protocol):
@@ -103,7 +110,7 @@ class PosePipeline:
             tracker = PoseTracker(device=config.device, precision=config.precision, threads=config.threads)
         self.tracker = tracker
         self.zone = zone
-        self.engine = PoseRepEngine(station.exercise, set_end_rest_s=station.counter.set_end_rest_s)
+        self.engine = PoseRepEngine(station.exercise, timing=timing_of(station.counter))
         self.last_pose: PoseResult | None = None  # full-frame pixels, None while nobody is at the station
         self.last_signal: float | None = None
 
@@ -130,11 +137,26 @@ class PosePipeline:
         return pose
 
 
+def timing_of(counter: CounterConfig) -> TimingOverrides:
+    """The counter timings every tracker takes from a station's ``counter:`` (the config refuses the rest)."""
+    return TimingOverrides(**counter.model_dump(include={f.name for f in dataclasses.fields(TimingOverrides)}))
+
+
+def stack_counter(counter: CounterConfig) -> RepCounter:
+    """A weight stack's counter: every ``counter:`` key applies, in the stack tracker's pixels."""
+    settings = CounterSettings(
+        min_range=STACK_MIN_RANGE_PX if counter.min_range is None else counter.min_range,
+        rest_position=counter.rest_position or "low",
+        meters_per_unit=counter.meters_per_unit,
+    )
+    return RepCounter(timing_of(counter).applied_to(settings))
+
+
 def make_pipeline(station: StationConfig) -> StationPipeline:
     tracker = station.tracker
     zone = Zone.of(station.zone)
     if isinstance(tracker, StackTrackerConfig):
-        counter = RepCounter(CounterSettings(**station.counter.model_dump()))
+        counter = stack_counter(station.counter)
         roi = tracker.roi if tracker.roi is not None or zone is None else zone.bounds()
         return SignalPipeline(StackTracker(roi=roi, axis=tracker.axis), counter, zone,
                               roi_is_zone_box=tracker.roi is None)
@@ -163,4 +185,5 @@ def barbell_pipeline(config: BarbellTrackerConfig, station: StationConfig, zone:
         )
         tracker = BarbellTracker.from_detector(detector)
     return BarbellPipeline(tracker, station.exercise, plate_diameter_m=config.plate_diameter_m,
-                           rest_position=config.rest_position, min_rom_m=config.min_rom_m)
+                           meters_per_unit=station.counter.meters_per_unit, rest_position=config.rest_position,
+                           min_rom_m=config.min_rom_m, timing=timing_of(station.counter))

@@ -43,12 +43,12 @@ def station_config(args: argparse.Namespace, exercise: Exercise) -> StationConfi
             roi = tuple(float(v) for v in args.roi.split(","))
         except ValueError as err:
             raise ConfigError(f"--roi: expected four numbers x,y,w,h, got {args.roi!r}") from err
+    kind = args.tracker or ("stack" if roi is not None or profile_for(exercise).load == "stack" else "pose")
     counter: dict[str, float] = {}
-    if args.min_range is not None:
+    if args.min_range is not None and kind == "stack":  # pose and barbell videos refuse it; signal files use it
         counter["min_range"] = args.min_range
     if args.set_rest is not None:
         counter["set_end_rest_s"] = args.set_rest
-    kind = args.tracker or ("stack" if roi is not None or profile_for(exercise).load == "stack" else "pose")
     if kind == "barbell" and profile_for(exercise).load != "barbell":
         raise ConfigError(f"--tracker barbell needs a barbell lift, not {exercise.value}")
     try:
@@ -139,6 +139,9 @@ def _frame_count(path: Path) -> int | None:
 def run_count(args: argparse.Namespace) -> int:
     station = station_config(args, parse_exercise(args.exercise))  # bad options fail before any work
     videos = [p for p in args.inputs if p.suffix.lower() not in SIGNAL_SUFFIXES]
+    if args.min_range is not None and videos and station.counter.min_range is None:
+        raise ConfigError(f"--min-range is for weight-stack videos and recorded signals or tracks, not "
+                          f"{station.tracker.type} videos: {station.tracker.refused_counter_keys['min_range']}")
     if args.annotate and (len(args.inputs) != 1 or not videos):
         raise ConfigError("--annotate needs exactly one video input")
     results = []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from replens.config.base import StrictModel
 from replens.contract.events import Id
@@ -108,6 +108,9 @@ class StackTrackerConfig(StrictModel):
         default="auto", description="Direction of motion; auto finds the dominant direction."
     )
 
+    refused_counter_keys: ClassVar[dict[str, str]] = {}
+    """``counter:`` keys this tracker has no use for, with what to do instead (a stack uses them all)."""
+
 
 class PoseTrackerConfig(StrictModel):
     """Body pose (BlazePose on OpenVINO); the exercise profile picks the joints that carry the rep."""
@@ -120,6 +123,13 @@ class PoseTrackerConfig(StrictModel):
         default="f32", description="Inference precision; bf16 is faster on recent CPUs but moves landmarks."
     )
     threads: int = Field(default=1, ge=1, le=64, description="Inference threads; more is faster, starves others.")
+
+    refused_counter_keys: ClassVar[dict[str, str]] = {
+        "min_range": "a pose station's smallest rep follows the movement's own range, above the exercise "
+        "profile's floor (degrees or torso lengths)",
+        "rest_position": "the exercise profile says where the pose signal rests",
+        "meters_per_unit": "pose signals are joint angles and torso lengths, with no scale to metres",
+    }
 
 
 class ObjectDetectorConfig(StrictModel):
@@ -164,6 +174,11 @@ class BarbellTrackerConfig(StrictModel):
     )
     min_rom_m: float = Field(default=0.12, gt=0, description="Smallest bar travel that counts as a rep.")
 
+    refused_counter_keys: ClassVar[dict[str, str]] = {
+        "min_range": "set tracker.min_rom_m, the smallest bar travel in metres",
+        "rest_position": "set tracker.rest_position",
+    }
+
 
 TrackerConfig = Annotated[
     StackTrackerConfig | PoseTrackerConfig | BarbellTrackerConfig, Field(discriminator="type")
@@ -171,19 +186,36 @@ TrackerConfig = Annotated[
 
 
 class CounterConfig(StrictModel):
-    """How the signal becomes reps and sets; parameters belong to a station, never to one video."""
+    """How the signal becomes reps and sets; parameters belong to a station, never to one video.
 
-    min_range: float = Field(
-        default=20.0,
+    The timings apply to every station. ``min_range``, ``rest_position`` and ``meters_per_unit``
+    describe a weight stack's signal: a pose or barbell station refuses the ones it has no use for.
+    """
+
+    min_range: float | None = Field(
+        default=None,
         gt=0,
-        description="Smallest excursion that counts as a rep, in tracker units (pixels for the stack tracker). "
-        "Higher rejects fidgeting but misses short partial reps.",
+        description="Smallest excursion that counts as a rep, in pixels of stack travel; null: 20. Higher rejects "
+        "fidgeting but misses short partial reps. Weight stacks only (pose: follows the movement; barbell: "
+        "tracker.min_rom_m).",
     )
-    rest_position: Literal["low", "high"] = Field(
-        default="low", description="Where the signal rests between reps: low for a weight stack."
+    rest_position: Literal["low", "high"] | None = Field(
+        default=None,
+        description="Where the signal rests between reps; null: low, as a weight stack does. Weight stacks only "
+        "(pose: the exercise profile; barbell: tracker.rest_position).",
     )
-    min_rep_s: float = Field(default=0.4, gt=0, description="Faster cycles are treated as noise.")
-    max_rep_s: float = Field(default=15.0, gt=0, description="Slower excursions are set-up movement, not reps.")
+    min_rep_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Faster cycles are treated as noise; null: 0.4 s for a weight stack, the exercise profile's for "
+        "pose, 0.6 s for a barbell.",
+    )
+    max_rep_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Slower excursions are set-up movement, not reps; null: 15 s for a weight stack or a barbell, "
+        "the exercise profile's for pose.",
+    )
     set_end_rest_s: float = Field(
         default=20.0, gt=0, description="A set ends after this long without a rep. Higher merges sets split by a pause."
     )
@@ -195,7 +227,10 @@ class CounterConfig(StrictModel):
         default=1.0, gt=0, description="Gaps in the signal longer than this drop the rep in progress."
     )
     meters_per_unit: float | None = Field(
-        default=None, gt=0, description="Scale of the signal, for range of motion in metres and velocities."
+        default=None,
+        gt=0,
+        description="Scale of the signal, for range of motion in metres and velocities: metres per pixel of stack "
+        "travel, or a barbell's fixed scale instead of the plate's size. Not for pose stations.",
     )
 
 
@@ -226,6 +261,17 @@ class StationConfig(StrictModel):
         "unseen; too tight a zone loses a lifter who steps out of it. A stack station without a roi tracks the "
         "zone's bounding box. null = the whole frame.",
     )
+
+    @field_validator("counter")
+    @classmethod
+    def _counter_fits_tracker(cls, counter: CounterConfig, info: ValidationInfo) -> CounterConfig:
+        tracker = info.data.get("tracker")
+        if tracker is None:  # the tracker itself is invalid, and its own error says why
+            return counter
+        for key, instead in tracker.refused_counter_keys.items():
+            if getattr(counter, key) is not None:
+                raise ValueError(f"{key} does not apply to a {tracker.type} station: {instead}")
+        return counter
 
     @field_validator("zone")
     @classmethod

@@ -76,6 +76,33 @@ def test_several_errors_all_reported_with_lines(tmp_path):
     assert ":11: " in lines[1] and "set_end_rest_s" in lines[1]
 
 
+@pytest.mark.parametrize(
+    ("tracker", "counter", "key", "line"),
+    [
+        ("{type: pose}", "{min_range: 5}", "min_range", 10),
+        ("{type: pose}", "{rest_position: low}", "rest_position", 10),
+        ("{type: pose}", "{meters_per_unit: 0.002}", "meters_per_unit", 10),
+        ("{type: barbell}", "{min_range: 0.2}", "min_range", 10),
+        ("{type: barbell}", "{set_end_rest_s: 30, rest_position: high}", "rest_position", 10),
+    ],
+)
+def test_counter_keys_a_tracker_has_no_use_for_are_refused_with_file_and_line(tmp_path, tracker, counter, key, line):
+    """Regression: `counter:` was documented for every station, but pose stations read one key of it, barbell none."""
+    text = MINIMAL.replace("chest_press", "squat") + f"        tracker: {tracker}\n        counter: {counter}\n"
+    message = error_of(write(tmp_path, text))
+    assert f":{line}: agents -> rack_1 -> stations -> bench -> counter: " in message
+    assert f"{key} does not apply to a {tracker[7:-1]} station" in message
+
+
+def test_counter_timings_apply_to_every_tracker(tmp_path):
+    text = MINIMAL.replace("chest_press", "squat") + (
+        "        tracker: {type: pose}\n        counter: {min_rep_s: 0.8, max_rep_s: 9, set_end_rest_s: 40, "
+        "settle_s: 0.6, smoothing_s: 0.2, max_gap_s: 2}\n"
+    )
+    counter = load_config(write(tmp_path, text), env={}).agents["rack_1"].stations["bench"].counter
+    assert (counter.min_rep_s, counter.max_rep_s, counter.set_end_rest_s) == (0.8, 9, 40)
+
+
 def test_yaml_syntax_error_has_line(tmp_path):
     message = error_of(write(tmp_path, "mqtt:\n  host: [unclosed\n"))
     assert "line 3" in message or "line 2" in message

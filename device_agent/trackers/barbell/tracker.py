@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replens.contract.exercises import Exercise
+from replens.device_agent.counting.counter import TimingOverrides
 from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.trajectory import TrajectoryRepEngine
 from replens.device_agent.sources.frame import Frame
@@ -122,6 +123,7 @@ class BarbellPipeline:
         meters_per_unit: fixed scale, metres per pixel, instead of the plate size.
         rest_position: overrides the exercise's rest side (e.g. "high" for a Romanian deadlift).
         min_rom_m: smallest bar excursion that counts as a rep.
+        timing: the station's counter timings (see :class:`TrajectoryRepEngine`).
     """
 
     def __init__(
@@ -133,10 +135,11 @@ class BarbellPipeline:
         meters_per_unit: float | None = None,
         rest_position: Literal["low", "high"] | None = None,
         min_rom_m: float = 0.12,
+        timing: TimingOverrides | None = None,
     ) -> None:
         self.tracker = tracker
         self.engine = TrajectoryRepEngine(exercise, meters_per_unit=meters_per_unit, plate_diameter_m=plate_diameter_m,
-                                          rest_position=rest_position, min_rom_m=min_rom_m)
+                                          rest_position=rest_position, min_rom_m=min_rom_m, timing=timing)
         self.last_sample: BarSample | None = None
         self.last_signal: float | None = None
 
