@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.registry import PosePipeline, SignalPipeline
 from replens.device_agent.zones import Zone, frame_size
@@ -83,7 +84,7 @@ class Annotator:
         _draw_panel(image, station, trace, frame.t_s, row)
 
 
-def _draw_skeleton(image: npt.NDArray[np.uint8], landmarks: npt.NDArray[np.float32]) -> None:
+def _draw_skeleton(image: npt.NDArray[np.uint8], landmarks: Float32Array) -> None:
     points = landmarks[:, :2].astype(int)
     visible = landmarks[:, 3] > 0.5
     for a, b in SKELETON:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
+from replens.arrays import Float64Array
 from replens.contract import Exercise
 from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
 from replens.device_agent.counting.events import CountEvent
@@ -30,7 +30,6 @@ from replens.device_agent.sets import CountedSet, counted_sets
 from replens.device_agent.signal import SignalSample
 from replens.errors import ConfigError, SourceError
 
-FloatArray = npt.NDArray[np.float64]
 POSE_LANDMARKS = 33
 SIGNAL_COLUMNS = 2
 DEFAULT_SIGNAL_MIN_RANGE = 20.0  # a bare 1-D signal has no known unit: the weight-stack tracker's pixels
@@ -40,26 +39,26 @@ DEFAULT_SIGNAL_MIN_RANGE = 20.0  # a bare 1-D signal has no known unit: the weig
 class PoseSeries:
     """landmarks: (T, 33, k) float, k = 2, 3 or 4; rows of NaN are missing frames."""
 
-    t_s: FloatArray
-    landmarks: FloatArray
+    t_s: Float64Array
+    landmarks: Float64Array
 
 
 @dataclass(frozen=True, slots=True)
 class Track:
     """A bar or plate track. ``y_up`` tells the axis convention; ``meters_per_unit`` the scale if known."""
 
-    t_s: FloatArray
-    x: FloatArray
-    y: FloatArray
+    t_s: Float64Array
+    x: Float64Array
+    y: Float64Array
     y_up: bool
     meters_per_unit: float | None
-    plate_size: FloatArray | None
+    plate_size: Float64Array | None
 
 
 @dataclass(frozen=True, slots=True)
 class Signal1D:
-    t_s: FloatArray
-    position: FloatArray
+    t_s: Float64Array
+    position: Float64Array
 
 
 RecordedInput = PoseSeries | Track | Signal1D

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array, Float64Array
 from replens.config.agent import polygon_problem
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 FrameSize = tuple[int, int]  # (width, height) in pixels, as OpenCV orders sizes
 BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float32]
 LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
 MIN_VISIBILITY = 0.5  # a hip or shoulder below this is the model's guess, not something it saw
 
@@ -83,7 +83,7 @@ class Zone:
         """The zone of a station's ``zone:`` config entry; None when the station has none."""
         return None if points is None else cls(tuple((float(x), float(y)) for x, y in points))
 
-    def pixels(self, size: FrameSize) -> npt.NDArray[np.float64]:
+    def pixels(self, size: FrameSize) -> Float64Array:
         """(n, 2) vertices in pixels of a frame of ``size``."""
         return np.asarray(self.vertices, dtype=np.float64) * np.asarray(size, dtype=np.float64)
 
@@ -112,7 +112,7 @@ class Zone:
         return _mask(self.vertices, size)
 
 
-def _inside(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], polygon: npt.NDArray[np.float64]) -> BoolArray:
+def _inside(xs: Float64Array, ys: Float64Array, polygon: Float64Array) -> BoolArray:
     """Even-odd rule, vectorised over points, one pass per edge (zones have a handful of edges)."""
     inside = np.zeros(np.broadcast_shapes(xs.shape, ys.shape), dtype=bool)
     for (xa, ya), (xb, yb) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
@@ -138,7 +138,7 @@ def _mask(vertices: tuple[tuple[float, float], ...], size: FrameSize) -> BoolArr
 # --- poses ---------------------------------------------------------------------------------------
 
 
-def body_centre(landmarks: FloatArray) -> tuple[float, float]:
+def body_centre(landmarks: Float32Array) -> tuple[float, float]:
     """Where a person is: mid-hips when both hips are visible, else mid-shoulders when both are, else mid-hips.
 
     Args:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.cipher import Cipher, CipherError, ScryptParams, new_salt
 from replens.errors import RepLensError
 
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS crops (
 CREATE INDEX IF NOT EXISTS crops_member ON crops(member_id);
 """
 
-Embedding = npt.NDArray[np.float32]
+Embedding = Float32Array
 
 
 class MemberError(RepLensError):

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import numpy.typing as npt
+
+from replens.arrays import Float32Array
 
 SEED = 20240611
 FPS, W, H = 15, 640, 360
 OUT_DIR = Path(__file__).resolve().parent.parent / "device_agent" / "samples"
 
-F32 = npt.NDArray[np.float32]
 
 # Front view of a selectorised machine, in pixels.
 FLOOR_Y, PLATE_H, N_PLATES, PIN_PLATE, TOP_PLATE_H = 332, 12, 12, 4, 20
@@ -47,7 +47,7 @@ class Rep:
     lift_px: float
 
 
-def f32(array: object) -> F32:
+def f32(array: object) -> Float32Array:
     """OpenCV hands back loosely typed arrays; the renderer works in float32 BGR."""
     return np.asarray(array, dtype=np.float32)
 
@@ -112,7 +112,7 @@ def gain_at(t: float, events: list[float]) -> float:
     return gain
 
 
-def background(rng: np.random.Generator) -> F32:
+def background(rng: np.random.Generator) -> Float32Array:
     """Painted block wall and a rubber floor: static texture the way real gyms have it."""
     img = np.full((H, W, 3), (150, 156, 160), np.float32)
     for row, y in enumerate(range(0, H, 36)):
@@ -126,7 +126,7 @@ def background(rng: np.random.Generator) -> F32:
     return img
 
 
-def shaded_bar(img: F32, box: tuple[int, int, int, int], base: float, *, vertical: bool) -> None:
+def shaded_bar(img: Float32Array, box: tuple[int, int, int, int], base: float, *, vertical: bool) -> None:
     """Fill a metal bar (x0, y0, x1, y1) with a highlight across it, the cheap way metal looks round."""
     x0, y0, x1, y1 = box
     n = (x1 - x0) if vertical else (y1 - y0)
@@ -135,7 +135,7 @@ def shaded_bar(img: F32, box: tuple[int, int, int, int], base: float, *, vertica
     img[y0:y1, x0:x1] = np.broadcast_to(shade, (y1 - y0, x1 - x0, 1)).astype(np.float32)
 
 
-def draw_plate(img: F32, k: int) -> None:
+def draw_plate(img: Float32Array, k: int) -> None:
     """Plate k (0 = top) at rest: dark body, bevel highlight, shadow line, a white weight sticker."""
     x0, x1, y0, h, label = STACK_X0, STACK_X1, STACK_TOP_Y + k * PLATE_H, PLATE_H, str(10 * (k + 1))
     cv2.rectangle(img, (x0, y0), (x1, y0 + h - 2), (52, 50, 54), -1)
@@ -148,7 +148,7 @@ def draw_plate(img: F32, k: int) -> None:
     img[y0 + 2 : y0 + h - 2, x0 + 30 : x0 + 58] = sticker
 
 
-def static_layer(rng: np.random.Generator) -> F32:
+def static_layer(rng: np.random.Generator) -> Float32Array:
     """Everything that never moves: wall, frame posts, guide rods, pulley, the plates left down."""
     img = background(rng)
     for px in POST_XS:
@@ -164,7 +164,7 @@ def static_layer(rng: np.random.Generator) -> F32:
     return img
 
 
-def moving_sprite() -> tuple[F32, F32]:
+def moving_sprite() -> tuple[Float32Array, Float32Array]:
     """The block that lifts, at rest: top plate, cable clamp, pinned plates, pin. Returns (bgr, alpha)."""
     img = np.zeros((H, W, 3), np.float32)
     top_y = STACK_TOP_Y - TOP_PLATE_H
@@ -181,7 +181,7 @@ def moving_sprite() -> tuple[F32, F32]:
     return img, (img.max(axis=2) > 0).astype(np.float32)
 
 
-def draw_walker(img: F32, t: float, x: float) -> None:
+def draw_walker(img: Float32Array, t: float, x: float) -> None:
     """A dark person-shaped silhouette with swinging limbs, soft-edged like motion blur."""
     mask = np.zeros((H, W), np.float32)
     phase = 2.0 * math.pi * 1.8 * t

@@ -15,11 +15,12 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float64Array
 from replens.contract.exercises import Exercise
 from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
 from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose_auto import DominantMotion
-from replens.device_agent.counting.pose_signals import FloatArray, ProfileSignal, RobustRange, frame_points
+from replens.device_agent.counting.pose_signals import ProfileSignal, RobustRange, frame_points
 from replens.device_agent.counting.profiles import ExerciseProfile, profile_for
 from replens.device_agent.signal import SignalSample
 
@@ -61,7 +62,7 @@ class PoseRepEngine:
     def _start(self) -> None:
         """Fresh signal, amplitude and counter state (at construction and after ``finish``)."""
         spec = self.profile.pose
-        self._signal: Callable[[float, FloatArray], float | None]
+        self._signal: Callable[[float, Float64Array], float | None]
         if spec is None:
             self._signal = DominantMotion()
             self._floor, rest, split = AUTO_FLOOR, "low", False

@@ -19,7 +19,8 @@ import math
 
 import numpy as np
 
-from replens.device_agent.counting.pose_signals import Buckets, FloatArray, triplets
+from replens.arrays import Float64Array
+from replens.device_agent.counting.pose_signals import Buckets, triplets
 
 AUTO_JOINTS = ("elbow", "shoulder", "hip", "knee")
 # nose, shoulders, elbows, wrists, hips, knees, ankles: the points that carry body motion
@@ -40,12 +41,12 @@ class DominantMotion:
         a, b, c = (np.array([body.index(i) for i in side], dtype=np.intp) for side in triplets(joints))
         self._a, self._b, self._c = a, b, c
         self._buckets = Buckets(WINDOW_S, 2 * len(body) + 2 * len(joints))
-        self._axis: FloatArray | None = None
+        self._axis: Float64Array | None = None
         self._offset = 0.0  # the axis applied to the window's centre
         self._spread: float | None = None
         self._next_fit = -math.inf
 
-    def features(self, xy: FloatArray) -> FloatArray:
+    def features(self, xy: Float64Array) -> Float64Array:
         """Centred body points in spread units, then joint angles in radians."""
         # points as complex numbers: conj(u)·v holds the dot (real) and cross (imaginary) product
         z = np.ascontiguousarray(xy[self._body]).view(np.complex128).ravel()
@@ -63,7 +64,7 @@ class DominantMotion:
         out[2 * n :] = angles
         return out
 
-    def __call__(self, t_s: float, xy: FloatArray) -> float | None:
+    def __call__(self, t_s: float, xy: Float64Array) -> float | None:
         """Projection of this frame on the current axis; None until there is enough history."""
         feats = self.features(xy)
         closed = self._buckets.push(t_s, feats)
@@ -74,7 +75,7 @@ class DominantMotion:
             return None
         return float(self._axis @ feats) - self._offset
 
-    def _refit(self, rows: FloatArray) -> None:
+    def _refit(self, rows: Float64Array) -> None:
         """New axis and centre from the bucket history, with the sign rules of the module."""
         center = rows.mean(axis=0)
         dev = rows - center
@@ -89,7 +90,7 @@ class DominantMotion:
         self._axis, self._offset = axis, float(axis @ center)
 
 
-def _skew(x: FloatArray) -> float:
+def _skew(x: Float64Array) -> float:
     """Sample skewness (0 for a flat signal)."""
     d = x - x.mean()
     m2 = float(np.mean(d * d))

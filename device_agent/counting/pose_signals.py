@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float64Array
 from replens.device_agent.counting.profiles import JOINTS, LANDMARKS, PoseSignal
 
-FloatArray = npt.NDArray[np.float64]
 N_LANDMARKS = 33
 BUCKET_S = 0.1  # window statistics work on means of this many seconds of frames
 _SCALE_TAU_S = 2.0  # the torso length used as the body unit follows the body this slowly
@@ -23,7 +23,7 @@ _BONE_TAU_S = 1.0  # a limb's length in the image changes (foreshortening) about
 _BONE_JUMP = math.log(2.0)  # ...so halving or doubling against its last second is a landmark error
 
 
-def frame_points(landmarks: npt.ArrayLike | None) -> tuple[FloatArray, float] | None:
+def frame_points(landmarks: npt.ArrayLike | None) -> tuple[Float64Array, float] | None:
     """(33, 2) image points and a 0..1 confidence, or None for a frame without a usable pose.
 
     A pose of all zeros (how some pipelines write "no detection") or with non-finite or degenerate
@@ -65,13 +65,13 @@ class JointAngles:
         a, b, c = triplets(joints)
         self._a, self._b, self._c = np.array(a), np.array(b), np.array(c)
 
-    def __call__(self, xy: FloatArray) -> FloatArray:
+    def __call__(self, xy: Float64Array) -> Float64Array:
         """One angle per triplet (left and right of each joint in turn)."""
         u = xy[self._a] - xy[self._b]
         v = xy[self._c] - xy[self._b]
         dot = np.einsum("ij,ij->i", u, v)
         norm = np.sqrt(np.einsum("ij,ij->i", u, u) * np.einsum("ij,ij->i", v, v)) + 1e-12
-        angles: FloatArray = np.degrees(np.arccos(np.clip(dot / norm, -1.0, 1.0)))
+        angles: Float64Array = np.degrees(np.arccos(np.clip(dot / norm, -1.0, 1.0)))
         return angles
 
 
@@ -86,7 +86,7 @@ class BodyScale:
         self._value: float | None = None
         self._t: float | None = None
 
-    def update(self, t_s: float, xy: FloatArray) -> float:
+    def update(self, t_s: float, xy: Float64Array) -> float:
         """Feed one frame; returns the current unit (never zero)."""
         sh = 0.5 * (xy[11] + xy[12])
         hip = 0.5 * (xy[23] + xy[24])
@@ -160,7 +160,7 @@ class ProfileSignal:
         upper, lower = spec.height if spec.height is not None else ("nose", "nose")
         self._upper, self._lower = LANDMARKS[upper], LANDMARKS[lower]
 
-    def __call__(self, t_s: float, xy: FloatArray) -> float | None:
+    def __call__(self, t_s: float, xy: Float64Array) -> float | None:
         """Signal value of one frame (degrees or torso lengths), None when no side of a joint is sane."""
         if self.triplets:
             return self._angles(t_s, xy)
@@ -169,7 +169,7 @@ class ProfileSignal:
         dy = 0.5 * (float(xy[l0, 1]) + float(xy[l1, 1]) - float(xy[u0, 1]) - float(xy[u1, 1]))
         return dy / unit  # image y points down: lower minus upper is the height
 
-    def _angles(self, t_s: float, xy: FloatArray) -> float | None:
+    def _angles(self, t_s: float, xy: Float64Array) -> float | None:
         """Sum over joints of the mean of the sane sides.
 
         Falling back to one side steps the signal by half the left-right difference at most, far
@@ -204,12 +204,12 @@ class Buckets:
     """Means of consecutive ``BUCKET_S`` stretches of a vector signal, the last ``window_s`` kept."""
 
     def __init__(self, window_s: float, dim: int) -> None:
-        self._rows: deque[FloatArray] = deque(maxlen=max(2, round(window_s / BUCKET_S)))
+        self._rows: deque[Float64Array] = deque(maxlen=max(2, round(window_s / BUCKET_S)))
         self._sum = np.zeros(dim)
         self._n = 0
         self._t0: float | None = None
 
-    def push(self, t_s: float, x: FloatArray) -> bool:
+    def push(self, t_s: float, x: Float64Array) -> bool:
         """Add one frame; returns True when a bucket was closed (the window changed)."""
         closed = False
         if self._t0 is not None and t_s - self._t0 >= BUCKET_S and self._n:
@@ -223,7 +223,7 @@ class Buckets:
         self._n += 1
         return closed
 
-    def matrix(self) -> FloatArray:
+    def matrix(self) -> Float64Array:
         """The kept bucket means, oldest first, as (n, dim)."""
         return np.array(self._rows) if self._rows else np.zeros((0, self._sum.size))
 

@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
+from replens.arrays import Float32Array, Float64Array
+
 HUE_BINS = 8
 GREY_BINS = 3
 BINS = HUE_BINS + GREY_BINS
@@ -58,7 +59,7 @@ class Appearance:
                 raise ValueError(f"appearance {name}: expected non-negative finite floats, got {hist}")
 
 
-def colour_histogram(pixels_bgr: npt.NDArray[np.uint8]) -> FloatArray:
+def colour_histogram(pixels_bgr: npt.NDArray[np.uint8]) -> Float32Array:
     """(n, 3) uint8 BGR pixels → (11,) float32 soft histogram summing to 1 (zeros for no pixels)."""
     if not len(pixels_bgr):
         return np.zeros(BINS, dtype=np.float32)
@@ -79,11 +80,11 @@ def colour_histogram(pixels_bgr: npt.NDArray[np.uint8]) -> FloatArray:
     frac = level - dark
     np.add.at(hist, HUE_BINS + dark, (1 - coloured) * (1 - frac))
     np.add.at(hist, HUE_BINS + dark + 1, (1 - coloured) * frac)
-    normalised: FloatArray = (hist / hist.sum()).astype(np.float32)
+    normalised: Float32Array = (hist / hist.sum()).astype(np.float32)
     return normalised
 
 
-def torso_quad(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def torso_quad(xy: Float64Array) -> Float64Array:
     """(4, 2) corners of the shirt region from (33, 2) landmark pixels.
 
     Built around the mid-shoulder → mid-hip axis so that it stays a body-wide region when the person
@@ -102,7 +103,9 @@ def torso_quad(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.stack([corners[0], corners[1], corners[3], corners[2]])
 
 
-def region_masks(shape: tuple[int, int], landmarks: FloatArray) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+def region_masks(
+    shape: tuple[int, int], landmarks: Float32Array
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
     """(h, w) uint8 masks of the torso and the legs; a region whose landmarks are not visible stays empty.
 
     ``landmarks``: (33, 2+) pixels, MediaPipe order; a 4th column, when present, is visibility.
@@ -124,7 +127,7 @@ def region_masks(shape: tuple[int, int], landmarks: FloatArray) -> tuple[npt.NDA
     return torso, legs
 
 
-def describe(image_bgr: npt.NDArray[np.uint8], landmarks: FloatArray) -> Appearance | None:
+def describe(image_bgr: npt.NDArray[np.uint8], landmarks: Float32Array) -> Appearance | None:
     """The person's clothing colour in this frame; None when a region has under ``MIN_PIXELS`` visible pixels."""
     if landmarks.ndim != 2 or landmarks.shape[0] != 33 or landmarks.shape[1] < 2:
         raise ValueError(f"appearance: expected (33, 2+) landmarks, got {landmarks.shape}")

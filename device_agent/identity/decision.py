@@ -14,12 +14,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.contract import SetPhase
 from replens.device_agent.identity.gallery import Gallery, Match
-
-FloatArray = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,7 @@ class FaceSample:
     """One face of one frame: its box width (pixels) and its (128,) float32 descriptor."""
 
     width_px: float
-    embedding: FloatArray
+    embedding: Float32Array
 
 
 @dataclass(frozen=True, slots=True)

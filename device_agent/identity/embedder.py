@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.device_agent.identity.face_detector import FaceDetection
 from replens.device_agent.inference.openvino_model import sha256_of
 from replens.errors import ConfigError, ModelError
 
-FloatArray = npt.NDArray[np.float32]
 IDENTITY_EXTRA_HINT = "face identity needs: pip install 'replens[identity]'"
 EMBEDDING_SIZE = 128
 SHAPE_PREDICTOR_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -114,7 +114,7 @@ class FaceEmbedder:
     def _shape(self, rgb: npt.NDArray[np.uint8], face: FaceDetection) -> Any:
         return self._predictor(rgb, self._dlib.rectangle(*hog_like_box(face)))
 
-    def landmarks(self, image_bgr: npt.NDArray[np.uint8], face: FaceDetection) -> FloatArray:
+    def landmarks(self, image_bgr: npt.NDArray[np.uint8], face: FaceDetection) -> Float32Array:
         """The 5 points dlib aligns the descriptor by, (5, 2) float32 pixels.
 
         Order: image-right eye outer and inner corner, image-left eye outer and inner corner, bottom
@@ -123,12 +123,12 @@ class FaceEmbedder:
         shape = self._shape(_rgb(image_bgr), face)
         return np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], dtype=np.float32)
 
-    def embed(self, image_bgr: npt.NDArray[np.uint8], face: FaceDetection) -> FloatArray:
+    def embed(self, image_bgr: npt.NDArray[np.uint8], face: FaceDetection) -> Float32Array:
         """(128,) float32 descriptor of one face of the frame."""
-        vector: FloatArray = self.embed_many(image_bgr, [face])[0]
+        vector: Float32Array = self.embed_many(image_bgr, [face])[0]
         return vector
 
-    def embed_many(self, image_bgr: npt.NDArray[np.uint8], faces: list[FaceDetection]) -> FloatArray:
+    def embed_many(self, image_bgr: npt.NDArray[np.uint8], faces: list[FaceDetection]) -> Float32Array:
         """(n, 128) float32 descriptors of several faces of one frame (one colour conversion)."""
         rgb = _rgb(image_bgr)
         out = np.empty((len(faces), EMBEDDING_SIZE), dtype=np.float32)

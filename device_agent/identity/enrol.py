@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.config.identity import FaceMatchConfig
 from replens.device_agent.identity.embedder import FaceEmbedder
 from replens.device_agent.identity.face_detector import FaceDetection, FaceDetector
@@ -23,7 +24,6 @@ from replens.errors import RepLensError
 
 log = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float32]
 CAMERA_TIMEOUT_S = 60.0
 CAMERA_FACE_SPACING_S = 0.3  # apart, so the faces differ a little (pose, expression)
 
@@ -52,7 +52,7 @@ def face_crop(image: npt.NDArray[np.uint8], face: FaceDetection) -> bytes:
 
 def embeddings_from_photos(
     photos: Sequence[Path], *, face_index: int | None = None
-) -> tuple[list[FloatArray], list[bytes]]:
+) -> tuple[list[Float32Array], list[bytes]]:
     """One descriptor per photo; every photo must show exactly one usable face (or ``face_index`` picks one)."""
     detector, embedder = FaceDetector(), FaceEmbedder(num_jitters=1)
     embeddings, crops = [], []
@@ -74,11 +74,11 @@ def _open_camera(source: str) -> cv2.VideoCapture:
 
 def embeddings_from_camera(
     source: str, *, frames: int, config: FaceMatchConfig
-) -> tuple[list[FloatArray], list[bytes]]:
+) -> tuple[list[Float32Array], list[bytes]]:
     """Descriptors from ``frames`` camera frames that show exactly one large enough face, 0.3 s apart."""
     detector, embedder = FaceDetector(min_face_px=config.min_face_px), FaceEmbedder()
     capture = _open_camera(source)
-    embeddings: list[FloatArray] = []
+    embeddings: list[Float32Array] = []
     crops: list[bytes] = []
     deadline = time.monotonic() + CAMERA_TIMEOUT_S
     last_taken = -math.inf
@@ -111,7 +111,7 @@ def embeddings_from_camera(
     return embeddings, crops
 
 
-def identify_photo(photo: Path, vectors: dict[str, list[FloatArray]], config: FaceMatchConfig) -> PhotoIdentity:
+def identify_photo(photo: Path, vectors: dict[str, list[Float32Array]], config: FaceMatchConfig) -> PhotoIdentity:
     """The largest face of the photo against the gallery: a single frame, so no voting across frames."""
     faces = faces_in_photo(photo)
     largest = max(faces, key=lambda f: f.detection.width)

@@ -21,12 +21,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.device_agent.inference.openvino_model import MODELS_DIR, CompiledModel, InferenceSettings
 from replens.device_agent.trackers.pose.detector import AnchorOptions, ssd_anchors, weighted_nms
 from replens.device_agent.trackers.pose.detector import decode as decode_ssd
 from replens.device_agent.trackers.pose.roi import Roi, square_letterbox
 
-FloatArray = npt.NDArray[np.float32]
 INPUT_SIZE = 128
 NUM_KEYPOINTS = 6
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
@@ -52,9 +52,9 @@ class FaceDetection:
             tragion.
     """
 
-    box: FloatArray
+    box: Float32Array
     score: float
-    keypoints: FloatArray
+    keypoints: Float32Array
 
     def __post_init__(self) -> None:
         if self.box.shape != (4,) or self.keypoints.shape != (NUM_KEYPOINTS, 2):
@@ -69,7 +69,7 @@ class FaceDetection:
         return float(self.box[3] - self.box[1])
 
 
-def letterbox(image_bgr: npt.NDArray[np.uint8], region: Roi) -> FloatArray:
+def letterbox(image_bgr: npt.NDArray[np.uint8], region: Roi) -> Float32Array:
     """(1, 128, 128, 3) RGB float32 in [-1, 1]: ``region`` of the frame, zeros outside it.
 
     MediaPipe warps bilinearly, which aliases when it shrinks a region by more than 2×; an unrotated
@@ -100,8 +100,8 @@ def _area_crop(image_bgr: npt.NDArray[np.uint8], region: Roi) -> npt.NDArray[np.
 
 
 def decode(
-    raw_boxes: FloatArray, raw_scores: FloatArray, anchors: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+    raw_boxes: Float32Array, raw_scores: Float32Array, anchors: Float32Array
+) -> tuple[Float32Array, Float32Array, Float32Array]:
     """Raw (n, 16) and (n,) outputs → boxes (n, 4) xyxy, keypoints (n, 6, 2), scores (n,), in [0, 1] units."""
     return decode_ssd(raw_boxes, raw_scores, anchors, input_size=INPUT_SIZE, num_keypoints=NUM_KEYPOINTS)
 
@@ -140,7 +140,7 @@ def tile_regions(width: int, height: int, min_face_px: float | None) -> list[Roi
     return regions
 
 
-def _whole_in_tile(box: FloatArray, tile: Roi, width: int, height: int) -> bool:
+def _whole_in_tile(box: Float32Array, tile: Roi, width: int, height: int) -> bool:
     """False when the box crosses a tile edge that lies inside the frame: a cut face, seen whole elsewhere."""
     half = tile.size / 2
     slack = 0.02 * tile.size
@@ -162,7 +162,7 @@ def _suppress(found: list[FaceDetection], iou_threshold: float) -> list[FaceDete
     return kept
 
 
-def _iou(a: FloatArray, b: FloatArray) -> float:
+def _iou(a: Float32Array, b: Float32Array) -> float:
     ix = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
     iy = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
     inter = ix * iy

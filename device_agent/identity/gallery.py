@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
+from replens.arrays import Float32Array
+
 EMBEDDING_SIZE = 128
 DLIB_THRESHOLD = 0.6  # dlib's same-person distance: 99.38 % on LFW's pairs
 
@@ -55,7 +55,7 @@ class Match:
     nearest_id: str | None = None
 
 
-def check_embedding(embedding: FloatArray) -> FloatArray:
+def check_embedding(embedding: Float32Array) -> Float32Array:
     """The embedding as a (128,) float32 array; ValueError for another shape or a non-finite value."""
     vector = np.asarray(embedding, dtype=np.float32)
     if vector.shape != (EMBEDDING_SIZE,) or not np.isfinite(vector).all():
@@ -68,12 +68,12 @@ class Gallery:
 
     def __init__(self, settings: MatchSettings | None = None) -> None:
         self.settings = settings or MatchSettings()
-        self._vectors: dict[str, list[FloatArray]] = {}
-        self._stack: FloatArray = np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
+        self._vectors: dict[str, list[Float32Array]] = {}
+        self._stack: Float32Array = np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
         self._owners: list[str] = []
 
     @classmethod
-    def of(cls, vectors: Mapping[str, Sequence[FloatArray]], settings: MatchSettings | None = None) -> Gallery:
+    def of(cls, vectors: Mapping[str, Sequence[Float32Array]], settings: MatchSettings | None = None) -> Gallery:
         """A gallery of every member's descriptors at once (one rebuild, not one per descriptor)."""
         gallery = cls(settings)
         for member_id, member_vectors in vectors.items():
@@ -81,7 +81,7 @@ class Gallery:
         gallery._rebuild()
         return gallery
 
-    def add(self, member_id: str, embedding: FloatArray) -> None:
+    def add(self, member_id: str, embedding: Float32Array) -> None:
         self._vectors.setdefault(member_id, []).append(check_embedding(embedding))
         self._rebuild()
 
@@ -102,7 +102,7 @@ class Gallery:
         rows = [v for vectors in self._vectors.values() for v in vectors]
         self._stack = np.stack(rows) if rows else np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
 
-    def distances(self, embedding: FloatArray) -> dict[str, float]:
+    def distances(self, embedding: Float32Array) -> dict[str, float]:
         """Each member's distance to ``embedding``: to their nearest descriptor, Euclidean."""
         each = np.linalg.norm(self._stack - check_embedding(embedding), axis=1)  # (n,)
         best: dict[str, float] = {}
@@ -110,7 +110,7 @@ class Gallery:
             best[owner] = min(d, best.get(owner, math.inf))
         return best
 
-    def match(self, embedding: FloatArray) -> Match:
+    def match(self, embedding: Float32Array) -> Match:
         """The member this face is, or unknown: too far from everyone, or too close to a second member."""
         ranked = sorted(self.distances(embedding).items(), key=lambda item: item[1])
         if not ranked:

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.device_agent.identity.embedder import FaceEmbedder
 from replens.device_agent.identity.face_detector import FaceDetection, FaceDetector
 from replens.errors import RepLensError
 
-FloatArray = npt.NDArray[np.float32]
 MIN_PHOTO_FACE_PX = 40.0  # smallest face searched in any photo
 PHOTO_FACE_SHARE = 1 / 20  # ... or this share of the photo's long side, whichever is larger
 MIN_ENROL_FACE_PX = 80.0  # dlib aligns to a 150 px chip: a smaller face is mostly upsampled blur
@@ -28,7 +28,7 @@ class PhotoFace:
     """One face of a photo and its (128,) float32 descriptor."""
 
     detection: FaceDetection
-    embedding: FloatArray
+    embedding: Float32Array
 
 
 def read_photo(path: Path) -> npt.NDArray[np.uint8]:

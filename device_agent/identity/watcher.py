@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.config.identity import FaceMatchConfig
 from replens.contract import EnrolCommand, EnrolResult, EventKind, SetPhase, VisitRole, utc_from_unix
 from replens.device_agent.drafts import Draft
@@ -72,7 +73,7 @@ class GallerySource:
             log.info("identity: %d member(s) in the gallery %s", len(self.gallery), self.path)
         return self.gallery
 
-    def enrol(self, name: str, embeddings: list[npt.NDArray[np.float32]]) -> str:
+    def enrol(self, name: str, embeddings: list[Float32Array]) -> str:
         """Add a member to the gallery file; returns their id. Raises MemberError (e.g. a duplicate name)."""
         from replens.members import MembersStore
 
@@ -96,7 +97,7 @@ class Enrolment:
     on_done: Callable[[EnrolResult], None]
     started_t_s: float | None = None
     last_taken_t_s: float = -1.0
-    embeddings: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    embeddings: list[Float32Array] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

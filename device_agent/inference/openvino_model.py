@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import openvino as ov
 
+from replens.arrays import Float32Array
 from replens.errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,6 @@ Device = Literal["CPU", "GPU", "NPU", "AUTO"]
 Precision = Literal["f32", "f16", "bf16"]
 DEVICES: tuple[str, ...] = ("CPU", "GPU", "NPU", "AUTO")
 PRECISIONS: tuple[str, ...] = ("f32", "f16", "bf16")
-FloatArray = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +198,7 @@ class CompiledModel:
         except RuntimeError:
             return None
 
-    def __call__(self, batch: FloatArray) -> list[FloatArray]:
+    def __call__(self, batch: Float32Array) -> list[Float32Array]:
         """Run one batch of shape ``input_shape``; return the outputs in the model's order."""
         if batch.shape != self.spec.input_shape:
             raise ValueError(f"{self.spec.name}: input {batch.shape}, expected {self.spec.input_shape}")

@@ -18,11 +18,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array, Float64Array
 from replens.device_agent.signal import SignalSample
 from replens.device_agent.sources.frame import Frame
 
 Axis = Literal["auto", "vertical", "horizontal"]
-Vec = npt.NDArray[np.float64]
 Gray = npt.NDArray[np.uint8]
 
 
@@ -51,7 +51,7 @@ class StackTuning:
 _NEAR_VERTICAL = math.cos(math.radians(30.0))
 
 
-def _principal(cov: Vec) -> tuple[Vec, float]:
+def _principal(cov: Float64Array) -> tuple[Float64Array, float]:
     """Unit principal direction of a 2x2 covariance and its anisotropy (major/minor eigenvalue)."""
     a, b, c = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
     angle = 0.5 * math.atan2(2.0 * b, a - c)
@@ -102,7 +102,7 @@ class StackTracker:
     def reset(self) -> None:
         """Forget the image history, the position, the rest position and a learned axis."""
         self._prev: Gray | None = None
-        self._pts: npt.NDArray[np.float32] | None = None
+        self._pts: Float32Array | None = None
         self._frames = 0
         self._last_t: float | None = None
         self._pos = np.zeros(2)  # integrated step, full-frame px, image coordinates (y down)
@@ -160,7 +160,7 @@ class StackTracker:
         size = (self.tuning.work_width, max(8, round(ch * scale)))
         return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dtype=np.uint8), scale
 
-    def _flow(self, prev: Gray, cur: Gray) -> Vec | None:
+    def _flow(self, prev: Gray, cur: Gray) -> Float64Array | None:
         """Per-point steps prev→cur (work px) that pass the forward-backward check."""
         t = self.tuning
         if self._pts is None or len(self._pts) < t.max_points // 2 or self._frames % t.reseed_every == 0:
@@ -179,7 +179,7 @@ class StackTracker:
         self._pts = p1[ok].reshape(-1, 1, 2)
         return np.asarray(p1[ok] - p0[ok], dtype=np.float64)
 
-    def _coherent_step(self, steps: Vec) -> tuple[Vec | None, int]:
+    def _coherent_step(self, steps: Float64Array) -> tuple[Float64Array | None, int]:
         """Median step of the largest group of points moving together; (None, n static) if none.
 
         Once the axis is known only points moving roughly along it count, so a person crossing the
@@ -207,7 +207,7 @@ class StackTracker:
             return None, n_static
         return np.median(cand[inliers], axis=0), n_static + n_in
 
-    def _learn_axis(self, step: Vec) -> None:
+    def _learn_axis(self, step: Float64Array) -> None:
         """Gather evidence for the axis; fix it (and its sign) once something went out and came back.
 
         Evidence counts per episode (motion between still spells): a person walking through goes one

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
+from replens.arrays import Float32Array
+
 IntArray = npt.NDArray[np.int64]
 _NORMALISED_MAX = 1.5  # YOLO coordinates all below this are fractions of the input, not pixels
 
@@ -41,7 +42,7 @@ class InputMap:
         pad = ((input_size[0] - frame_size[0] * k) / 2, (input_size[1] - frame_size[1] * k) / 2)
         return cls(frame_size, input_size, (k, k), pad)
 
-    def to_frame(self, xyxy: FloatArray) -> FloatArray:
+    def to_frame(self, xyxy: Float32Array) -> Float32Array:
         """(n, 4) xyxy input pixels → frame pixels, clipped to the frame."""
         (sx, sy), (px, py) = self.scale, self.pad
         out = (xyxy - np.array([px, py, px, py], np.float32)) / np.array([sx, sy, sx, sy], np.float32)
@@ -59,8 +60,8 @@ class Boxes:
         labels: (n,) int64 class ids as the model numbers them.
     """
 
-    xyxy: FloatArray
-    scores: FloatArray
+    xyxy: Float32Array
+    scores: Float32Array
     labels: IntArray
 
     def __post_init__(self) -> None:
@@ -76,12 +77,12 @@ class Boxes:
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
     @property
-    def centers(self) -> FloatArray:
+    def centers(self) -> Float32Array:
         """(n, 2) box centres, frame pixels."""
         return ((self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2).astype(np.float32)
 
     @property
-    def sizes(self) -> FloatArray:
+    def sizes(self) -> Float32Array:
         """(n, 2) width and height, frame pixels."""
         return (self.xyxy[:, 2:] - self.xyxy[:, :2]).astype(np.float32)
 
@@ -185,7 +186,7 @@ class Boxes:
         return self.select(np.asarray(keep, np.int64))
 
 
-def iou(box: FloatArray, others: FloatArray) -> FloatArray:
+def iou(box: Float32Array, others: Float32Array) -> Float32Array:
     """IoU of one (4,) xyxy box with (n, 4) boxes."""
     ix = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
     iy = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)

@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array, Float64Array
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.barbell.track import Candidates, PlateObservation, PlateTrack, TrackSettings
 
-FloatArray = npt.NDArray[np.float32]
 Gray = npt.NDArray[np.uint8]
 _RAYS = 64
 _STEP = 0.5  # radial sampling, fine pixels
@@ -58,7 +58,7 @@ class CircleSettings:
             raise ValueError(f"bad circle settings: diameter_range {self.diameter_range}, work_width {self.work_width}")
 
 
-def _fit_circle(pts: npt.NDArray[np.float64]) -> tuple[float, float, float] | None:
+def _fit_circle(pts: Float64Array) -> tuple[float, float, float] | None:
     """Algebraic least-squares circle (Kåsa) through (n, 2) points: (cx, cy, r)."""
     a = np.column_stack([2 * pts[:, 0], 2 * pts[:, 1], np.ones(len(pts))])
     b = (pts**2).sum(axis=1)
@@ -80,7 +80,7 @@ def _scaled(gray: Gray, width: int) -> tuple[Gray, float]:
     return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dtype=np.uint8), scale
 
 
-def _outer_edge(radial: FloatArray, edge_threshold: float, min_support: float) -> tuple[int | None, float]:
+def _outer_edge(radial: Float32Array, edge_threshold: float, min_support: float) -> tuple[int | None, float]:
     """Index of the outermost circular edge in (rays, radii) signed radial gradients, and its sign.
 
     Rim, lettering and hub give concentric edges; the plate's diameter (the metre scale) is the outer
@@ -154,7 +154,7 @@ class PlateFinder:
         return np.asarray(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), dtype=np.uint8), (x0, y0)
 
     def _refine(
-        self, gx: FloatArray, gy: FloatArray, circle: tuple[float, float, float], bounds: tuple[float, float]
+        self, gx: Float32Array, gy: Float32Array, circle: tuple[float, float, float], bounds: tuple[float, float]
     ) -> tuple[float, float, float, float] | None:
         """Outer rim near the Hough circle, fitted through per-ray edge points: (cx, cy, r, score)."""
         cx, cy, r = circle

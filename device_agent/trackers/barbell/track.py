@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
+from replens.arrays import Float32Array, Float64Array
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +80,8 @@ class Candidates:
         scores: (n,) float32 in [0, 1].
     """
 
-    xyd: FloatArray
-    scores: FloatArray
+    xyd: Float32Array
+    scores: Float32Array
 
     def __post_init__(self) -> None:
         if self.xyd.shape != (len(self.scores), 3) or self.scores.ndim != 1:
@@ -101,7 +100,7 @@ class PlateTrack:
 
     def reset(self) -> None:
         self._history: deque[tuple[float, Candidates]] = deque(maxlen=max(1, self.settings.confirm_frames - 1))
-        self._state: F64 | None = None  # [[x, vx], [y, vy]]; x and y share one covariance
+        self._state: Float64Array | None = None  # [[x, vx], [y, vy]]; x and y share one covariance
         self._cov = np.zeros((2, 2))
         self._t = 0.0  # time of the state
         self._last: tuple[float, float, float] | None = None  # (t, x, y) of the last accepted measurement
@@ -128,7 +127,7 @@ class PlateTrack:
     def _diameter(self) -> float:
         return float(np.median(self._sizes)) if self._sizes else float(self._plate_px or 0.0)
 
-    def _plausible(self, frm: tuple[float, float, float, float], to: FloatArray, dt: float) -> npt.NDArray[np.bool_]:
+    def _plausible(self, frm: tuple[float, float, float, float], to: Float32Array, dt: float) -> npt.NDArray[np.bool_]:
         """Which (n, 3) candidates a plate at ``frm`` = (x, y, d, size ref) could reach in ``dt``."""
         s = self.settings
         x, y, d, ref = frm
@@ -175,7 +174,7 @@ class PlateTrack:
         return sorted(order, key=lambda i: (bool(ratio[i] > math.log(self.settings.max_size_ratio)), i))
 
     def _chain(
-        self, t_s: float, head: FloatArray, frames: list[tuple[float, Candidates]]
+        self, t_s: float, head: Float32Array, frames: list[tuple[float, Candidates]]
     ) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
         """Follow ``head`` back through ``frames`` by nearest plausible candidate; (newest, oldest) or None."""
         cur, t_cur = head, t_s
@@ -190,7 +189,7 @@ class PlateTrack:
             cur, t_cur = cands.xyd[int(np.argmin(np.where(ok, dist, np.inf)))], t_prev
         return (t_s, float(head[0]), float(head[1])), (t_cur, float(cur[0]), float(cur[1]))
 
-    def _start(self, t_s: float, xyd: FloatArray, velocity: tuple[float, float]) -> None:
+    def _start(self, t_s: float, xyd: Float32Array, velocity: tuple[float, float]) -> None:
         d = float(xyd[2])
         self._state = np.array([[float(xyd[0]), velocity[0]], [float(xyd[1]), velocity[1]]])
         r = (self.settings.meas_noise_diam * d) ** 2

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.device_agent.inference.openvino_model import MODELS_DIR, CompiledModel, InferenceSettings
 from replens.device_agent.trackers.pose.roi import square_letterbox
 
-FloatArray = npt.NDArray[np.float32]
 INPUT_SIZE = 224
 NUM_KEYPOINTS = 4  # 0 mid-hip, 1 full-body size/rotation point, 2 mid-shoulder, 3 upper-body point
 SCORE_CLIP = 100.0
@@ -39,13 +39,13 @@ class AnchorOptions:
     interpolated_scale_aspect_ratio: float = 1.0
 
 
-def ssd_anchors(opts: AnchorOptions = AnchorOptions()) -> FloatArray:
+def ssd_anchors(opts: AnchorOptions = AnchorOptions()) -> Float32Array:
     """(n, 2) anchor centres in [0, 1] (x, y), in MediaPipe's order.
 
     With ``fixed_anchor_size`` only the centres matter. Consecutive layers with the same stride share
     one feature map, and each layer adds one anchor per aspect ratio plus an interpolated-scale one.
     """
-    centres: list[FloatArray] = []
+    centres: list[Float32Array] = []
     layer = 0
     while layer < opts.num_layers:
         per_cell = 0
@@ -74,15 +74,15 @@ class Detection:
     """
 
     score: float
-    box: FloatArray
-    keypoints: FloatArray
+    box: Float32Array
+    keypoints: Float32Array
 
     def __post_init__(self) -> None:
         if self.box.shape != (4,) or self.keypoints.shape != (NUM_KEYPOINTS, 2):
             raise ValueError(f"detection: box {self.box.shape}, keypoints {self.keypoints.shape}")
 
 
-def letterbox(image_bgr: npt.NDArray[np.uint8]) -> FloatArray:
+def letterbox(image_bgr: npt.NDArray[np.uint8]) -> Float32Array:
     """(1, 224, 224, 3) RGB float32 in [-1, 1]: the frame padded to a square with zeros, bilinear warp."""
     h, w = image_bgr.shape[:2]
     crop = square_letterbox(w, h).crop(image_bgr, INPUT_SIZE, border=cv2.BORDER_CONSTANT)
@@ -91,9 +91,9 @@ def letterbox(image_bgr: npt.NDArray[np.uint8]) -> FloatArray:
 
 
 def decode(
-    raw_boxes: FloatArray, raw_scores: FloatArray, anchors: FloatArray, *, input_size: int = INPUT_SIZE,
+    raw_boxes: Float32Array, raw_scores: Float32Array, anchors: Float32Array, *, input_size: int = INPUT_SIZE,
     num_keypoints: int = NUM_KEYPOINTS,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+) -> tuple[Float32Array, Float32Array, Float32Array]:
     """Raw (n, 4 + 2k) and (n,) SSD outputs → boxes (n, 4) xyxy, keypoints (n, k, 2), scores (n,), in [0, 1] units.
 
     MediaPipe's detectors (pose, face) share this layout; the defaults are the pose detector's (k = 4).
@@ -108,7 +108,7 @@ def decode(
     return boxes.astype(np.float32), keypoints.astype(np.float32), scores.astype(np.float32)
 
 
-def _iou(box: FloatArray, others: FloatArray) -> FloatArray:
+def _iou(box: Float32Array, others: Float32Array) -> Float32Array:
     """IoU of one (4,) box with (n, 4) boxes, xyxy."""
     ix = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
     iy = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
@@ -120,15 +120,15 @@ def _iou(box: FloatArray, others: FloatArray) -> FloatArray:
 
 
 def weighted_nms(
-    boxes: FloatArray, keypoints: FloatArray, scores: FloatArray, iou_threshold: float = 0.3
-) -> list[tuple[float, FloatArray, FloatArray]]:
+    boxes: Float32Array, keypoints: Float32Array, scores: Float32Array, iou_threshold: float = 0.3
+) -> list[tuple[float, Float32Array, Float32Array]]:
     """MediaPipe's WEIGHTED non-max suppression: each cluster becomes its score-weighted mean.
 
     The cluster keeps its best score; box and keypoints are averaged over all members (best included)
     weighted by score. Returns (score, box (4,), keypoints (4, 2)) best first.
     """
     order = np.argsort(-scores, kind="stable")
-    out: list[tuple[float, FloatArray, FloatArray]] = []
+    out: list[tuple[float, Float32Array, Float32Array]] = []
     while order.size:
         best = order[0]
         overlap = _iou(boxes[best], boxes[order]) > iou_threshold

@@ -13,10 +13,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
+from replens.arrays import Float32Array, Float64Array
 
 
 class OneEuroFilter:
@@ -36,15 +34,15 @@ class OneEuroFilter:
     def reset(self) -> None:
         self._frequency = self._initial_frequency
         self._last_t: float | None = None
-        self._raw: F64 | None = None
-        self._value: F64 | None = None
-        self._speed: F64 | None = None
+        self._raw: Float64Array | None = None
+        self._value: Float64Array | None = None
+        self._speed: Float64Array | None = None
 
-    def _alpha(self, cutoff: float | F64) -> float | F64:
+    def _alpha(self, cutoff: float | Float64Array) -> float | Float64Array:
         tau = 1.0 / (2 * math.pi * cutoff)
         return 1.0 / (1.0 + tau * self._frequency)
 
-    def apply(self, t_s: float, values: FloatArray, value_scale: float = 1.0) -> FloatArray:
+    def apply(self, t_s: float, values: Float32Array, value_scale: float = 1.0) -> Float32Array:
         if self._last_t is not None and t_s <= self._last_t:
             return values
         if self._last_t is not None:
@@ -70,13 +68,13 @@ class LandmarkSmoother:
     ) -> None:
         self._coords = OneEuroFilter(min_cutoff, beta, derivate_cutoff)
         self._visibility_alpha = visibility_alpha
-        self._visibility: FloatArray | None = None
+        self._visibility: Float32Array | None = None
 
     def reset(self) -> None:
         self._coords.reset()
         self._visibility = None
 
-    def apply(self, t_s: float, points: FloatArray, object_size_px: float) -> FloatArray:
+    def apply(self, t_s: float, points: Float32Array, object_size_px: float) -> Float32Array:
         out = points.copy()
         vis = points[:, 3].copy()  # kept as filter state: must not alias the caller's array
         if self._visibility is not None and self._visibility.shape == vis.shape:
@@ -126,10 +124,10 @@ class JumpGate:
         self.reset()
 
     def reset(self) -> None:
-        self._last: tuple[float, FloatArray, float] | None = None
+        self._last: tuple[float, Float32Array, float] | None = None
         self._rejected = 0
 
-    def accept(self, t_s: float, xy: FloatArray, object_size_px: float) -> bool:
+    def accept(self, t_s: float, xy: Float32Array, object_size_px: float) -> bool:
         """Whether (n, 2) pixel points at ``t_s`` with this object size continue the track."""
         s = self.settings
         if self._last is not None and 0 < t_s - self._last[0] <= s.max_gap_s and self._rejected < s.confirm_frames:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.device_agent.inference.openvino_model import MODELS_DIR, CompiledModel, InferenceSettings
 from replens.device_agent.trackers.pose.roi import Roi
 
-FloatArray = npt.NDArray[np.float32]
 INPUT_SIZE = 256
 NUM_POINTS = 39  # 33 body landmarks + 2 auxiliary + 4 unused
 VALUES_PER_POINT = 5  # x, y, z, visibility, presence
@@ -28,9 +28,9 @@ HEATMAP_MIN_CONFIDENCE = 0.5
 OUT_LANDMARKS, OUT_FLAG, OUT_HEATMAP = 0, 1, 3
 
 
-def _sigmoid(x: FloatArray) -> FloatArray:
+def _sigmoid(x: Float32Array) -> Float32Array:
     """Overflow-free logistic (logits reach ±100, and padding uses -inf)."""
-    out: FloatArray = (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
+    out: Float32Array = (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
     return out
 
 
@@ -45,7 +45,7 @@ class RawLandmarks:
         roi: the region the model saw.
     """
 
-    points: FloatArray
+    points: Float32Array
     pose_flag: float
     roi: Roi
 
@@ -54,7 +54,7 @@ class RawLandmarks:
             raise ValueError(f"landmarks: expected ({NUM_POINTS}, {VALUES_PER_POINT}), got {self.points.shape}")
 
 
-def refine_from_heatmap(xy: FloatArray, heatmap: FloatArray, kernel: int = HEATMAP_KERNEL) -> FloatArray:
+def refine_from_heatmap(xy: Float32Array, heatmap: Float32Array, kernel: int = HEATMAP_KERNEL) -> Float32Array:
     """(n, 2) crop-unit x, y → refined (n, 2): confidence-weighted mean of a window of the heatmap.
 
     ``heatmap`` is (hm_h, hm_w, n) logits. A point whose window peaks below 0.5, or whose centre
@@ -81,7 +81,7 @@ def refine_from_heatmap(xy: FloatArray, heatmap: FloatArray, kernel: int = HEATM
     return np.where(ok[:, None], refined, xy).astype(np.float32)
 
 
-def decode(raw: FloatArray, heatmap: FloatArray, roi: Roi) -> FloatArray:
+def decode(raw: Float32Array, heatmap: Float32Array, roi: Roi) -> Float32Array:
     """Raw (195,) output and (64, 64, 39) heatmap → (39, 5) points in image pixels (see :class:`RawLandmarks`)."""
     values = raw.reshape(NUM_POINTS, VALUES_PER_POINT) / np.float32(INPUT_SIZE)
     xy = refine_from_heatmap(values[:, :2], heatmap)

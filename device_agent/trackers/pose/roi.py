@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
+from replens.arrays import Float32Array, Float64Array
+
 ROI_SCALE = 1.25  # MediaPipe's RectTransformation scale for both pose ROIs
 TARGET_ANGLE_RAD = math.pi / 2  # hip → aux vector points up in the crop
 
@@ -46,7 +47,7 @@ class Roi:
         if not (math.isfinite(self.size) and self.size > 0):
             raise ValueError(f"roi size must be positive and finite (got: {self.size})")
 
-    def crop_matrix(self, out_size: int) -> npt.NDArray[np.float64]:
+    def crop_matrix(self, out_size: int) -> Float64Array:
         """(2, 3) affine map image pixels → crop pixels, the corners landing on 0 and ``out_size``.
 
         Same mapping as MediaPipe's OpenCV ``ImageToTensor`` (``boxPoints`` → ``getPerspectiveTransform``).
@@ -68,7 +69,7 @@ class Roi:
         )
         return np.asarray(warped, dtype=np.uint8)
 
-    def to_image(self, unit_xy: FloatArray) -> FloatArray:
+    def to_image(self, unit_xy: Float32Array) -> Float32Array:
         """(n, 2) crop coordinates in [0, 1] units → (n, 2) image pixels."""
         cos, sin = math.cos(self.rotation), math.sin(self.rotation)
         local = (unit_xy.astype(np.float64) - 0.5) * self.size
@@ -76,12 +77,12 @@ class Roi:
         y = sin * local[:, 0] + cos * local[:, 1] + self.center_y
         return np.stack([x, y], axis=1).astype(np.float32)
 
-    def corners(self) -> FloatArray:
+    def corners(self) -> Float32Array:
         """(4, 2) corners in image pixels: top-left, top-right, bottom-right, bottom-left of the crop."""
         return self.to_image(np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32))
 
 
-def alignment_size(center_xy: FloatArray, end_xy: FloatArray) -> float:
+def alignment_size(center_xy: Float32Array, end_xy: Float32Array) -> float:
     """Side of the unscaled alignment box: twice the centre → end distance, pixels.
 
     MediaPipe also uses this (from the unfiltered auxiliary points) as the object scale of its
@@ -90,7 +91,7 @@ def alignment_size(center_xy: FloatArray, end_xy: FloatArray) -> float:
     return 2.0 * float(np.hypot(*(end_xy[:2] - center_xy[:2])))
 
 
-def roi_from_points(center_xy: FloatArray, end_xy: FloatArray, scale: float = ROI_SCALE) -> Roi | None:
+def roi_from_points(center_xy: Float32Array, end_xy: Float32Array, scale: float = ROI_SCALE) -> Roi | None:
     """Region from hip centre (2,) and size/rotation point (2,), pixels; None when they coincide."""
     size = alignment_size(center_xy, end_xy) * scale
     if not (math.isfinite(size) and size > 1e-3):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
+from replens.arrays import Float32Array
 from replens.device_agent.inference.openvino_model import MODELS_DIR, InferenceSettings
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.pose.detector import PoseDetector
@@ -23,7 +23,6 @@ from replens.device_agent.trackers.pose.landmarks import LandmarkModel, RawLandm
 from replens.device_agent.trackers.pose.roi import Roi, alignment_size, roi_from_points
 
 log = logging.getLogger(__name__)
-FloatArray = npt.NDArray[np.float32]
 NUM_LANDMARKS = 33
 AUX_CENTER, AUX_END = 33, 34
 
@@ -42,7 +41,7 @@ class PoseResult:
             accepted landmarks, repeated to bridge a short gap.
     """
 
-    landmarks: FloatArray
+    landmarks: Float32Array
     score: float
     roi: Roi
     t_s: float
