@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from replens.contract import EventKind, Exercise, RepSummary, SetPhase, set_id_for, utc_from_unix
+from replens.contract import Appearance, EventKind, Exercise, RepSummary, SetPhase, set_id_for, utc_from_unix
 from replens.device_agent.counting.events import (
     CountEvent,
     PartialRep,
@@ -21,7 +21,7 @@ from replens.device_agent.counting.events import (
 from replens.device_agent.drafts import Draft
 from replens.metrics import velocity_loss_pct
 
-AppearanceSince = Callable[[float], dict[str, list[float]] | None]
+AppearanceSince = Callable[[float], Appearance | None]
 """The lifter's clothing colour seen since a wall-clock time (pose stations), for a set event."""
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import deque
 
 from replens.config.agent import StationConfig
-from replens.contract import StationState
+from replens.contract import Appearance, StationState
 from replens.device_agent.drafts import Draft
-from replens.device_agent.identity.appearance import Appearance, AppearanceAccumulator, describe
+from replens.device_agent.identity.appearance import AppearanceAccumulator, AppearanceSample, describe
 from replens.device_agent.sets import CountedSet, SetAssembler
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.registry import PosePipeline, StationPipeline, make_pipeline
@@ -28,9 +28,9 @@ class Station:
         """Set by a pause command: frames are ignored, nothing is counted, until resumed."""
         self.pipeline = pipeline or make_pipeline(config)
         self.sets = SetAssembler(agent_id, station_id, config.exercise, weight_kg=config.weight_kg,
-                                 appearance=self._appearance_payload)
+                                 appearance=self._appearance_since)
         self._wall_offset_s = 0.0  # wall time minus media time of the current source
-        self._looks: deque[tuple[float, Appearance]] = deque()  # (media time, clothing colour)
+        self._looks: deque[tuple[float, AppearanceSample]] = deque()  # (media time, clothing colour)
 
     def process(self, frame: Frame) -> list[Draft]:
         self._wall_offset_s = frame.wall_time_s - frame.t_s
@@ -53,6 +53,7 @@ class Station:
             self._looks.popleft()
 
     def _appearance_since(self, wall_s: float) -> Appearance | None:
+        """The lifter's mean clothing colour from a few seconds before ``wall_s`` (a set's start) on."""
         mean = AppearanceAccumulator()
         for t_s, looks in self._looks:
             if self._wall_offset_s + t_s >= wall_s - 5.0:
@@ -92,7 +93,3 @@ class Station:
             reps=len(open_set.reps) if open_set else 0,
             paused=self.paused,
         )
-
-    def _appearance_payload(self, started_wall_s: float) -> dict[str, list[float]] | None:
-        looks = self._appearance_since(started_wall_s)
-        return None if looks is None else {"torso": list(looks.torso), "legs": list(looks.legs)}

@@ -8,7 +8,7 @@ from typing import Protocol
 
 
 class Looks(Protocol):
-    """The wire model and the agent's in-memory descriptor both have these."""
+    """The wire model (a set's or visit's mean) and the agent's one-frame AppearanceSample both have these."""
 
     @property
     def torso(self) -> Sequence[float]: ...

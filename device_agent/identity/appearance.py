@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replens.arrays import Float32Array, Float64Array
+from replens.contract import Appearance
 
 HUE_BINS = 8
 GREY_BINS = 3
@@ -47,8 +48,12 @@ MIN_PIXELS = 50
 
 
 @dataclass(frozen=True, slots=True)
-class Appearance:
-    """Clothing colour: ``BINS`` non-negative floats summing to 1 per region (see the module docstring)."""
+class AppearanceSample:
+    """One frame's clothing colour: ``BINS`` non-negative floats summing to 1 per region (see the module docstring).
+
+    Many are taken per set or visit and averaged by :class:`AppearanceAccumulator`; only that mean
+    leaves the agent, as the wire model :class:`~replens.contract.Appearance`.
+    """
 
     torso: tuple[float, ...]
     legs: tuple[float, ...]
@@ -127,7 +132,7 @@ def region_masks(
     return torso, legs
 
 
-def describe(image_bgr: npt.NDArray[np.uint8], landmarks: Float32Array) -> Appearance | None:
+def describe(image_bgr: npt.NDArray[np.uint8], landmarks: Float32Array) -> AppearanceSample | None:
     """The person's clothing colour in this frame; None when a region has under ``MIN_PIXELS`` visible pixels."""
     if landmarks.ndim != 2 or landmarks.shape[0] != 33 or landmarks.shape[1] < 2:
         raise ValueError(f"appearance: expected (33, 2+) landmarks, got {landmarks.shape}")
@@ -138,18 +143,21 @@ def describe(image_bgr: npt.NDArray[np.uint8], landmarks: Float32Array) -> Appea
         if len(pixels) < MIN_PIXELS:
             return None
         hists.append(tuple(float(v) for v in colour_histogram(pixels)))
-    return Appearance(hists[0], hists[1])
+    return AppearanceSample(hists[0], hists[1])
 
 
 class AppearanceAccumulator:
-    """Mean appearance over many frames: one frame's lighting or a passing arm weighs little."""
+    """Mean appearance over many frames: one frame's lighting or a passing arm weighs little.
+
+    The mean is what sets and visits carry, so it is the wire model itself.
+    """
 
     def __init__(self) -> None:
         self._torso = np.zeros(BINS, dtype=np.float64)
         self._legs = np.zeros(BINS, dtype=np.float64)
         self.count = 0
 
-    def add(self, appearance: Appearance | None) -> None:
+    def add(self, appearance: AppearanceSample | None) -> None:
         """Add one frame's descriptor; None (a frame without one) is skipped."""
         if appearance is None:
             return
@@ -161,6 +169,4 @@ class AppearanceAccumulator:
         """The average so far (still summing to 1 per region); None before the first descriptor."""
         if not self.count:
             return None
-        return Appearance(
-            tuple(float(v) for v in self._torso / self.count), tuple(float(v) for v in self._legs / self.count)
-        )
+        return Appearance(torso=(self._torso / self.count).tolist(), legs=(self._legs / self.count).tolist())

@@ -213,7 +213,6 @@ class FaceWatcher:
     def _drafts(self, decisions: list[VisitDecision]) -> list[Draft]:
         drafts = []
         for d in decisions:
-            looks = self._looks.mean()
             drafts.append(Draft(EventKind.VISITS, {
                 "agent_id": self.settings.agent_id,
                 "visit_id": d.visit_id,
@@ -226,7 +225,7 @@ class FaceWatcher:
                 "started_at": utc_from_unix(self._wall_offset_s + d.started_at),
                 "seen_at": utc_from_unix(self._wall_offset_s + d.last_seen_at),
                 "ended_at": utc_from_unix(self._wall_offset_s + d.last_seen_at) if d.phase is SetPhase.END else None,
-                "appearance": None if looks is None else {"torso": list(looks.torso), "legs": list(looks.legs)},
+                "appearance": self._looks.mean(),
             }))
             if d.phase is SetPhase.END:
                 self._looks = AppearanceAccumulator()

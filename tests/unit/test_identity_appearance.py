@@ -12,8 +12,8 @@ from replens.appearance import appearance_similarity, bhattacharyya
 from replens.device_agent.identity.appearance import (
     BINS,
     HUE_BINS,
-    Appearance,
     AppearanceAccumulator,
+    AppearanceSample,
     colour_histogram,
     describe,
 )
@@ -50,7 +50,7 @@ def figure(
     return np.clip(lit, 0, 255).astype(np.uint8), landmarks
 
 
-def look(shirt: tuple[int, int, int], trousers: tuple[int, int, int], **kwargs: Any) -> Appearance:
+def look(shirt: tuple[int, int, int], trousers: tuple[int, int, int], **kwargs: Any) -> AppearanceSample:
     found = describe(*figure(shirt, trousers, **kwargs))
     assert found is not None
     return found
@@ -123,4 +123,4 @@ def test_histogram_and_coefficient_edges() -> None:
     assert bhattacharyya((1.0,), (0.5, 0.5)) == 0.0  # different bin layouts are not comparable
     assert bhattacharyya((0.0, 0.0), (0.5, 0.5)) == 0.0
     with pytest.raises(ValueError, match="non-negative"):
-        Appearance((-0.1, 1.1), (1.0,))
+        AppearanceSample((-0.1, 1.1), (1.0,))
