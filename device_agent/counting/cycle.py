@@ -2,7 +2,7 @@
 
 Works in the "rest is low" orientation (the counter negates the signal for a high rest). State
 decisions use the smoothed signal so noise cannot flip them; levels and times use the median signal
-(see :mod:`landmarks`). Everything is O(1) per sample.
+(see :mod:`rep_timing`). Everything is O(1) per sample.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum, auto
 
 from replens.device_agent.counting.filters import Filtered
-from replens.device_agent.counting.landmarks import Extreme, Ladder, Turn
+from replens.device_agent.counting.rep_timing import Extreme, Ladder, Turn
 
 PARTIAL_FRAC = 0.5  # excursions from half the smallest rep up are partial reps, not noise
 REST_FOLLOW_S = 2.0  # the rest level follows slow drift with this time constant
@@ -100,7 +100,7 @@ class _Excursion:
         return self.landing.estimate(self.peak.value - self.low, h0, self.peak.arrival_departure()[1])
 
     def close(self, end_level: float, h0: float) -> Cycle:
-        """Freeze the landmarks into a :class:`Cycle`."""
+        """Freeze the rep's timing into a :class:`Cycle`."""
         arrival, departure = self.peak.arrival_departure()
         start = self.onset.estimate(self.peak.value - self.low, h0, arrival)
         end = self.landed_s(h0)

@@ -1,4 +1,4 @@
-"""Constant-memory trackers that time a rep's landmarks (start, turning point, end) without buffers.
+"""Rep timing: constant-memory trackers of a rep's key moments (start, turning point, end), without buffers.
 
 Levels and times come from the median-filtered signal, which has no smoothing lag. The start and
 end are extrapolated from two threshold crossings (a constant-acceleration model of leaving or
