@@ -21,7 +21,6 @@ from replens.contract import (
     EnrolCommand,
     EnrolResult,
     EventKind,
-    SetEvent,
     SetPhase,
     StationCommand,
     StationCommandKind,
@@ -33,7 +32,7 @@ from replens.device_agent.drafts import Draft
 from replens.device_agent.identity.setup import make_watchers
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
-from replens.device_agent.sets import CountedSet
+from replens.device_agent.sets import CountedSet, set_end
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.sources.opencv_source import FrameSource, open_source
 from replens.device_agent.station import Station
@@ -250,21 +249,17 @@ class Agent:
         set_id = str(draft.fields["set_id"])
         if draft.fields["event"] == SetPhase.END:
             self.outbox.append(topic, draft.payload, closed_set=set_id)
-        else:
-            snapshot = draft.build(1).model_dump_json()  # seq 1 is a placeholder; the outbox numbers the real one
-            self.outbox.append(topic, draft.payload, open_set=(set_id, snapshot))
+        else:  # the outbox keeps this event as the set's latest state, should the agent die before its end
+            self.outbox.append(topic, draft.payload, open_set=set_id)
 
     def _end_orphaned_sets(self) -> None:
         """Sets a killed earlier run left open get their ``end`` now, dated at their last update."""
         if self.outbox is None:
             return
-        for set_id, snapshot, updated_at in self.outbox.open_sets():
-            fields = SetEvent.model_validate_json(snapshot).model_dump()
-            del fields["seq"]
-            fields.update(event=SetPhase.END, ended_at=utc_from_unix(updated_at))
+        for unended in self.outbox.open_sets():
             log.warning("agent %s: set %s was left open by an earlier run (%d reps); ending it",
-                        self.agent_id, set_id, fields["reps"])
-            self._emit([Draft(EventKind.SETS, fields)])
+                        self.agent_id, unended.last.set_id, unended.last.reps)
+            self._emit([set_end(unended.last, unended.updated_at)])
 
     def state(self) -> AgentState:
         return AgentState(

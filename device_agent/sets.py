@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from replens.contract import Appearance, EventKind, Exercise, RepSummary, SetPhase, set_id_for, utc_from_unix
+from replens.contract import (
+    Appearance,
+    EventKind,
+    Exercise,
+    RepSummary,
+    SetEvent,
+    SetPhase,
+    set_id_for,
+    utc_from_unix,
+)
 from replens.device_agent.counting.events import (
     CountEvent,
     PartialRep,
@@ -141,6 +150,15 @@ class SetAssembler:
             "appearance": None if self._appearance is None else self._appearance(counted.started_wall_s),
             "weight_kg": self.weight_kg,
         })
+
+
+def set_end(last: SetEvent, ended_wall_s: float) -> Draft:
+    """The ``end`` of a set known only by its latest event (one an earlier run left open), at ``ended_wall_s``.
+
+    Everything else is as that event said; the outbox numbers the end like any event.
+    """
+    fields = last.model_dump(exclude={"seq"})
+    return Draft(EventKind.SETS, {**fields, "event": SetPhase.END, "ended_at": utc_from_unix(ended_wall_s)})
 
 
 def counted_sets(events: Iterable[CountEvent], exercise: Exercise, *, agent_id: str = "count",

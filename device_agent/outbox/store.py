@@ -16,6 +16,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from replens.contract import SetEvent
 from replens.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at REAL
 );
 """
+
+
+@dataclass(frozen=True, slots=True)
+class UnendedSet:
+    """A set an earlier run started and never ended: its latest event as stored, and when it was stored."""
+
+    last: SetEvent
+    updated_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,27 +82,29 @@ class Outbox:
         topic: str,
         make_payload: Callable[[int], bytes],
         *,
-        open_set: tuple[str, str] | None = None,
+        open_set: str | None = None,
         closed_set: str | None = None,
     ) -> int:
         """Give the event its sequence number and store it durably; returns the number.
 
-        ``open_set`` (set id, snapshot JSON) and ``closed_set`` keep a ledger of sets under way in the
-        same transaction, so an agent killed mid-set can end them on its next start.
+        ``open_set`` and ``closed_set`` (set ids) keep a ledger of sets under way in the same
+        transaction, so an agent killed mid-set can end them on its next start: for ``open_set`` the
+        event itself, a set event, is kept as the set's latest state.
         """
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 (seq,) = self._db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
                 now = self._clock()
+                payload = make_payload(seq)
                 self._db.execute(
                     "INSERT INTO outbox(seq, topic, payload, created_at) VALUES (?, ?, ?, ?)",
-                    (seq, topic, make_payload(seq), now),
+                    (seq, topic, payload, now),
                 )
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
                 if open_set is not None:
                     self._db.execute("INSERT OR REPLACE INTO open_sets(set_id, snapshot, updated_at) VALUES (?, ?, ?)",
-                                     (*open_set, now))
+                                     (open_set, payload.decode(), now))
                 if closed_set is not None:
                     self._db.execute("DELETE FROM open_sets WHERE set_id = ?", (closed_set,))
                 self._db.execute("COMMIT")
@@ -100,11 +113,20 @@ class Outbox:
                 raise TransientError(f"outbox {self.path}: cannot store event for {topic}: {err}") from err
             return int(seq)
 
-    def open_sets(self) -> list[tuple[str, str, float]]:
-        """Sets an earlier run started and never ended: (set id, last snapshot JSON, when it was stored)."""
+    def open_sets(self) -> list[UnendedSet]:
+        """Sets an earlier run started and never ended, oldest update first.
+
+        Ledgers written before the event itself was kept hold a snapshot of it with seq 1: the same shape.
+        """
         with self._lock:
             rows = self._db.execute("SELECT set_id, snapshot, updated_at FROM open_sets ORDER BY updated_at").fetchall()
-        return [(str(i), str(s), float(t)) for i, s, t in rows]
+        found = []
+        for set_id, snapshot, updated_at in rows:
+            try:
+                found.append(UnendedSet(SetEvent.model_validate_json(snapshot), float(updated_at)))
+            except ValidationError as err:  # its events are in the outbox all the same; only its end is lost
+                log.error("outbox %s: set %s left open, but its stored state is unreadable: %s", self.path, set_id, err)
+        return found
 
     def flag(self, key: str) -> int | None:
         """A small durable setting kept beside the sequence counter (e.g. a station's paused state)."""

@@ -60,7 +60,7 @@ def test_set_left_open_by_a_killed_agent_is_ended_on_restart(tmp_path) -> None:
     before = set_events(outbox_path)
     open_id = before[-1]["set_id"]
     assert all(e["event"] != "end" for e in before)
-    assert [s[0] for s in Outbox(outbox_path).open_sets()] == [open_id]
+    assert [s.last.set_id for s in Outbox(outbox_path).open_sets()] == [open_id]
 
     restarted = Agent("cam", config.agents["cam"], config.agent_mqtt("cam"), config.agent_data_dir("cam"))
     import threading

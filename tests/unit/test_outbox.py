@@ -1,3 +1,8 @@
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from replens.contract import Exercise, SetEvent, SetPhase
 from replens.device_agent.outbox import Outbox
 
 
@@ -76,14 +81,38 @@ def test_resend_older_than_and_oldest_age(tmp_path):
     assert [i.seq for i in box.unsent(10)] == [a]
 
 
+def set_event(set_id: str, reps: int, seq: int = 1) -> SetEvent:
+    return SetEvent(agent_id="a1", seq=seq, set_id=set_id, station="rack", exercise=Exercise.SQUAT,
+                    event=SetPhase.UPDATE, reps=reps, started_at=datetime(2026, 1, 5, 18, 0, tzinfo=UTC))
+
+
+def set_payload(set_id: str, reps: int) -> Callable[[int], bytes]:
+    return lambda seq: set_event(set_id, reps, seq).to_json()
+
+
+def ledger(box: Outbox) -> list[tuple[str, int, float]]:
+    return [(s.last.set_id, s.last.reps, s.updated_at) for s in box.open_sets()]
+
+
 def test_open_set_ledger_follows_the_events(tmp_path):
     clock = Clock(50.0)
     box = Outbox(tmp_path / "o.sqlite3", clock=clock)
-    box.append("sets", payload, open_set=("s1", '{"reps": 1}'))
+    box.append("sets", set_payload("s1", 1), open_set="s1")
     clock.t = 52.0
-    box.append("sets", payload, open_set=("s1", '{"reps": 2}'))
-    box.append("sets", payload, open_set=("s2", '{"reps": 1}'))
-    assert box.open_sets() == [("s1", '{"reps": 2}', 52.0), ("s2", '{"reps": 1}', 52.0)]
+    s1_seq = box.append("sets", set_payload("s1", 2), open_set="s1")
+    box.append("sets", set_payload("s2", 1), open_set="s2")
+    assert ledger(box) == [("s1", 2, 52.0), ("s2", 1, 52.0)]
+    assert box.open_sets()[0].last.seq == s1_seq  # the event as stored, with its real number
     box.append("sets", payload, closed_set="s1")
     box.close()
-    assert Outbox(tmp_path / "o.sqlite3", clock=clock).open_sets() == [("s2", '{"reps": 1}', 52.0)]
+    assert ledger(Outbox(tmp_path / "o.sqlite3", clock=clock)) == [("s2", 1, 52.0)]
+
+
+def test_a_ledger_written_by_an_earlier_version_still_ends_its_sets(tmp_path):
+    """Earlier versions kept a snapshot of the set event with a placeholder seq 1 (field names, not aliases)."""
+    Outbox(tmp_path / "o.sqlite3").close()
+    with sqlite3.connect(tmp_path / "o.sqlite3") as db:
+        db.execute("INSERT INTO open_sets(set_id, snapshot, updated_at) VALUES (?, ?, ?)",
+                   ("s1", set_event("s1", 3).model_dump_json(), 60.0))
+        db.execute("INSERT INTO open_sets(set_id, snapshot, updated_at) VALUES (?, ?, ?)", ("s2", "{broken", 61.0))
+    assert ledger(Outbox(tmp_path / "o.sqlite3")) == [("s1", 3, 60.0)]  # an unreadable row is logged, not fatal
