@@ -95,7 +95,7 @@ def run_replens(mosquitto: Mosquitto, influx: InfluxDB1, reps: int, interval_s: 
 
     def emit(index: int, now: float) -> None:
         fields = rep_fields("bench", index, datetime.fromtimestamp(now, UTC))
-        outbox.append(config.mqtt.topics.reps, Draft(EventKind.REPS, fields).payload)
+        outbox.append(EventKind.REPS, Draft(EventKind.REPS, fields).payload)
         publisher.wake()
 
     try:

@@ -220,10 +220,9 @@ def _outbox_sender(job: AgentJob, config: MqttConfig) -> tuple[Any, Any]:
     publisher = Publisher(config, job.agent_id, outbox)
     publisher.start()
     wait_until(lambda: publisher.connected, 30, message=f"{job.agent_id} not connected")
-    topics = config.topics
 
     def send(draft: Draft) -> None:
-        outbox.append(topics.sets if draft.kind == "sets" else topics.reps, draft.payload)
+        outbox.append(draft.kind, draft.payload)
         publisher.wake()
 
     def finish(drain_s: float) -> bool:

@@ -25,7 +25,6 @@ from replens.contract import (
     StationCommand,
     StationCommandKind,
     Stats,
-    Topics,
     utc_from_unix,
 )
 from replens.device_agent.drafts import Draft
@@ -67,7 +66,6 @@ class Agent:
         self.watchers, self.entrance = make_watchers(agent_id, config, identity, members_db)
         self._enrolments: queue.SimpleQueue[EnrolCommand] = queue.SimpleQueue()
         self.enrol_results: list[EnrolResult] = []
-        self._topics = mqtt.topics if mqtt else Topics()
         self.outbox: Outbox | None = None
         self.publisher: Publisher | None = None
         if mqtt is not None:
@@ -242,15 +240,14 @@ class Agent:
     def _store(self, draft: Draft) -> None:
         """Into the outbox, keeping the ledger of sets under way in the same transaction."""
         assert self.outbox is not None
-        topic = self._topics.agent_events(self.agent_id, draft.kind)
         if draft.kind is not EventKind.SETS:
-            self.outbox.append(topic, draft.payload)
+            self.outbox.append(draft.kind, draft.payload)
             return
         set_id = str(draft.fields["set_id"])
         if draft.fields["event"] == SetPhase.END:
-            self.outbox.append(topic, draft.payload, closed_set=set_id)
+            self.outbox.append(draft.kind, draft.payload, closed_set=set_id)
         else:  # the outbox keeps this event as the set's latest state, should the agent die before its end
-            self.outbox.append(topic, draft.payload, open_set=set_id)
+            self.outbox.append(draft.kind, draft.payload, open_set=set_id)
 
     def _end_orphaned_sets(self) -> None:
         """Sets a killed earlier run left open get their ``end`` now, dated at their last update."""

@@ -63,13 +63,8 @@ class Publisher:
         self._hub_online = False
         self.published = 0
         self.confirmed = 0
-        t = self._topics
-        # Events queued by an earlier version name the shared topics, which a fenced broker refuses.
-        self._own_topics = {t.sets: t.agent_events(agent_id, "sets"), t.reps: t.agent_events(agent_id, "reps"),
-                            t.visits: t.agent_events(agent_id, "visits")}
-        self._kinds = {topic: kind for kind in EventKind
-                       for topic in (getattr(t, kind), t.agent_events(agent_id, kind))}
-        self._batch_topic = t.agent_batch(agent_id)
+        self._event_topics = {kind: self._topics.agent_events(agent_id, kind) for kind in EventKind}
+        self._batch_topic = self._topics.agent_batch(agent_id)
         self.on_command: Callable[[StationCommand], None] | None = None
         """Called from paho's thread with each valid command; hand it to the counting loop, do not block."""
         self.on_enrol: Callable[[EnrolCommand], None] | None = None
@@ -278,13 +273,12 @@ class Publisher:
         return stale > 0
 
     def _messages(self, items: list[OutboxItem], *, single: bool = False) -> list[list[OutboxItem]]:
-        """Consecutive events as batches of up to ``batch_max_events`` and 128 KiB; anything else alone."""
+        """Consecutive events as batches of up to ``batch_max_events`` and 128 KiB (``single``: one per message)."""
         groups: list[list[OutboxItem]] = []
         size = 0
         for item in items:
-            batchable = item.topic in self._kinds and not single
             last = groups[-1] if groups else None
-            if (batchable and last is not None and last[0].topic in self._kinds
+            if (not single and last is not None
                     and len(last) < self._config.batch_max_events and size + len(item.payload) < BATCH_MAX_BYTES):
                 last.append(item)
                 size += len(item.payload) + 1
@@ -307,10 +301,10 @@ class Publisher:
             sent: list[int] = []
             for group in self._messages(items, single=single):
                 if len(group) == 1:
-                    topic, payload = self._own_topics.get(group[0].topic, group[0].topic), group[0].payload
+                    topic, payload = self._event_topics[group[0].kind], group[0].payload
                 else:
                     topic = self._batch_topic
-                    payload = encode_batch(self._agent_id, ((self._kinds[i.topic], i.payload) for i in group))
+                    payload = encode_batch(self._agent_id, ((i.kind, i.payload) for i in group))
                 info = self._client.publish(topic, payload, qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break  # disconnected: the reconnect will resend

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from replens.contract import SetEvent
+from replens.contract import EventKind, SetEvent
+from replens.device_agent.outbox.migrations import stores_topics, topics_to_kinds
 from replens.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS open_sets (set_id TEXT PRIMARY KEY, snapshot TEXT NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY,
-    topic TEXT NOT NULL,
+    kind TEXT NOT NULL,
     payload BLOB NOT NULL,
     created_at REAL NOT NULL,
     sent_at REAL
@@ -46,8 +47,10 @@ class UnendedSet:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
+    """A stored event: the publisher derives its topic from the kind (the agent's own topic, or a batch)."""
+
     seq: int
-    topic: str
+    kind: EventKind
     payload: bytes
     created_at: float
 
@@ -74,12 +77,16 @@ class Outbox:
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('next_seq', ?)", (int(clock() * 1000),)
             )
+            migrate = stores_topics(self._db)
         except sqlite3.Error as err:
             raise TransientError(f"outbox {path}: cannot open: {err}") from err
+        if migrate:
+            log.info("outbox %s: %d waiting events now stored by kind instead of topic", path,
+                     topics_to_kinds(self._db, path))
 
     def append(
         self,
-        topic: str,
+        kind: EventKind,
         make_payload: Callable[[int], bytes],
         *,
         open_set: str | None = None,
@@ -98,8 +105,8 @@ class Outbox:
                 now = self._clock()
                 payload = make_payload(seq)
                 self._db.execute(
-                    "INSERT INTO outbox(seq, topic, payload, created_at) VALUES (?, ?, ?, ?)",
-                    (seq, topic, payload, now),
+                    "INSERT INTO outbox(seq, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+                    (seq, kind.value, payload, now),
                 )
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
                 if open_set is not None:
@@ -110,7 +117,7 @@ class Outbox:
                 self._db.execute("COMMIT")
             except sqlite3.Error as err:
                 self._rollback()
-                raise TransientError(f"outbox {self.path}: cannot store event for {topic}: {err}") from err
+                raise TransientError(f"outbox {self.path}: cannot store a {kind.value} event: {err}") from err
             return int(seq)
 
     def open_sets(self) -> list[UnendedSet]:
@@ -145,10 +152,10 @@ class Outbox:
         """Oldest events not yet handed to the broker since the last :meth:`resend_all`."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT seq, topic, payload, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
+                "SELECT seq, kind, payload, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [OutboxItem(int(s), str(t), bytes(p), float(c)) for s, t, p, c in rows]
+        return [OutboxItem(int(s), EventKind(k), bytes(p), float(c)) for s, k, p, c in rows]
 
     @property
     def resend_epoch(self) -> int:

@@ -88,8 +88,7 @@ class Producer:
         self.reps += reps
 
     def _append(self, kind: str, fields: dict[str, Any]) -> None:
-        topic = self.topics.sets if kind == "sets" else self.topics.reps
-        self.outbox.append(topic, Draft(EventKind(kind), fields).payload)
+        self.outbox.append(EventKind(kind), Draft(EventKind(kind), fields).payload)
         self.events += 1
         self.publisher.wake()
 

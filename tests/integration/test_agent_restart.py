@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 def set_events(path) -> list[dict]:
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
-            rows = db.execute("SELECT payload FROM outbox WHERE topic LIKE '%/sets' ORDER BY seq").fetchall()
+            rows = db.execute("SELECT payload FROM outbox WHERE kind = 'sets' ORDER BY seq").fetchall()
     except sqlite3.OperationalError:  # not created yet
         return []
     return [json.loads(p) for (p,) in rows]

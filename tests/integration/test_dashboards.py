@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from replens.contract import ClaimCommand, EventKind, Stats
+from replens.contract import ClaimCommand, Stats
 from replens.device_agent.demo_week import Week, generate_week
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
@@ -94,8 +94,7 @@ def _publish_week(config, week: Week, tmp) -> None:
         publisher.start()
         for planned in sets:
             for draft in planned.events():
-                topic = config.mqtt.topics.sets if draft.kind is EventKind.SETS else config.mqtt.topics.reps
-                outbox.append(topic, draft.payload)
+                outbox.append(draft.kind, draft.payload)
             publisher.wake()
         # The agent's health as it reports it while its week is still on the way: events waiting.
         stats = Stats(source="agent", id=agent_id, at=datetime.now(UTC), uptime_s=3600.0, fps=14.5,

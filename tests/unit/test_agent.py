@@ -11,7 +11,7 @@ import pytest
 
 from replens.cli.demo import demo_agent_config, sample_clip
 from replens.config import MqttConfig
-from replens.contract import RepEvent, SetEvent, SetPhase
+from replens.contract import EventKind, RepEvent, SetEvent, SetPhase
 from replens.device_agent.app import Agent
 from replens.errors import TransientError
 
@@ -25,8 +25,8 @@ def test_clip_events_form_complete_set_lifecycles(tmp_path: Path, monkeypatch: p
     stored: list[bytes] = []
     original = outbox.append
 
-    def recording_append(topic: str, make: Callable[[int], bytes], **ledger: Any) -> int:
-        seq = original(topic, make, **ledger)
+    def recording_append(kind: EventKind, make: Callable[[int], bytes], **ledger: Any) -> int:
+        seq = original(kind, make, **ledger)
         stored.append(make(seq))
         return seq
 
@@ -54,11 +54,11 @@ def test_events_held_in_memory_while_the_outbox_cannot_store(tmp_path: Path, mon
     original = outbox.append
     failures = {"left": 9}
 
-    def flaky_append(topic: str, make: Callable[[int], bytes], **ledger: Any) -> int:
+    def flaky_append(kind: EventKind, make: Callable[[int], bytes], **ledger: Any) -> int:
         if failures["left"] > 0:
             failures["left"] -= 1
             raise TransientError("database or disk is full")
-        return original(topic, make, **ledger)
+        return original(kind, make, **ledger)
 
     monkeypatch.setattr(outbox, "append", flaky_append)
     agent.run(drain_timeout_s=0.1)

@@ -112,12 +112,11 @@ def _publisher(tmp_path, **mqtt: object) -> Publisher:
 
 def test_publisher_groups_consecutive_events_within_the_count_and_size_caps(tmp_path):
     publisher = _publisher(tmp_path, batch_max_events=3)
-    t = TOPICS
-    items = [OutboxItem(i, t.reps if i % 2 else t.agent_events("a1", "sets"), b"x" * 10, 0.0) for i in range(1, 8)]
-    items.insert(3, OutboxItem(99, "gym/something_else", b"{}", 0.0))
+    items = [OutboxItem(i, EventKind.REPS if i % 2 else EventKind.SETS, b"x" * 10, 0.0) for i in range(1, 8)]
+    items.insert(3, OutboxItem(99, EventKind.VISITS, b"x" * BATCH_MAX_BYTES, 0.0))  # too big to share a message
     groups = [[item.seq for item in group] for group in publisher._messages(items)]
     assert groups == [[1, 2, 3], [99], [4, 5, 6], [7]]
-    big = [OutboxItem(i, t.reps, b"x" * (BATCH_MAX_BYTES // 3), 0.0) for i in range(1, 6)]
+    big = [OutboxItem(i, EventKind.REPS, b"x" * (BATCH_MAX_BYTES // 3), 0.0) for i in range(1, 6)]
     sizes = [len(group) for group in _publisher(tmp_path / "b")._messages(big)]
     assert sizes == [2, 2, 1]
     single = _publisher(tmp_path / "c", batch_max_events=1)._messages(items)

@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from replens.config.mqtt import MqttConfig
-from replens.contract import Ack
+from replens.contract import Ack, EventKind
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
 
@@ -24,7 +24,7 @@ def ack_message(topic: str, seq: int) -> mqtt.MQTTMessage:
 def test_failed_outbox_writes_are_logged_and_retried_later(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = MqttConfig(host="127.0.0.1", port=1)
     outbox = Outbox(tmp_path / "outbox.sqlite3")
-    seq = outbox.append(config.topics.agent_events("a1", "reps"), lambda s: b"{}")
+    seq = outbox.append(EventKind.REPS, lambda s: b"{}")
     publisher = Publisher(config, "a1", outbox)
     ack = ack_message(config.topics.agent_ack("a1"), seq)
     outbox._db.execute("PRAGMA query_only = ON")  # every write fails now, as SQLite's do on a full disk
