@@ -5,7 +5,8 @@ centres, then each candidate is refined on the radial gradient along 64 rays. Th
 circular edge near the Hough radius is taken (a plate's rim, lettering and hub give concentric edges;
 the plate's diameter, which sets the metre scale, is the outer one), and a least-squares circle fit
 through the per-ray edge points gives a sub-pixel centre and diameter. The share of rays that found
-the edge is the candidate's score. :class:`PlateTrack` keeps the plate's identity across frames.
+the edge is the candidate's score. :class:`PlateTrack` keeps the plate's identity across frames
+(``BarbellTracker.model_free`` puts the two together).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replens.arrays import Float32Array, Float64Array
-from replens.device_agent.sources.frame import Frame
-from replens.device_agent.trackers.barbell.track import Candidates, PlateObservation, PlateTrack, TrackSettings
+from replens.device_agent.trackers.barbell.track import Candidates
 
 Gray = npt.NDArray[np.uint8]
 _RAYS = 64
@@ -180,32 +180,3 @@ class PlateFinder:
             return None
         return fit[0], fit[1], fit[2], float(edge.mean())
 
-
-class PlateTracker:
-    """Frames in, the tracked plate out: centre and diameter in frame pixels, or None before a track.
-
-    Args:
-        roi: (x, y, w, h) as fractions 0..1 of the frame where the plate moves; None = whole frame.
-            A tight region is faster and leaves out round things elsewhere.
-        circles: circle finding knobs.
-        track: identity, gate, smoothing and gap-bridging knobs.
-    """
-
-    def __init__(
-        self,
-        roi: tuple[float, float, float, float] | None = None,
-        *,
-        circles: CircleSettings | None = None,
-        track: TrackSettings | None = None,
-    ) -> None:
-        self.finder = PlateFinder(roi, circles)
-        self.track = PlateTrack(track)
-        self.last_candidates: Candidates | None = None
-
-    def reset(self) -> None:
-        self.track.reset()
-        self.last_candidates = None
-
-    def update(self, frame: Frame) -> PlateObservation | None:
-        self.last_candidates = self.finder.find(frame.image)
-        return self.track.update(frame.t_s, self.last_candidates)
