@@ -52,16 +52,6 @@ class CountedSet:
     ended_wall_s: float | None = None
 
     @property
-    def start_s(self) -> float:
-        """Media time at which the first rep started."""
-        return self.reps[0].start_s
-
-    @property
-    def end_s(self) -> float:
-        """Media time at which the last rep ended."""
-        return self.reps[-1].end_s
-
-    @property
     def velocity_loss_pct(self) -> float | None:
         return velocity_loss_pct([r.mean_velocity_m_s for r in self.reps if r.mean_velocity_m_s is not None])
 

@@ -106,8 +106,8 @@ def _sets_json(sets: list[CountedSet]) -> dict[str, Any]:
         out.append({
             "reps": len(reps),
             "partial_reps": s.partial_reps,
-            "start_s": rnd(s.start_s),
-            "end_s": rnd(s.end_s),
+            "start_s": rnd(reps[0].start_s),
+            "end_s": rnd(reps[-1].end_s),
             "rest_before_s": rnd(s.rest_before_s),
             "velocity_loss_pct": rnd(s.velocity_loss_pct, 1),
             "tempo": {"concentric_s": rnd(sum(r.concentric_s for r in reps) / len(reps)),
