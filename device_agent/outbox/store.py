@@ -38,14 +38,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 
 
 @dataclass(frozen=True, slots=True)
-class UnendedSet:
-    """A set an earlier run started and never ended: its latest event as stored, and when it was stored."""
-
-    last: SetEvent
-    updated_at: float
-
-
-@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """A stored event: the publisher derives its topic from the kind (the agent's own topic, or a batch)."""
 
@@ -53,6 +45,14 @@ class OutboxItem:
     kind: EventKind
     payload: bytes
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class UnendedSet:
+    """A set an earlier run started and never ended: its latest event as stored, and when it was stored."""
+
+    last: SetEvent
+    updated_at: float
 
 
 class Outbox:
