@@ -40,7 +40,8 @@ class DominantMotion:
         # the angle triplets as rows of the body points, so one gather serves both feature parts
         a, b, c = (np.array([body.index(i) for i in side], dtype=np.intp) for side in triplets(joints))
         self._a, self._b, self._c = a, b, c
-        self._buckets = Buckets(WINDOW_S, 2 * len(body) + 2 * len(joints))
+        dim = 2 * len(body) + 2 * len(joints)
+        self._buckets = Buckets(WINDOW_S, lambda: np.zeros(dim))
         self._axis: Float64Array | None = None
         self._offset = 0.0  # the axis applied to the window's centre
         self._spread: float | None = None

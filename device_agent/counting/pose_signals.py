@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +17,7 @@ import numpy.typing as npt
 from replens.arrays import Float64Array
 from replens.device_agent.counting.profiles import JOINTS, LANDMARKS, PoseSignal
 
+Summed = TypeVar("Summed", float, Float64Array)
 N_LANDMARKS = 33
 BUCKET_S = 0.1  # window statistics work on means of this many seconds of frames
 _SCALE_TAU_S = 2.0  # the torso length used as the body unit follows the body this slowly
@@ -200,22 +202,25 @@ def _angle(a: list[float], b: list[float], c: list[float]) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, (ux * vx + uy * vy) / norm))))
 
 
-class Buckets:
-    """Means of consecutive ``BUCKET_S`` stretches of a vector signal, the last ``window_s`` kept."""
+class Buckets(Generic[Summed]):
+    """Means of consecutive ``BUCKET_S`` stretches of a signal (numbers or vectors), the last ``window_s`` kept.
 
-    def __init__(self, window_s: float, dim: int) -> None:
-        self._rows: deque[Float64Array] = deque(maxlen=max(2, round(window_s / BUCKET_S)))
-        self._sum = np.zeros(dim)
+    ``zero`` makes an empty sum: ``float`` for numbers, ``lambda: np.zeros(dim)`` for vectors.
+    """
+
+    def __init__(self, window_s: float, zero: Callable[[], Summed]) -> None:
+        self.rows: deque[Summed] = deque(maxlen=max(2, round(window_s / BUCKET_S)))
+        self._zero: Callable[[], Summed] = zero
+        self._sum: Summed = zero()
         self._n = 0
-        self._t0: float | None = None
+        self._t0 = 0.0
 
-    def push(self, t_s: float, x: Float64Array) -> bool:
+    def push(self, t_s: float, x: Summed) -> bool:
         """Add one frame; returns True when a bucket was closed (the window changed)."""
         closed = False
-        if self._t0 is not None and t_s - self._t0 >= BUCKET_S and self._n:
-            self._rows.append(self._sum / self._n)
-            self._sum = np.zeros_like(self._sum)
-            self._n = 0
+        if self._n and t_s - self._t0 >= BUCKET_S:
+            self.rows.append(self._sum / self._n)
+            self._sum, self._n = self._zero(), 0
             closed = True
         if self._n == 0:
             self._t0 = t_s
@@ -225,34 +230,24 @@ class Buckets:
 
     def matrix(self) -> Float64Array:
         """The kept bucket means, oldest first, as (n, dim)."""
-        return np.array(self._rows) if self._rows else np.zeros((0, self._sum.size))
+        return np.array(self.rows) if self.rows else np.zeros((0, np.size(self._sum)))
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.rows)
 
 
 class RobustRange:
     """Recent amplitude of a scalar signal: 97th minus 3rd percentile of its recent 0.1 s means."""
 
     def __init__(self, window_s: float) -> None:
-        self._rows: deque[float] = deque(maxlen=max(2, round(window_s / BUCKET_S)))
-        self._sum = 0.0
-        self._n = 0
-        self._t0 = 0.0
+        self._means = Buckets(window_s, float)
         self.value = 0.0
 
     def push(self, t_s: float, x: float) -> bool:
         """Add one value; returns True when :attr:`value` was recomputed (once per bucket)."""
-        closed = False
-        if self._n and t_s - self._t0 >= BUCKET_S:
-            self._rows.append(self._sum / self._n)
-            self._sum, self._n = 0.0, 0
-            ordered = sorted(self._rows)
-            last = len(ordered) - 1
-            self.value = ordered[round(0.97 * last)] - ordered[round(0.03 * last)]
-            closed = True
-        if self._n == 0:
-            self._t0 = t_s
-        self._sum += x
-        self._n += 1
-        return closed
+        if not self._means.push(t_s, x):
+            return False
+        ordered = sorted(self._means.rows)
+        last = len(ordered) - 1
+        self.value = ordered[round(0.97 * last)] - ordered[round(0.03 * last)]
+        return True
