@@ -187,8 +187,11 @@ class Publisher:
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         if message.topic == self._topics.hub_available:
             online = message.payload == Availability.ONLINE.value.encode()
-            if online and not self._hub_online:
-                self._mark_all_for_resending()  # the hub may have missed what the broker took while it was away
+            # A hub that came back may have missed what the broker took while it was away: send it again.
+            # Not for the retained state the broker hands over on subscribing: connecting marked everything
+            # for resending already, and a second resend would send the first batches twice.
+            if online and not self._hub_online and not message.retain:
+                self._mark_all_for_resending()
                 self._wake.set()
             self._hub_online = online
             return

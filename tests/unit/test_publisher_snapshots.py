@@ -177,3 +177,23 @@ def test_snapshots_wait_for_the_broker_to_take_the_subscriptions(publisher: Publ
     client.suback()
     assert client.published(STATE) == [b"latest"]
     assert publisher.connected
+
+
+def hub_available(payload: bytes, *, retained: bool) -> mqtt.MQTTMessage:
+    message = mqtt.MQTTMessage(topic=CONFIG.topics.hub_available.encode())
+    message.payload = payload
+    message.retain = retained
+    return message
+
+
+def test_the_hub_coming_online_resends_but_its_retained_state_on_subscribing_does_not(publisher: Publisher) -> None:
+    """Regression: the retained ``online`` that arrives on subscribing counted as the hub coming back, so what the
+    agent had just sent went out again (a backlog test saw one batch too many)."""
+    client = FakeClient()
+    reconnect(publisher, client)
+    after_connect = publisher._outbox.resend_epoch  # connecting marked everything for resending once
+    publisher._on_message(client, None, hub_available(b"online", retained=True))  # type: ignore[arg-type]
+    assert publisher._outbox.resend_epoch == after_connect
+    publisher._on_message(client, None, hub_available(b"offline", retained=False))  # type: ignore[arg-type]
+    publisher._on_message(client, None, hub_available(b"online", retained=False))  # type: ignore[arg-type]
+    assert publisher._outbox.resend_epoch == after_connect + 1
