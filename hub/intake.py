@@ -67,8 +67,10 @@ class Sorter:
         inbound = intake.inbound
         if isinstance(item, SetEvent | RepEvent | VisitEvent):
             inbound.events.append(item)
+            self._counters.counts["event_messages"] += 1
         elif isinstance(item, DecodedBatch):
             inbound.events += item.events
+            self._counters.counts["event_messages"] += 1
             self._counters.counts["batched_events"] += len(item.events)
             for reason in item.rejected:
                 self._counters.reject(f"message: {reason}")
