@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from replens.contract import Exercise, set_id_for
+from replens.contract import Event, Exercise, set_id_for
 from replens.device_agent.counting.events import CountEvent, RepCompleted, RepMeasurement, SetEnded, SetStarted
 from replens.device_agent.drafts import Draft
 from replens.device_agent.sets import SetAssembler
@@ -137,6 +137,11 @@ class Week:
 
     def rep_count(self) -> int:
         return sum(len(s.reps) for s in self.sets)
+
+    def numbered_events(self) -> list[Event]:
+        """Every planned set's events in plan order, numbered from 1 as one outbox would (for a journal)."""
+        drafts = [draft for planned in self.sets for draft in planned.events()]
+        return [draft.build(seq) for seq, draft in enumerate(drafts, start=1)]
 
 
 def generate_week(now: datetime, seed: int = 7, programmes: tuple[Programme, ...] = PROGRAMMES) -> Week:

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -18,6 +18,7 @@ from replens.errors import ContractError, TransientError
 from replens.mqtt_options import password, tls_context
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", StationCommand, EnrolCommand)
 
 _DISK_RETRY_S = 5.0
 BATCH_MAX_BYTES = 128 * 1024
@@ -218,20 +219,22 @@ class Publisher:
         except TransientError as err:  # the resend timer catches up once the disk has room
             log.error("agent %s: %s", self._agent_id, err)
 
-    def _command(self, payload: bytes) -> None:
+    def _decoded(self, model: type[M], topic: str, payload: bytes, what: str) -> M | None:
+        """On paho's thread: a bad payload is logged with its topic and reason, never raised."""
         try:
-            command = decode(StationCommand, self._topics.agent_command(self._agent_id), payload)
+            return decode(model, topic, payload)
         except ContractError as err:
-            log.warning("agent %s: ignored command: %s", self._agent_id, err)
-            return
-        if self.on_command is not None:
+            log.warning("agent %s: ignored %s: %s", self._agent_id, what, err)
+            return None
+
+    def _command(self, payload: bytes) -> None:
+        command = self._decoded(StationCommand, self._topics.agent_command(self._agent_id), payload, "command")
+        if command is not None and self.on_command is not None:
             self.on_command(command)
 
     def _enrol(self, payload: bytes) -> None:
-        try:
-            request = decode(EnrolCommand, self._topics.agent_enrol(self._agent_id), payload)
-        except ContractError as err:
-            log.warning("agent %s: ignored enrolment request: %s", self._agent_id, err)
+        request = self._decoded(EnrolCommand, self._topics.agent_enrol(self._agent_id), payload, "enrolment request")
+        if request is None:
             return
         if self.on_enrol is None:
             log.warning("agent %s: enrolment request for %r ignored: this agent has no entrance camera",

@@ -72,9 +72,8 @@ class MqttSession:
         if client is None:
             return
         with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-            await asyncio.wait_for(
-                client.publish(self._topics.hub_available, Availability.STOPPED.value, qos=1, retain=True), 2.0
-            )
+            async with asyncio.timeout(2.0):
+                await client.publish(self._topics.hub_available, Availability.STOPPED.value, qos=1, retain=True)
 
     async def _start(self, client: aiomqtt.Client) -> None:
         read_ahead(client)

@@ -19,7 +19,6 @@ import numpy as np
 import yaml
 
 from replens.config import load_config
-from replens.contract import Event
 from replens.device_agent.demo_week import generate_week
 from replens.hub.journal import Inbound, Journal
 from replens.members import MembersStore
@@ -42,13 +41,9 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     with MembersStore(config.members_db()) as store:
         ids = {name: store.add(name, [rng.normal(size=128)], consent=True).id for name in week.members}
-    events: list[Event] = []
-    for planned in week.sets:
-        for draft in planned.events():
-            events.append(draft.build(len(events) + 1))
     journal = Journal(journal_path)
     try:
-        journal.record(Inbound(events=events))
+        journal.record(Inbound(events=week.numbered_events()))
         for planned in week.sets:
             if planned.person in ids:
                 journal.claim(planned.set_id, ids[planned.person], by="generate_week")

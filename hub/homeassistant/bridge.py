@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -31,6 +30,7 @@ from replens.errors import TransientError
 from replens.hub.homeassistant.discovery_plan import MIGRATE, DiscoveryPlan, Published, plan
 from replens.hub.homeassistant.views import JournalViews
 from replens.hub.identity.attributor import Attributor
+from replens.hub.wakeup import woken
 from replens.integrations.homeassistant.discovery import DiscoveryContext, all_configs
 from replens.integrations.homeassistant.entities import NOBODY
 from replens.members import MemberError, member_names
@@ -133,8 +133,7 @@ class HomeAssistantBridge:
     # The loop ----------------------------------------------------------------------------------------
     async def run(self, client_of: ClientOf) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.due.wait(), self._poll_s)
+            await woken(self.due, self._poll_s)
             self.due.clear()
             client = client_of()
             if client is None:

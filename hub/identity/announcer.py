@@ -7,7 +7,6 @@ broker outage loses none. The journal is polled too, because the CLI queues into
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -18,6 +17,7 @@ from replens.errors import TransientError
 from replens.hub.identity.attributor import Attributor
 from replens.hub.journal import Journal, Outgoing
 from replens.hub.storage.presence_points import presence_line
+from replens.hub.wakeup import woken
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ class Announcer:
                 log.warning("hub: announcements wait in the journal: %s", err)
                 sent = 0
             if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self._poll_s)
+                await woken(self.wake, self._poll_s)
 
     async def run_presence(self, client_of: ClientOf) -> None:
         """Retained; also on a timer, because members leave by timeout, not by an event.
@@ -73,8 +72,7 @@ class Announcer:
                     await client.publish(self._topics.presence, current.to_json(), qos=1, retain=True)
                 except aiomqtt.MqttError as err:
                     log.warning("hub: could not publish presence: %s", err)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.presence_due.wait(), self._presence_interval_s)
+            await woken(self.presence_due, self._presence_interval_s)
 
     def _presence_changes(self, current: Presence) -> list[str]:
         count = len(current.members)

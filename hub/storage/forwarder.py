@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -14,6 +13,7 @@ from replens.config.influxdb import InfluxConfig
 from replens.errors import TransientError
 from replens.hub.journal import Journal, PendingPoint
 from replens.hub.storage.transports import InfluxSettings, LineWriter, WriteRejected, make_writer
+from replens.hub.wakeup import woken
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,7 @@ class Forwarder:
             self.wake.clear()  # before reading: points queued while we read set it again, and are not missed
             batch = await asyncio.to_thread(self._journal.pending_points, self._config.batch_size)
             if not batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=self._poll_s)
+                await woken(self.wake, self._poll_s)
                 await asyncio.sleep(self._config.flush_interval_s)
                 continue
             try:

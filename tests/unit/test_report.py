@@ -14,7 +14,6 @@ from replens.cli.main import main
 from replens.cli.report import parse_since
 from replens.cli.report_figure import render_report
 from replens.config import load_config
-from replens.contract import Event
 from replens.device_agent.demo_week import generate_week
 from replens.errors import RepLensError
 from replens.hub.journal import Inbound, Journal
@@ -33,13 +32,7 @@ def gym(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         ids = {name: store.add(name, [rng.normal(size=128)], consent=True).id for name in [*week.members, "Dana"]}
     journal = Journal(config.journal_path())
     try:
-        seq = 0
-        events: list[Event] = []
-        for planned in week.sets:
-            for draft in planned.events():
-                seq += 1
-                events.append(draft.build(seq))
-        journal.record(Inbound(events=events))
+        journal.record(Inbound(events=week.numbered_events()))
         for planned in week.sets:
             if planned.person in ids:
                 journal.claim(planned.set_id, ids[planned.person], by="test")
