@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,12 +26,12 @@ RERUN_MARGIN_S = 3600.0
 """A set may have started this long before a station face was seen and still overlap it (long sets)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one batch changed: attributions to announce (already queued) and claims refused, with reasons."""
 
-    changed: list[SetAttribution] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
+    changed: list[SetAttribution]
+    rejected: list[str]
 
 
 class Attributor:
@@ -65,17 +65,15 @@ class Attributor:
 
     def after_batch(self, result: BatchResult, claims: Sequence[ClaimCommand]) -> Outcome:
         """Claims first (they win), then strategies for the batch's sets and sets its visits may decide."""
-        outcome = Outcome()
-        if claims:
-            self._apply_claims(claims, outcome)
+        claimed, rejected = self._apply_claims(claims) if claims else ([], [])
         candidates = {f.set_id: f for f in self._journal.sets_by_id(dict.fromkeys(result.sets))}
         if any(v.member is not None for v in result.visits):
             low = min(v.started_at for v in result.visits) - timedelta(
                 seconds=self._config.station_face_window_s + RERUN_MARGIN_S)
             high = max(v.seen_at for v in result.visits) + timedelta(seconds=self._lookback_s())
             candidates.update((f.set_id, f) for f in self._journal.unclaimed_sets(low, high))
-        self._decide([f for f in candidates.values() if not f.claimed], outcome)
-        return outcome
+        decided = self._decide([f for f in candidates.values() if not f.claimed])
+        return Outcome(changed=claimed + decided, rejected=rejected)
 
     def presence(self, now: datetime | None = None) -> Presence:
         now = now or datetime.now(UTC)
@@ -83,24 +81,30 @@ class Attributor:
         visits = self._journal.visits_between(now - timedelta(seconds=timeout), now)
         return presence(visits, self.names(), now, timeout)
 
-    def _apply_claims(self, claims: Sequence[ClaimCommand], outcome: Outcome) -> None:
+    def _apply_claims(self, claims: Sequence[ClaimCommand]) -> tuple[list[SetAttribution], list[str]]:
+        """The changes the claims made, and the claims refused (with why)."""
         known = self.names()
+        changed: list[SetAttribution] = []
+        rejected: list[str] = []
         for claim in claims:
             if claim.member is not None and claim.member not in known:
-                outcome.rejected.append(f"claim of set {claim.set_id}: no member {claim.member!r} in the gallery")
+                rejected.append(f"claim of set {claim.set_id}: no member {claim.member!r} in the gallery")
                 continue
             try:
                 change = self._journal.claim(claim.set_id, claim.member, claim.by)
             except UnknownSetError as err:
-                outcome.rejected.append(f"claim of set {claim.set_id}: {err}")
+                rejected.append(f"claim of set {claim.set_id}: {err}")
                 continue
             if change is not None:
                 log.info("hub: set %s claimed for %s by %s", claim.set_id, claim.member or "nobody", claim.by or "?")
-                outcome.changed.append(change)
+                changed.append(change)
+        return changed, rejected
 
-    def _decide(self, sets: Sequence[RecordedSet], outcome: Outcome) -> None:
+    def _decide(self, sets: Sequence[RecordedSet]) -> list[SetAttribution]:
+        """The strategies' decisions that changed a set."""
         if not sets:
-            return
+            return []
+        changed: list[SetAttribution] = []
         now = datetime.now(UTC)
         window = timedelta(seconds=self._config.station_face_window_s)
         low = min(f.started_at for f in sets) - timedelta(seconds=self._lookback_s())
@@ -120,7 +124,8 @@ class Attributor:
                 log.info("hub: set %s of %s/%s attributed to %s (%s, score %s)", facts.set_id, facts.agent_id,
                          facts.station, change.member or "nobody", change.identity_source or "undecided",
                          change.identity_score)
-                outcome.changed.append(change)
+                changed.append(change)
+        return changed
 
     def _lookback_s(self) -> float:
         """How far before a set a visit can matter: a presence timeout, or a station-face window."""

@@ -8,47 +8,28 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from replens.contract import events, views
 from replens.contract.batch import EventBatch
-from replens.contract.events import (
-    Ack,
-    AgentState,
-    ClaimCommand,
-    Presence,
-    RepEvent,
-    SetAttribution,
-    SetEvent,
-    Stats,
-    VisitEvent,
-)
-from replens.contract.views import (
-    ClaimLastCommand,
-    EnrolCommand,
-    EnrolResult,
-    LastSet,
-    MemberState,
-    SetCompleted,
-    StationCommand,
-)
 
 PAYLOADS: dict[str, type[BaseModel]] = {
-    "sets": SetEvent,
-    "reps": RepEvent,
-    "stats": Stats,
-    "agent_state": AgentState,
-    "agent_ack": Ack,
-    "visits": VisitEvent,
+    "sets": events.SetEvent,
+    "reps": events.RepEvent,
+    "stats": events.Stats,
+    "agent_state": events.AgentState,
+    "agent_ack": events.Ack,
+    "visits": events.VisitEvent,
     "agent_batch": EventBatch,
-    "hub_claim": ClaimCommand,
-    "hub_sets": SetAttribution,
-    "hub_presence": Presence,
-    "agent_command": StationCommand,
-    "agent_stats": Stats,
-    "hub_claim_last": ClaimLastCommand,
-    "station_last_set": LastSet,
-    "station_set_completed": SetCompleted,
-    "member_state": MemberState,
-    "agent_enrol": EnrolCommand,
-    "agent_enrol_result": EnrolResult,
+    "hub_claim": events.ClaimCommand,
+    "hub_sets": events.SetAttribution,
+    "hub_presence": events.Presence,
+    "agent_command": views.StationCommand,
+    "agent_stats": events.Stats,
+    "hub_claim_last": views.ClaimLastCommand,
+    "station_last_set": views.LastSet,
+    "station_set_completed": views.SetCompleted,
+    "member_state": views.MemberState,
+    "agent_enrol": views.EnrolCommand,
+    "agent_enrol_result": views.EnrolResult,
 }
 
 
