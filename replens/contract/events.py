@@ -106,6 +106,14 @@ class SetEvent(SequencedEvent):
     weight_kg: WeightKg | None = Field(
         default=None, description="Load lifted, from the station's configured weight_kg; null when unknown."
     )
+    exercise_confidence: Fraction = Field(
+        default=1.0, description="How sure the agent is of ``exercise``: 1 at a station with one exercise, the "
+        "recogniser's confidence at a station with several (it may change while the set runs)."
+    )
+    runner_up: Exercise | None = Field(
+        default=None, description="On ``end`` at a station with several exercises: the next most likely one."
+    )
+    runner_up_confidence: Fraction | None = Field(default=None, description="The runner-up's confidence.")
 
 
 class RepEvent(SequencedEvent):
