@@ -96,26 +96,25 @@ def gym_config(tmp_path: Path, mosquitto, discovery_format: str) -> RepLensConfi
     return config
 
 
-@pytest.fixture
-def gym(tmp_path: Path, mosquitto) -> Iterator[tuple[RepLensConfig, MembersStore]]:
-    """Per-component discovery (every Home Assistant version)."""
-    config = gym_config(tmp_path, mosquitto, "component")
+def gym_with_members(tmp_path: Path, mosquitto, discovery_format: str) -> Iterator[tuple[RepLensConfig, MembersStore]]:
+    config = gym_config(tmp_path, mosquitto, discovery_format)
     members = MembersStore(config.members_db())
     try:
         yield config, members
     finally:
         members.close()
+
+
+@pytest.fixture
+def gym(tmp_path: Path, mosquitto) -> Iterator[tuple[RepLensConfig, MembersStore]]:
+    """Per-component discovery (every Home Assistant version)."""
+    yield from gym_with_members(tmp_path, mosquitto, "component")
 
 
 @pytest.fixture
 def device_gym(tmp_path: Path, mosquitto) -> Iterator[tuple[RepLensConfig, MembersStore]]:
     """Device-based discovery (Home Assistant 2024.11 and later), the default."""
-    config = gym_config(tmp_path, mosquitto, "device")
-    members = MembersStore(config.members_db())
-    try:
-        yield config, members
-    finally:
-        members.close()
+    yield from gym_with_members(tmp_path, mosquitto, "device")
 
 
 def with_format(config: RepLensConfig, discovery_format: str) -> RepLensConfig:
