@@ -82,9 +82,12 @@ class RecognizerSettings:
         min_evidence: summed window weight needed before the first decision (about two windows
             of clean reps); higher waits longer and is surer.
         temperature: score units per e-fold of probability; higher gives more modest confidences.
+            The scores are log-likelihood ratios, so 1 is the principled value; on RepCount-A it
+            is also the best calibrated (stated confidence close to the share right).
         switch_margin: a new leader's mean score must beat the current decision's by this much
             (score units) before the decision changes.
-        memory_s: evidence older than this fades (time constant); None keeps the whole set.
+        memory_s: evidence older than this fades (time constant), so a long set follows what is
+            done now rather than how it began; None keeps the whole set.
     """
 
     window_s: float = 10.0
@@ -92,9 +95,9 @@ class RecognizerSettings:
     min_window_s: float = 4.0
     rep_floor: float = 0.3
     min_evidence: float = 0.5
-    temperature: float = 3.0
+    temperature: float = 1.0
     switch_margin: float = 0.5
-    memory_s: float | None = None
+    memory_s: float | None = 30.0
 
 
 class _KeyPoseFit:
@@ -174,6 +177,9 @@ class ExerciseRecognizer:
         self._weight = 0.0
         self.current: Recognition | None = None
         self.last_scores: dict[Exercise, float] = {}  # the latest window's scores, for debugging
+        # Candidates allowed to lead (None: all). A counter that saw no rep of the set rules its
+        # exercise out, whatever the poses looked like: see RecognizingPoseCounter.
+        self.eligible: frozenset[Exercise] | None = None
 
     def update(self, t_s: float, landmarks: npt.ArrayLike | None) -> Recognition | None:
         """Feed one frame (None or all zeros = no pose); returns the decision when it was rescored."""
@@ -200,7 +206,7 @@ class ExerciseRecognizer:
         if self._weight <= 0.0 and len(self._rows) >= 2:
             self._rescore(t_s)  # a set shorter than the first window: score what there is
         if self._weight > 0.0:
-            self.current = self._decide(t_s)
+            self.current = self._decide(t_s, hold=False)  # the set is over: no reason to hold on
         return self.current
 
     def _single(self, t_s: float) -> Recognition | None:
@@ -271,18 +277,42 @@ class ExerciseRecognizer:
             scores[i] = RULE_WEIGHT * rule - fits[i] / FIT_SCALE
         return scores, best
 
-    def _decide(self, t_s: float) -> Recognition:
-        """Softmax of the mean evidence, with hysteresis against flip-flopping."""
+    def probabilities(self) -> dict[Exercise, float]:
+        """Every candidate's probability from the evidence so far, most likely first (empty before any)."""
+        if self._weight <= 0.0:
+            return {}
         mean = self._evidence / self._weight
         p = np.exp((mean - mean.max()) / self.settings.temperature)
         p /= p.sum()
-        order = np.argsort(-p)
-        lead = int(order[0])
-        if self.current is not None and self.current.exercise in self.candidates:
+        return {self.candidates[int(i)]: float(p[i]) for i in np.argsort(-p)}
+
+    def decide(self, t_s: float) -> Recognition | None:
+        """The decision from the evidence so far (None before any window was scored).
+
+        For when :attr:`eligible` changed: it does not wait for the next rescore.
+        """
+        if self._weight <= 0.0 or len(self.candidates) == 1:
+            return self.current
+        self.current = self._decide(t_s)
+        return self.current
+
+    def _decide(self, t_s: float, *, hold: bool = True) -> Recognition:
+        """Softmax of the mean evidence, with hysteresis against flip-flopping.
+
+        Only :attr:`eligible` candidates may lead (all when it is None or names none of them); the
+        probabilities are over every candidate all the same.
+        """
+        mean = self._evidence / self._weight
+        p = np.exp((mean - mean.max()) / self.settings.temperature)
+        p /= p.sum()
+        allowed = [i for i, e in enumerate(self.candidates) if self.eligible is None or e in self.eligible]
+        order = [int(i) for i in np.argsort(-p) if not allowed or int(i) in allowed]
+        lead = order[0]
+        if hold and self.current is not None and self.current.exercise in self.candidates:
             held = self.candidates.index(self.current.exercise)
-            if held != lead and mean[lead] < mean[held] + self.settings.switch_margin:
+            if held != lead and held in order and mean[lead] < mean[held] + self.settings.switch_margin:
                 lead = held
-        rest = [int(i) for i in order if int(i) != lead]
+        rest = [i for i in order if i != lead]
         runner = rest[0] if rest else None
         return Recognition(
             exercise=self.candidates[lead],
