@@ -30,6 +30,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one core, as the cost figures claim
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -235,7 +236,7 @@ def clips(eval_dir: Path, markdown: bool) -> float:
 def cost_rows(videos: list[Video], pose: float | None, seed: int) -> list[list[str]]:
     rng = random.Random(seed)
     lists = [station_list(v, rng) for v in videos[::4]]
-    picks = iter(lists * 3)
+    picks = itertools.cycle(lists)
     workers = {
         "plain engine, one profile": _Plain,
         "recogniser, every profile": ExerciseRecognizer,
@@ -263,6 +264,12 @@ class _Plain:
         self._engine.update(t_s, frame)
 
 
+def print_cost(videos: list[Video], pose: float | None, args: argparse.Namespace) -> None:
+    budget = f"{0.1 * pose:.2f} ms (10 % of {pose:.1f} ms pose inference)" if pose else "1.5 ms (issue 14)"
+    print(f"\n## Cost per frame, one core, best of 3 passes over every 4th series (budget {budget})\n")
+    table(["work per frame", "us/frame", "of pose inference"], cost_rows(videos, pose, args.seed), args.markdown)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
@@ -270,10 +277,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="one eval class only (e.g. squat)")
     parser.add_argument("--clips", action="store_true", help="also the 3 labelled clips through BlazePose")
     parser.add_argument("--no-cost", action="store_true", help="skip the cost measurement")
+    parser.add_argument("--cost-only", action="store_true", help="only the cost measurement")
     parser.add_argument("--list", action="store_true", help="also print every series' outcome")
     args = parser.parse_args(argv)
     eval_dir = Path(os.environ.get("REPLENS_EVAL_DIR", ROOT.parent / "shared" / "eval"))
     videos = [v for v in load(eval_dir) if args.only in (None, v.label)]
+    if args.cost_only:
+        pose = clips(eval_dir, args.markdown) if args.clips else None
+        print_cost(videos, pose, args)
+        return 0
     every, station = evaluate(videos, args.seed)
     for title, outcomes in (("every profile a candidate", every), (f"station lists of {STATION_SIZE}", station)):
         acc, n = accuracy(outcomes)
@@ -286,9 +298,7 @@ def main(argv: list[str] | None = None) -> int:
           args.markdown)
     pose = clips(eval_dir, args.markdown) if args.clips else None
     if not args.no_cost:
-        budget = f"{0.1 * pose:.2f} ms (10 % of {pose:.1f} ms pose inference)" if pose else "1.5 ms (issue 14)"
-        print(f"\n## Cost per frame, one core, best of 3 passes over every 4th series (budget {budget})\n")
-        table(["work per frame", "us/frame", "of pose inference"], cost_rows(videos, pose, args.seed), args.markdown)
+        print_cost(videos, pose, args)
     if args.list:
         for a, b in zip(every, station, strict=True):
             print(f"{a.name} {a.label} every={a.predicted} ({a.confidence:.2f}) count={a.count} "
