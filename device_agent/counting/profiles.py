@@ -124,6 +124,10 @@ PROFILES: dict[Exercise, ExerciseProfile] = {
         # Arm isolation: the curl starts extended, the pushdown starts flexed.
         _P(_E.BICEPS_CURL, _angles("elbow", rest="high"), "low", "dumbbell", 0.3, 8.0),
         _P(_E.TRICEPS_PUSHDOWN, _angles("elbow", rest="low"), "low", "stack", 0.3, 8.0),
+        # Dips: the body rests at the top on straight arms and sinks by bending the elbows. The same
+        # elbow angle as a pushdown, but resting at the other end: counted with the pushdown's profile,
+        # the rep would run bottom to bottom and split every pause at the top (issue 14).
+        _P(_E.DIPS, _angles("elbow", rest="high"), "high", "body", 0.3, 8.0),
         # Lying leg raise: legs straight along the floor (hip open) between reps, raised by hip flexion.
         _P(_E.LEG_RAISE, _angles("hip", rest="high"), "low", "body", 0.5, 10.0),
         # Trunk: lying (hip open) between sit-ups.

@@ -26,4 +26,5 @@ class Exercise(StrEnum):
     LEG_RAISE = "leg_raise"
     BICEPS_CURL = "biceps_curl"
     TRICEPS_PUSHDOWN = "triceps_pushdown"
+    DIPS = "dips"
     AUTO = "auto"

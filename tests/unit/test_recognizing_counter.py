@@ -1,0 +1,76 @@
+"""RecognizingPoseCounter: parallel counters, the recognised exercise's count, no lost or doubled reps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from replens.contract.exercises import Exercise
+from replens.device_agent.counting.events import RepCompleted, SetEnded
+from replens.device_agent.counting.pose import PoseRepEngine
+from replens.device_agent.counting.profiles import profile_for
+from replens.device_agent.counting.recognizing import (
+    ExerciseChanged,
+    RecognizedEvent,
+    RecognizingEvent,
+    RecognizingPoseCounter,
+    counting_key,
+)
+from tests.unit.test_pose_engine import render, squat_clip
+from tests.unit.test_recognition import per_frame_normalised, walk_then_squats
+
+
+def run(counter: RecognizingPoseCounter, frames: np.ndarray, times: np.ndarray) -> list[RecognizingEvent]:
+    out: list[RecognizingEvent] = []
+    for t, f in zip(times.tolist(), frames, strict=True):
+        out += counter.update(t, f)
+    return out + counter.finish(float(times[-1]) + 1e-3)
+
+
+def plain(exercise: Exercise, frames: np.ndarray, times: np.ndarray) -> list[RepCompleted]:
+    engine = PoseRepEngine(exercise)
+    events = [e for t, f in zip(times.tolist(), frames, strict=True) for e in engine.update(t, f)]
+    events += engine.finish(float(times[-1]) + 1e-3)
+    return [e for e in events if isinstance(e, RepCompleted)]
+
+
+def test_a_single_exercise_station_counts_exactly_as_the_plain_engine() -> None:
+    frames, times = squat_clip(8, missing=0.05, outliers=3, seed=3)
+    events = run(RecognizingPoseCounter([Exercise.SQUAT]), frames, times)
+    tagged = [e for e in events if isinstance(e, RecognizedEvent)]
+    assert len(tagged) == len(events)  # no decision changes with one candidate
+    assert all(e.exercise is Exercise.SQUAT and e.confidence == 1.0 for e in tagged)
+    assert [e.event for e in tagged if isinstance(e.event, RepCompleted)] == plain(Exercise.SQUAT, frames, times)
+
+
+def test_candidates_that_count_alike_share_one_counter() -> None:
+    assert counting_key(profile_for(Exercise.SQUAT)) == counting_key(profile_for(Exercise.LEG_RAISE))
+    assert counting_key(profile_for(Exercise.LUNGE)) == counting_key(profile_for(Exercise.LEG_PRESS))
+    assert counting_key(profile_for(Exercise.DIPS)) == counting_key(profile_for(Exercise.BICEPS_CURL))
+    assert counting_key(profile_for(Exercise.DIPS)) != counting_key(profile_for(Exercise.TRICEPS_PUSHDOWN))
+    every = RecognizingPoseCounter()
+    assert every.counters < len(every.candidates)
+
+
+def test_the_set_reports_the_final_exercises_own_count() -> None:
+    """A walk-up (no position in a normalised series) then eight squats, every profile a candidate.
+
+    Whatever was decided on the way, the set ends with the squat counter's own reps, which saw the
+    whole set: none lost before a decision change, none counted twice. Every ExerciseChanged hands
+    over the new exercise's reps so far, so a consumer that replaces its count with them and adds
+    the reps that follow ends with the same number.
+    """
+    frames, times = render(walk_then_squats, 6.0 + 1.0 + 8 * 2.6 + 3.0, seed=9)
+    frames = per_frame_normalised(frames)
+    events = run(RecognizingPoseCounter(), frames, times)
+    ends = [e for e in events if isinstance(e, RecognizedEvent) and isinstance(e.event, SetEnded)]
+    assert len(ends) == 1 and ends[0].exercise is Exercise.SQUAT
+    assert ends[0].runner_up is not None and ends[0].runner_up_confidence is not None
+    assert isinstance(ends[0].event, SetEnded)
+    assert list(ends[0].event.reps) == [e.rep for e in plain(Exercise.SQUAT, frames, times)]
+    running = 0
+    for e in events:
+        if isinstance(e, ExerciseChanged):
+            running = len(e.reps)
+        elif isinstance(e.event, RepCompleted):
+            running += 1
+    assert running == len(ends[0].event.reps) == 8
