@@ -50,9 +50,9 @@ from repcount_score import rel_error  # noqa: E402
 from tables import table  # noqa: E402
 
 from replens.contract.exercises import Exercise  # noqa: E402
-from replens.device_agent.counting.events import SetEnded  # noqa: E402
 from replens.device_agent.counting.recognition import ExerciseRecognizer  # noqa: E402
-from replens.device_agent.counting.recognizing import RecognizedEvent, RecognizingPoseCounter  # noqa: E402
+from replens.device_agent.counting.recognizing import RecognizingEvent, RecognizingPoseCounter  # noqa: E402
+from replens.device_agent.sets import counted_sets  # noqa: E402
 
 PROFILED = [e for e in Exercise if e is not Exercise.AUTO]
 STATION_SIZE = 4
@@ -85,21 +85,16 @@ def station_list(video: Video, rng: random.Random) -> list[Exercise]:
 def recognise_and_count(video: Video, candidates: list[Exercise] | None) -> tuple[Exercise | None, float, int]:
     """(recognised exercise of the longest set, its confidence, reps over all sets)."""
     counter = RecognizingPoseCounter(candidates)
-    ends: list[RecognizedEvent] = []
+    events: list[RecognizingEvent] = []
     n = len(video.frames)
     for i in range(n):
-        ends += [e for e in counter.update(i / video.fps, video.frames[i]) if isinstance(e, RecognizedEvent)]
-    ends += [e for e in counter.finish(n / video.fps) if isinstance(e, RecognizedEvent)]
-    ends = [e for e in ends if isinstance(e.event, SetEnded)]
-    if not ends:
+        events += counter.update(i / video.fps, video.frames[i])
+    events += counter.finish(n / video.fps)
+    sets = counted_sets(events, Exercise.AUTO)
+    if not sets:
         return None, 0.0, 0
-    longest = max(ends, key=lambda e: len(_reps(e)))
-    return longest.exercise, longest.confidence, sum(len(_reps(e)) for e in ends)
-
-
-def _reps(e: RecognizedEvent) -> tuple[object, ...]:
-    assert isinstance(e.event, SetEnded)
-    return e.event.reps
+    longest = max(sets, key=lambda s: len(s.reps))
+    return longest.exercise, longest.exercise_confidence, sum(len(s.reps) for s in sets)
 
 
 def evaluate(videos: list[Video], seed: int) -> tuple[list[Outcome], list[Outcome]]:
@@ -218,14 +213,14 @@ def clips(eval_dir: Path, markdown: bool) -> float:
             for i, frame in enumerate(series):
                 events += counter.update(i / fps, None if np.isnan(frame).any() else frame)
             events += counter.finish(len(series) / fps)
-            ends = [e for e in events if isinstance(e, RecognizedEvent) and isinstance(e.event, SetEnded)]
-            last = max(ends, key=lambda e: len(_reps(e))) if ends else None
+            sets = counted_sets(events, Exercise.AUTO)
+            last = max(sets, key=lambda s: len(s.reps)) if sets else None
             got = runner = "-"
             if last is not None:
-                got = f"{last.exercise.value} ({last.confidence:.2f})"
+                got = f"{last.exercise.value} ({last.exercise_confidence:.2f})"
                 if last.runner_up is not None:
                     runner = f"{last.runner_up.value} ({last.runner_up_confidence or 0.0:.2f})"
-            count = sum(len(_reps(e)) for e in ends)
+            count = sum(len(s.reps) for s in sets)
             pose = f"{np.median(seconds) * 1e3:.1f}"
             rows.append([row["file"], row["exercise"], got, runner, f"{count} / {row['reps']}", pose])
     print("\n## The labelled clips: our BlazePose, then the recognising counter with every profile a candidate\n")

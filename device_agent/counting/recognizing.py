@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy.typing as npt
 
 from replens.contract.exercises import Exercise
+from replens.device_agent.counting.counter import TimingOverrides
 from replens.device_agent.counting.events import (
     CountEvent,
     PartialRep,
@@ -58,14 +59,15 @@ class RecognizedEvent:
 class ExerciseChanged:
     """The recognised exercise of the open set changed (``previous`` None: the first decision).
 
-    ``reps`` are the new exercise's reps of the set so far: they replace the previous count, they
+    ``reps`` and ``partial_reps`` are the new exercise's so far: they replace the previous count, they
     are not added to it.
     """
 
     previous: Exercise | None
     exercise: Exercise
     confidence: float
-    reps: tuple[RepCompleted, ...]
+    reps: tuple[RepMeasurement, ...]
+    partial_reps: int = 0
 
 
 RecognizingEvent = RecognizedEvent | ExerciseChanged
@@ -83,7 +85,7 @@ class RecognizingPoseCounter:
 
     Args:
         candidates: the station's exercises; None for every profile.
-        set_end_rest_s: a set ends after this long without a rep of the recognised exercise.
+        timing: the station's counter timings, for every candidate's counter.
         recognizer: recogniser settings.
     """
 
@@ -91,12 +93,12 @@ class RecognizingPoseCounter:
         self,
         candidates: Iterable[Exercise | str] | None = None,
         *,
-        set_end_rest_s: float = 20.0,
+        timing: TimingOverrides | None = None,
         recognizer: RecognizerSettings | None = None,
     ) -> None:
         self._recognizer = ExerciseRecognizer(candidates, recognizer)
         self.candidates = self._recognizer.candidates
-        self._set_end_rest_s = set_end_rest_s
+        self._timing = timing
         keys = {e: counting_key(profile_for(e)) for e in self.candidates}
         distinct = list(dict.fromkeys(keys.values()))
         self._engine_of: dict[Exercise, int] = {e: distinct.index(k) for e, k in keys.items()}
@@ -116,7 +118,7 @@ class RecognizingPoseCounter:
         first: dict[int, Exercise] = {}
         for e, i in self._engine_of.items():
             first.setdefault(i, e)
-        self._engines = [PoseRepEngine(first[i], set_end_rest_s=self._set_end_rest_s) for i in sorted(first)]
+        self._engines = [PoseRepEngine(first[i], timing=self._timing) for i in sorted(first)]
         self._open: set[int] = set()  # counters with an open set
         self._new_set()
 
@@ -134,33 +136,42 @@ class RecognizingPoseCounter:
 
     def update(self, t_s: float, landmarks: npt.ArrayLike | None) -> list[RecognizingEvent]:
         """Feed one frame to the recogniser and every counter; returns the recognised exercise's events."""
-        per_engine = [engine.update(t_s, landmarks) for engine in self._engines]
-        self._book(per_engine)
+        per_engine = self._book([engine.update(t_s, landmarks) for engine in self._engines])
         self._recognizer.update(t_s, landmarks)
         rec = self._recognizer.decide(t_s) if self._restrict() else self._recognizer.current
         return self._route(per_engine, rec)
 
     def finish(self, t_s: float) -> list[RecognizingEvent]:
         """End of the source: close every counter and the set, with the final decision."""
-        per_engine = [engine.finish(t_s) for engine in self._engines]
-        self._book(per_engine)
+        per_engine = self._book([engine.finish(t_s) for engine in self._engines])
         self._restrict()
         out = self._route(per_engine, self._recognizer.finish(t_s))
         self._start()
         return out
 
-    def _book(self, per_engine: list[list[CountEvent]]) -> None:
-        """Keep track of every counter's open set and reps."""
+    def _book(self, per_engine: list[list[CountEvent]]) -> list[list[CountEvent]]:
+        """Keep track of every counter's open set and reps; returns the events with reps numbered in this set.
+
+        A counter may end and restart its own set inside the recognised one; its reps keep counting on.
+        """
+        numbered: list[list[CountEvent]] = []
         for i, events in enumerate(per_engine):
+            mine: list[CountEvent] = []
             for ev in events:
+                if isinstance(ev, RepCompleted):
+                    rep = replace(ev.rep, index=len(self._reps[i]) + 1)
+                    self._reps[i].append(rep)
+                    mine.append(RepCompleted(rep))
+                    continue
                 if isinstance(ev, SetStarted):
                     self._open.add(i)
                 elif isinstance(ev, SetEnded):
                     self._open.discard(i)
-                elif isinstance(ev, RepCompleted):
-                    self._reps[i].append(ev.rep)
                 else:
                     self._partials[i] += 1
+                mine.append(ev)
+            numbered.append(mine)
+        return numbered
 
     def _restrict(self) -> bool:
         """Once some counter has reps, only exercises whose counter has any may be recognised.
@@ -203,21 +214,17 @@ class RecognizingPoseCounter:
         if self._started is None and reps:
             self._started = SetStarted(reps[0].start_s, None)
             out.append(RecognizedEvent(self._started, rec.exercise, rec.confidence))
-        out.append(ExerciseChanged(previous, rec.exercise, rec.confidence, tuple(RepCompleted(r) for r in reps)))
+        i = self._engine_of[rec.exercise]
+        out.append(ExerciseChanged(previous, rec.exercise, rec.confidence, tuple(reps), self._partials[i]))
         return out
 
     def _close(self, rec: Recognition | None) -> list[RecognizingEvent]:
-        """Every counter's set is over: end the set with the leader's reps, and start afresh.
-
-        The reps are renumbered: the leader's own counter may have ended and restarted a set
-        inside this one.
-        """
+        """Every counter's set is over: end the set at the leader's last rep, and start afresh."""
         leader = self._leader or (rec.exercise if rec is not None else self.candidates[0])
-        i = self._engine_of[leader]
-        reps = tuple(replace(r, index=k + 1) for k, r in enumerate(self._reps[i]))
+        reps = self._reps[self._engine_of[leader]]
         out: list[RecognizingEvent] = []
         if reps:
-            end = SetEnded(reps[0].start_s, reps[-1].end_s, reps, self._partials[i])
+            end = SetEnded(reps[-1].end_s)
             if rec is None:
                 out.append(RecognizedEvent(end, leader, 0.0))
             else:

@@ -15,6 +15,7 @@ from replens.device_agent.counting.recognizing import (
     RecognizingPoseCounter,
     counting_key,
 )
+from replens.device_agent.sets import counted_sets
 from tests.unit.test_pose_engine import render, squat_clip
 from tests.unit.test_recognition import per_frame_normalised, walk_then_squats
 
@@ -65,12 +66,13 @@ def test_the_set_reports_the_final_exercises_own_count() -> None:
     ends = [e for e in events if isinstance(e, RecognizedEvent) and isinstance(e.event, SetEnded)]
     assert len(ends) == 1 and ends[0].exercise is Exercise.SQUAT
     assert ends[0].runner_up is not None and ends[0].runner_up_confidence is not None
-    assert isinstance(ends[0].event, SetEnded)
-    assert list(ends[0].event.reps) == [e.rep for e in plain(Exercise.SQUAT, frames, times)]
+    (counted,) = counted_sets(events, Exercise.AUTO)  # as a station's set assembler keeps them
+    assert (counted.exercise, counted.runner_up) == (Exercise.SQUAT, ends[0].runner_up)
+    assert list(counted.reps) == [e.rep for e in plain(Exercise.SQUAT, frames, times)]
     running = 0
     for e in events:
         if isinstance(e, ExerciseChanged):
             running = len(e.reps)
         elif isinstance(e.event, RepCompleted):
             running += 1
-    assert running == len(ends[0].event.reps) == 8
+    assert running == len(counted.reps) == 8
