@@ -22,9 +22,9 @@ import numpy as np
 from replens.arrays import Float64Array
 from replens.contract import Exercise
 from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
-from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose import PoseRepEngine
 from replens.device_agent.counting.profiles import profile_for
+from replens.device_agent.counting.recognizing import RecognizingPoseCounter, StationEvent
 from replens.device_agent.counting.trajectory import TrajectoryRepEngine
 from replens.device_agent.sets import CountedSet, counted_sets
 from replens.device_agent.signal import SignalSample
@@ -119,20 +119,28 @@ def _read_csv(path: Path) -> RecordedInput:
 
 def count_recorded(
     data: RecordedInput,
-    exercise: Exercise,
+    exercise: Exercise | list[Exercise],
     *,
     min_range: float | None = None,
     set_end_rest_s: float | None = None,
 ) -> list[CountedSet]:
-    """Run the streaming engine that fits the input, one sample at a time, and collect the sets."""
+    """Run the streaming engine that fits the input, one sample at a time, and collect the sets.
+
+    A pose series with several exercises, or ``auto``, has each set's exercise recognised among them.
+    """
     timing = TimingOverrides(set_end_rest_s=set_end_rest_s)
-    events: list[CountEvent] = []
+    events: list[StationEvent] = []
     if isinstance(data, PoseSeries):
-        pose = PoseRepEngine(exercise, timing=timing)
+        named = exercise if isinstance(exercise, Exercise) and exercise is not Exercise.AUTO else None
+        pose = (PoseRepEngine(named, timing=timing) if named is not None
+                else RecognizingPoseCounter(exercise if isinstance(exercise, list) else None, timing=timing))
         for t_s, frame in zip(data.t_s, data.landmarks, strict=True):
             events += pose.update(float(t_s), None if np.isnan(frame).all() else frame)
         events += pose.finish(float(data.t_s[-1]))
-    elif isinstance(data, Track):
+        return counted_sets(events, named or Exercise.AUTO)
+    if isinstance(exercise, list):
+        raise ConfigError("only a pose series can tell exercises apart: name one exercise for a bar track or signal")
+    if isinstance(data, Track):
         track = _trajectory_engine(data, exercise, min_range, timing)
         for i, t_s in enumerate(data.t_s):
             x, y = float(data.x[i]), float(data.y[i])

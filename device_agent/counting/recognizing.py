@@ -72,6 +72,9 @@ class ExerciseChanged:
 
 RecognizingEvent = RecognizedEvent | ExerciseChanged
 
+StationEvent = CountEvent | RecognizingEvent
+"""What a station's pipeline hands the set assembler: plain counter events, or recognised ones."""
+
 
 def counting_key(profile: ExerciseProfile) -> tuple[object, ...]:
     """What makes two profiles count identically (the same events from the same frames)."""
@@ -108,6 +111,12 @@ class RecognizingPoseCounter:
     def counters(self) -> int:
         """How many counters run per frame (distinct counting configurations)."""
         return len(self._engines)
+
+    @property
+    def last_value(self) -> float | None:
+        """The latest signal value of the recognised exercise's counter (the first one's before a decision)."""
+        engine = self._engines[self._engine_of[self._leader]] if self._leader is not None else self._engines[0]
+        return engine.last_value
 
     @property
     def recognition(self) -> Recognition | None:

@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         ".csv (t_s,position) or .npy of shape (n, 2)",
     )
     count.add_argument("--json", action="store_true", help="one JSON object per input, nothing else")
-    count.add_argument("--exercise", default="auto", help="exercise profile name, or auto (the default)")
+    count.add_argument("--exercise", default="auto",
+                       help="exercise profile name; several as a,b,c to recognise each set's among them; or auto "
+                       "(the default): recognise it among every profile (pose), unnamed (weight stack)")
     count.add_argument("--fps", type=float, help="frame rate of a pose series (.npy has no timestamps)")
     count.add_argument("--tracker", choices=["pose", "stack", "barbell"],
                        help="for videos: body pose, weight stack or barbell plate (default: stack with --roi or "

@@ -142,6 +142,10 @@ class StationState(BaseModel):
     set_id: SetId | None = None
     reps: Count = 0
     paused: bool = Field(default=False, description="Counting paused by a command; kept across agent restarts.")
+    exercises: list[Exercise] | None = Field(
+        default=None, max_length=64,
+        description="The exercises this station hosts (its sets' exercise is one of them); null: any (auto).",
+    )
 
 
 class AgentState(WireModel):

@@ -312,7 +312,7 @@ class ExerciseRecognizer:
             held = self.candidates.index(self.current.exercise)
             if held != lead and held in order and mean[lead] < mean[held] + self.settings.switch_margin:
                 lead = held
-        rest = [i for i in order if i != lead]
+        rest = [int(i) for i in np.argsort(-p) if int(i) != lead]  # eligible or not: the next most likely
         runner = rest[0] if rest else None
         return Recognition(
             exercise=self.candidates[lead],
