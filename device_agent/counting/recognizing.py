@@ -198,6 +198,8 @@ class RecognizingPoseCounter:
         """Pass on the leader's events; close the set when no counter is in one any more."""
         out: list[RecognizingEvent] = []
         out += self._follow(rec)
+        # A hand-over lists the new leader's reps so far, this frame's included: do not pass those on again.
+        handed_over = any(isinstance(e, ExerciseChanged) for e in out)
         leader = self._leader
         if leader is not None:
             conf = rec.confidence if rec is not None else 0.0
@@ -205,7 +207,7 @@ class RecognizingPoseCounter:
                 if isinstance(ev, SetStarted) and self._started is None:
                     self._started = ev
                     out.append(RecognizedEvent(ev, leader, conf))
-                elif isinstance(ev, RepCompleted | PartialRep):
+                elif isinstance(ev, RepCompleted | PartialRep) and not handed_over:
                     out.append(RecognizedEvent(ev, leader, conf))
         if not self._open and any(self._reps):
             out += self._close(rec)
