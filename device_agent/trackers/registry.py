@@ -191,4 +191,5 @@ def barbell_pipeline(config: BarbellTrackerConfig, station: StationConfig, zone:
         tracker = BarbellTracker.from_detector(detector)
     return BarbellPipeline(tracker, station.named, plate_diameter_m=config.plate_diameter_m,
                            meters_per_unit=station.counter.meters_per_unit, rest_position=config.rest_position,
-                           min_rom_m=config.min_rom_m, timing=timing_of(station.counter))
+                           min_rom_m=config.min_rom_m, timing=timing_of(station.counter),
+                           recognise=station.recognises, candidates=station.candidates)

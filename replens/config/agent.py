@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, Validati
 
 from replens.config.base import StrictModel
 from replens.contract.events import Id
-from replens.contract.exercises import Exercise
+from replens.contract.exercises import BARBELL_LIFTS, Exercise
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -304,9 +304,9 @@ class StationConfig(StrictModel):
 
     @property
     def recognises(self) -> bool:
-        """Sets here are told apart by their movement: several candidates, or auto at a pose station."""
-        pose = self.tracker.type == "pose"
-        return isinstance(self.exercise, list) or (pose and self.exercise is Exercise.AUTO)
+        """Sets here are told apart by their movement: several candidates, or auto at a pose or barbell station."""
+        telling = self.tracker.type in ("pose", "barbell")
+        return isinstance(self.exercise, list) or (telling and self.exercise is Exercise.AUTO)
 
     @property
     def named(self) -> Exercise:
@@ -315,11 +315,17 @@ class StationConfig(StrictModel):
 
     @field_validator("tracker")
     @classmethod
-    def _recognition_needs_pose(cls, tracker: TrackerConfig, info: ValidationInfo) -> TrackerConfig:
+    def _recognition_needs_pose_or_a_bar(cls, tracker: TrackerConfig, info: ValidationInfo) -> TrackerConfig:
         exercise = info.data.get("exercise")
-        if isinstance(exercise, list) and tracker.type != "pose":
-            raise ValueError(f"a {tracker.type} tracker cannot tell exercises apart: name one exercise "
+        if not isinstance(exercise, list):
+            return tracker
+        if tracker.type == "stack":
+            raise ValueError(f"a stack tracker cannot tell exercises apart: name one exercise "
                              f"(not {', '.join(exercise)}), or use a pose tracker to recognise it among several")
+        if tracker.type == "barbell" and not set(exercise) <= BARBELL_LIFTS:
+            others = ", ".join(e for e in exercise if e not in BARBELL_LIFTS)
+            raise ValueError(f"a barbell tracker tells only barbell lifts apart ({', '.join(sorted(BARBELL_LIFTS))}), "
+                             f"not {others}: use a pose tracker for those")
         return tracker
 
     @field_validator("counter")

@@ -267,6 +267,8 @@ def test_a_station_names_one_exercise_lists_several_or_says_auto(tmp_path):
     assert (auto.candidates, auto.recognises) == (None, True)
     stack_auto = load_config(multi_use(tmp_path, "auto", "stack"), env={}).agents["rack_1"].stations["bench"]
     assert not stack_auto.recognises  # a weight stack counts without a name: nothing to recognise from
+    bar = load_config(multi_use(tmp_path, "[squat, deadlift]", "barbell"), env={}).agents["rack_1"].stations["bench"]
+    assert bar.recognises and bar.candidates == (Exercise.SQUAT, Exercise.DEADLIFT)  # told apart by the bar path
 
 
 @pytest.mark.parametrize(
@@ -279,7 +281,7 @@ def test_a_station_names_one_exercise_lists_several_or_says_auto(tmp_path):
         ("[squat, auto]", "pose", "auto cannot be in a list"),
         ("[squat, squat]", "pose", "squat listed more than once"),
         ("[lat_pulldown, seated_row]", "stack", "a stack tracker cannot tell exercises apart"),
-        ("[squat, deadlift]", "barbell", "a barbell tracker cannot tell exercises apart"),
+        ("[squat, lunge]", "barbell", "a barbell tracker tells only barbell lifts apart"),
     ],
 )
 def test_bad_exercise_lists_name_the_line_and_every_bad_name(tmp_path, exercise, tracker, message):
