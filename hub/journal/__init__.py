@@ -1,7 +1,7 @@
 """The hub's durable record: agents, sets, reps, visits, and what is still owed to InfluxDB and MQTT."""
 
 from replens.hub.journal.edits import Forgotten, UnknownSetError
-from replens.hub.journal.outgoing import Announcement, Outgoing
+from replens.hub.journal.outgoing import Announcement, Outgoing, PointOp
 from replens.hub.journal.reads import JournalReader
 from replens.hub.journal.records import RecordedRep, RecordedSet, Visit
 from replens.hub.journal.store import BatchResult, Inbound, Journal, PendingPoint
@@ -15,6 +15,7 @@ __all__ = [
     "JournalReader",
     "Outgoing",
     "PendingPoint",
+    "PointOp",
     "RecordedRep",
     "RecordedSet",
     "UnknownSetError",

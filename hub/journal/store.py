@@ -19,7 +19,7 @@ from replens.contract import Event, IdentitySource, RepEvent, SetAttribution, Se
 from replens.errors import TransientError
 from replens.hub.journal import edits
 from replens.hub.journal.edits import Forgotten
-from replens.hub.journal.outgoing import Announcement, pending_announcements, queue_point
+from replens.hub.journal.outgoing import Announcement, PointOp, pending_announcements, queue_point
 from replens.hub.journal.reads import JournalReader
 from replens.hub.journal.schema import create_and_migrate
 from replens.hub.journal.visits import record_visit
@@ -52,8 +52,9 @@ class BatchResult:
 @dataclass(frozen=True, slots=True)
 class PendingPoint:
     id: int
-    line: str
+    line: str  # a line-protocol point, or for a delete the PointKey's JSON
     queued_at: float  # hub clock (UNIX s) when the point was queued: agent clocks may be off
+    op: PointOp = PointOp.WRITE
 
 
 class Journal(JournalReader):
@@ -72,7 +73,7 @@ class Journal(JournalReader):
         except sqlite3.Error as err:
             raise TransientError(f"journal {path}: cannot open: {err}") from err
         if added:
-            log.info("journal %s: added columns %s to sets", path, ", ".join(added))
+            log.info("journal %s: added columns %s", path, ", ".join(added))
 
     def record(self, batch: Inbound) -> BatchResult:
         """Store a batch atomically; events already seen (same agent_id and seq) change nothing."""
@@ -100,11 +101,12 @@ class Journal(JournalReader):
         return result
 
     def pending_points(self, limit: int) -> list[PendingPoint]:
+        """Points to write and to delete, in the order they were queued."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, line, queued_at FROM influx_outbox ORDER BY id LIMIT ?", (limit,)
+                "SELECT id, line, queued_at, op FROM influx_outbox ORDER BY id LIMIT ?", (limit,)
             ).fetchall()
-        return [PendingPoint(int(i), str(line), float(t)) for i, line, t in rows]
+        return [PendingPoint(int(i), str(line), float(t), PointOp(op)) for i, line, t, op in rows]
 
     def points_written(self, ids: Iterable[int]) -> None:
         with self._lock, self._transaction():
@@ -114,8 +116,8 @@ class Journal(JournalReader):
         """InfluxDB refused this point for good: keep it aside for inspection instead of retrying forever."""
         with self._lock, self._transaction():
             self._db.execute(
-                "INSERT INTO influx_rejected(id, line, reason, at) VALUES (?, ?, ?, ?)",
-                (point.id, point.line, reason, time.time()),
+                "INSERT INTO influx_rejected(id, line, reason, at, op) VALUES (?, ?, ?, ?, ?)",
+                (point.id, point.line, reason, time.time(), point.op.value),
             )
             self._db.execute("DELETE FROM influx_outbox WHERE id = ?", (point.id,))
 
