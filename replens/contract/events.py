@@ -142,6 +142,9 @@ class StationState(BaseModel):
     set_id: SetId | None = None
     reps: Count = 0
     paused: bool = Field(default=False, description="Counting paused by a command; kept across agent restarts.")
+    exercises: list[Exercise] = Field(
+        default_factory=list, max_length=32, description="At a station that recognises its exercise: the ones it "
+        "chooses among (Home Assistant offers them to correct a set). Empty: not said; every exercise is offered.")
 
 
 class AgentState(WireModel):
