@@ -234,3 +234,15 @@ def test_exercise_names_are_forgiving_about_case_and_separators(text: str, found
 def test_unknown_exercise_names_say_what_would_do(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         exercise_named(text)
+
+
+def test_forgetting_a_member_clears_them_from_the_audit_trail(tmp_path: Path) -> None:
+    """``by`` is free text: a client may put a member id there, and a deleted member must leave no trace."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.record(Inbound(events=[set_event(1, SetPhase.END, 1, Exercise.SQUAT)]))
+    journal.edit(edit(Exercise.LUNGE, by="m0a1b2c3d4e"), EditVia.MQTT)
+    journal.forget_member("m0a1b2c3d4e")
+    (trail,) = journal.set_edits(SET_ID)
+    assert (trail.by, trail.new) == (None, "lunge")
+    journal.close()
+    assert not any(b"m0a1b2c3d4e" in p.read_bytes() for p in tmp_path.iterdir())
