@@ -128,8 +128,8 @@ def edit(db: sqlite3.Connection, change: SetEdit, via: EditVia, at: datetime) ->
         [(change.edit_id, c.field.value, change.set_id, json.dumps(c.old), json.dumps(c.new), via.value, change.by,
           at.timestamp()) for c in changes],
     )
-    db.execute("UPDATE sets SET overrides = ?, exercise = ? WHERE set_id = ?",
-               (json.dumps(overrides, sort_keys=True), after.exercise.value, change.set_id))
+    db.execute("UPDATE sets SET overrides = ?, exercise = ?, reps = ? WHERE set_id = ?",  # the effective values
+               (json.dumps(overrides, sort_keys=True), after.exercise.value, after.reps, change.set_id))
     if all(c.old == c.new for c in changes):
         return EditOutcome(change.set_id, duplicate=False, changes=changes)
     identity = IdentitySource(source) if source else None

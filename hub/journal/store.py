@@ -198,7 +198,7 @@ class Journal(JournalReader):
             "last_seq = excluded.last_seq, payload = excluded.payload, "
             "appearance = COALESCE(excluded.appearance, appearance)",
             (
-                event.set_id, event.agent_id, event.station, effective.exercise.value, member, event.reps,
+                event.set_id, event.agent_id, event.station, effective.exercise.value, member, effective.reps,
                 event.event.value, event.started_at.isoformat(),
                 event.ended_at.isoformat() if event.ended_at else None, event.seq, event.model_dump_json(),
                 event.appearance.model_dump_json() if event.appearance else None, event.started_at.timestamp(),
