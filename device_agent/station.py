@@ -24,6 +24,7 @@ class Station:
         self.agent_id = agent_id
         self.station_id = station_id
         self.candidates = config.candidates
+        self.recognises = config.recognises
         self.paused = False
         """Set by a pause command: frames are ignored, nothing is counted, until resumed."""
         self.pipeline = pipeline or make_pipeline(config)
@@ -97,5 +98,5 @@ class Station:
             set_id=open_set.set_id if open_set else None,
             reps=len(open_set.reps) if open_set else 0,
             paused=self.paused,
-            exercises=None if self.candidates is None else list(self.candidates),
+            exercises=list(self.candidates) if self.recognises and self.candidates is not None else [],
         )
