@@ -136,7 +136,13 @@ def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     identify = members.add_parser("identify", help="who is in these photos")
     identify.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
     identify.add_argument("--json", action="store_true", help="one JSON object per photo")
-    for sub in (add, listing, rename, delete, identify):
+    invite = members.add_parser("invite", help="print a member's personal link (and QR code) to the members' page")
+    invite.add_argument("name")
+    invite.add_argument("--days", type=float, help="how long the link works (default hub.web.invite_days)")
+    invite.add_argument("--no-qr", action="store_true", help="print the link only")
+    revoke = members.add_parser("revoke", help="make a member's page link and logins stop working")
+    revoke.add_argument("name")
+    for sub in (add, listing, rename, delete, identify, invite, revoke):
         _config_option(sub)
 
 
@@ -278,16 +284,16 @@ def _members(args: argparse.Namespace) -> int:
     from replens.cli import members
 
     config = _load(args.config)
-    action = args.members_command
-    if action == "add":
-        return members.add_member(config, args)
-    if action == "list":
-        return members.list_members(config, as_json=args.json)
-    if action == "rename":
-        return members.rename_member(config, args.name, args.new_name)
-    if action == "delete":
-        return members.delete_member(config, args.name)
-    return members.identify_photos(config, args.photos, as_json=args.json)
+    actions = {
+        "add": lambda: members.add_member(config, args),
+        "list": lambda: members.list_members(config, as_json=args.json),
+        "rename": lambda: members.rename_member(config, args.name, args.new_name),
+        "delete": lambda: members.delete_member(config, args.name),
+        "invite": lambda: members.invite_member(config, args.name, days=args.days, qr=not args.no_qr),
+        "revoke": lambda: members.revoke_member(config, args.name),
+        "identify": lambda: members.identify_photos(config, args.photos, as_json=args.json),
+    }
+    return actions[args.members_command]()
 
 
 def _sets(args: argparse.Namespace) -> int:
