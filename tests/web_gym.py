@@ -36,9 +36,9 @@ class Gym:
     """Nobody's, started when Ann was not there: not hers to claim."""
 
 
-def gym_config(root: Path, port: int = 0, **web: object) -> RepLensConfig:
+def gym_config(root: Path, port: int = 0, mqtt: dict[str, object] | None = None, **web: object) -> RepLensConfig:
     return RepLensConfig.model_validate({
-        "data_dir": str(root / "data"),
+        "data_dir": str(root / "data"), "mqtt": mqtt or {},
         "hub": {"web": {"listen": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port or 8180}",
                         "staff": [{"name": "desk", "password": STAFF_PASSWORD}], **web}},
     })
@@ -69,8 +69,9 @@ def visit(seq: int, member: str, start: datetime, minutes: float) -> VisitEvent:
                       seen_at=start + timedelta(minutes=minutes))
 
 
-def build_gym(root: Path, now: datetime | None = None, port: int = 0, **web: object) -> Gym:
-    config = gym_config(root, port, **web)
+def build_gym(root: Path, now: datetime | None = None, port: int = 0, mqtt: dict[str, object] | None = None,
+              **web: object) -> Gym:
+    config = gym_config(root, port, mqtt, **web)
     now = now or datetime.now(UTC)
     with MembersStore(config.members_db()) as members:
         ann = members.add("Ann Lee", [np.ones(128)], consent=True).id

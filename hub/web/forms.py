@@ -1,8 +1,8 @@
 """The set edit form, built from the fields of :class:`SetChanges`, and its parsing into a :class:`SetEdit`.
 
-The form offers every field ``SetChanges`` has: the exercise today; load and reps join by being added to
-``SetChanges`` (a number input each, unless a widget is given here). Submitting goes through the journal's
-one edit path (``Journal.edit``), the same as ``replens sets edit`` and MQTT's ``SetEdit``.
+The form offers every correctable field (``SetField``) that ``SetChanges`` carries: the exercise today; load
+and reps join by being added to both (a number input each, unless a widget is given here). Submitting goes
+through the journal's one edit path (``Journal.edit``), as ``replens sets edit`` and MQTT's ``SetEdit`` do.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from replens.contract import Exercise, SetEdit
 from replens.contract.edits import SetChanges
+from replens.contract.events import SetField
 from replens.contract.parsing import first_error
 from replens.hub.journal import RecordedSet
 from replens.hub.web.html import csrf_field, e
@@ -40,7 +41,8 @@ WIDGETS: dict[str, Callable[[RecordedSet], str]] = {"exercise": _exercise_widget
 
 
 def editable_fields() -> list[str]:
-    return list(SetChanges.model_fields)
+    """What a person may correct (``SetField``) that the edit messages carry: the same list as the CLI's."""
+    return [f.value for f in SetField if f.value in SetChanges.model_fields]
 
 
 def edit_form(current: RecordedSet, action: str, csrf: str) -> str:

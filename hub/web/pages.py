@@ -29,13 +29,14 @@ def _totals(t: Totals) -> str:
             f"<div><b>{t.volume_kg:g}</b>kg volume</div></div>")
 
 
-def sets_table(sets: Sequence[RecordedSet], *, link: bool = True) -> str:
+def sets_table(sets: Sequence[RecordedSet], *, link: bool = True, time_only: bool = False) -> str:
     if not sets:
         return '<p class="muted">No sets.</p>'
     rows = []
     for s in sets:
         name = f'<a href="{set_link(s)}">{e(label(s.exercise))}</a>' if link else e(label(s.exercise))
-        rows.append(f"<tr><td>{e(when(s.started_at))}</td><td>{name}</td><td class=n>{s.reps}</td>"
+        at = s.started_at.astimezone().strftime("%H:%M") if time_only else when(s.started_at)
+        rows.append(f"<tr><td>{e(at)}</td><td>{name}</td><td class=n>{s.reps}</td>"
                     f"<td class=n>{e(kg(s.weight_kg))}</td><td class=n>{e(kg(s.volume_kg))}</td></tr>")
     return ('<table><tr><th>When</th><th>Exercise</th><th class=n>Reps</th><th class=n>Load</th>'
             f"<th class=n>Volume</th></tr>{''.join(rows)}</table>")
@@ -44,11 +45,12 @@ def sets_table(sets: Sequence[RecordedSet], *, link: bool = True) -> str:
 def week_page(name: str, week: Week, csrf: str) -> str:
     today = week.today_sets
     body = [f'<p class="muted">Hello {e(name)}. Week of {e(week.start.isoformat())}.</p>',
-            f"<section><h2>Today</h2>{_totals(Totals.of(today))}{sets_table(today)}</section>",
+            f"<section><h2>Today</h2>{_totals(Totals.of(today))}{sets_table(today, time_only=True)}</section>",
             f"<section><h2>This week</h2>{_totals(week.totals)}</section>"]
     for day in week.days:
         if day.day != week.today:
-            body.append(f"<section><h2>{e(day.day.strftime('%A %d %B'))}</h2>{sets_table(day.sets)}</section>")
+            heading = e(day.day.strftime("%A %d %B"))
+            body.append(f"<section><h2>{heading}</h2>{sets_table(day.sets, time_only=True)}</section>")
     exercises = sorted({s.exercise for d in week.days for s in d.sets})
     if exercises:
         body.append("<section><h2>History</h2><p>" + " · ".join(exercise_link(x) for x in exercises) + "</p></section>")

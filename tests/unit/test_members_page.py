@@ -256,7 +256,8 @@ def test_a_member_corrects_their_set_through_the_journals_edit_path(gym: Gym) ->
         text = await page.text()
         assert "Rep by rep" in text and "43 cm" in text and "0.55 m/s" in text  # real units, never pixels
         form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', text))
-        assert set(form) >= {"csrf", "edit_id", "was_exercise"}
+        assert set(form) == {"csrf", "edit_id", "was_exercise"}
+        assert re.findall(r'<(?:input|select) id="f-([a-z_]+)"', text) == ["exercise"]  # what SetField lists
         form["exercise"] = "overhead_press"
         for _ in range(2):  # a double tap applies once
             response = await client.post(f"/set/{gym.ann_set}/edit", data=form, allow_redirects=False)
