@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,identity]'
+	$(BIN)/pip install --quiet -e '.[dev,identity,demo]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/replens demo
+	$(BIN)/replens demo --serve
 
 test: $(STAMP) test-servers check
 	$(BIN)/pytest

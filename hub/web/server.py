@@ -121,8 +121,8 @@ class WebServer:
             await site.start()
             addresses = runner.addresses
             self.port = int(addresses[0][1]) if addresses else web_config.port
-            log.info("hub: members' page at %s (listening on %s:%d)", web_config.base_url(), web_config.listen,
-                     self.port)
+            log.info("hub: members' page listening on %s:%d (members reach it at %s)", web_config.listen, self.port,
+                     web_config.public_url or f"port {self.port}")
             self.started.set()
             await asyncio.Event().wait()
         finally:

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="count the bundled sample clip (uses a broker and InfluxDB if configured)")
     demo.add_argument("--config", type=Path, help="use this config's mqtt and influxdb sections")
     demo.add_argument("--json", action="store_true", help="print the sets as JSON only")
+    demo.add_argument("--serve", action="store_true",
+                      help="the whole loop: embedded broker, hub and members' page; prints its URL (Ctrl-C stops)")
+    demo.add_argument("--port", type=int, default=8180, help="the members' page port with --serve (0: any free one)")
 
     config = commands.add_parser("config", help="configuration tools").add_subparsers(
         dest="config_command", required=True, metavar="ACTION"
@@ -228,9 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one branch per command
     if args.command == "demo":
-        from replens.cli.demo import run_demo
-
-        return run_demo(args.config, as_json=args.json)
+        return _demo(args)
     if args.command == "config":
         from replens.cli.config_cmd import check_config, print_config_schema
 
@@ -278,6 +279,18 @@ def _broker_secrets(args: argparse.Namespace) -> int:
 
     return generate_credentials(_config_path(args.config), args.dir, force=args.force, hostnames=args.hostname,
                                 homeassistant=not args.no_homeassistant, new_ca=args.new_ca)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.serve:
+        if args.json or args.config:
+            raise RepLensError("--serve runs on embedded defaults: leave out --json and --config")
+        from replens.cli.demo_loop import run_demo_loop
+
+        return run_demo_loop(args.port)
+    from replens.cli.demo import run_demo
+
+    return run_demo(args.config, as_json=args.json)
 
 
 def _members(args: argparse.Namespace) -> int:
