@@ -19,7 +19,7 @@ from replens.contract import Appearance, Exercise, IdentitySource, SetPhase, Vis
 from replens.contract.edits import EditVia
 from replens.contract.events import SetField
 from replens.errors import TransientError
-from replens.hub.journal.records import RecordedRep, RecordedSet, SetEditRecord, Visit
+from replens.hub.journal.records import RecordedRep, RecordedSet, RepMeans, SetEditRecord, Visit
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's transaction on the same file (hub and CLI)."""
@@ -152,10 +152,20 @@ class JournalReader:
 
         return self._read(query)
 
-    def member_exercise_sets(self, member: str, exercise: str) -> list[RecordedSet]:
-        """The member's sets of one (effective) exercise, oldest first, with rep details."""
-        return self._read(lambda db: with_reps(db, sets_where(db, "WHERE member = ? AND exercise = ?",
-                                                              (member, exercise))))
+    def member_exercise_sets(self, member: str, exercise: str) -> list[tuple[RecordedSet, RepMeans]]:
+        """The member's sets of one (effective) exercise, oldest first, each with its reps' means (SQL, not JSON)."""
+        def query(db: sqlite3.Connection) -> list[tuple[RecordedSet, RepMeans]]:
+            sets = sets_where(db, "WHERE member = ? AND exercise = ?", (member, exercise))
+            rows = db.execute(
+                "SELECT r.set_id, COUNT(*), AVG(json_extract(r.payload, '$.rom_m')), "
+                "AVG(json_extract(r.payload, '$.mean_velocity_m_s')), "
+                "COUNT(json_extract(r.payload, '$.mean_velocity_m_s')) "
+                "FROM sets s JOIN reps r ON r.set_id = s.set_id WHERE s.member = ? AND s.exercise = ? "
+                "GROUP BY r.set_id", (member, exercise)).fetchall()
+            means = {str(i): RepMeans(int(n), rom, velocity, int(k)) for i, n, rom, velocity, k in rows}
+            return [(s, means.get(s.set_id, RepMeans(0, None, None, 0))) for s in sets]
+
+        return self._read(query)
 
     def member_visits(self, member: str, since: datetime) -> list[Visit]:
         """The member's visits seen since then, oldest first."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from replens.contract import Exercise
-from replens.hub.journal import RecordedSet, Visit
+from replens.hub.journal import RecordedSet, RepMeans, Visit
 
 
 def e1rm_kg(weight_kg: float | None, reps: int) -> float | None:
@@ -96,22 +96,26 @@ class HistoryPoint:
     mean_rom_cm: float | None
 
 
-def history(sets: Sequence[RecordedSet]) -> list[HistoryPoint]:
-    """Per training day, oldest first; ``sets`` are one exercise's, with their rep details."""
-    by_day: defaultdict[date, list[RecordedSet]] = defaultdict(list)
-    for s in sets:
-        by_day[s.started_at.astimezone().date()].append(s)
+def history(sets: Sequence[tuple[RecordedSet, RepMeans]]) -> list[HistoryPoint]:
+    """Per training day, oldest first, from one exercise's sets with their reps' means.
+
+    The day's velocity is the mean over its reps with a velocity; its range of motion the mean of its sets'.
+    """
+    by_day: defaultdict[date, list[tuple[RecordedSet, RepMeans]]] = defaultdict(list)
+    for s, means in sets:
+        by_day[s.started_at.astimezone().date()].append((s, means))
     points = []
     for day in sorted(by_day):
         theirs = by_day[day]
-        e1rms = [v for s in theirs if (v := e1rm_kg(s.weight_kg, s.reps)) is not None]
-        velocities = [v for s in theirs for v in s.velocities]
-        roms = [v for s in theirs if (v := rom_cm(s)) is not None]
-        totals = Totals.of(theirs)
+        e1rms = [v for s, _ in theirs if (v := e1rm_kg(s.weight_kg, s.reps)) is not None]
+        weighted = [(m.mean_velocity_m_s, m.velocity_reps) for _, m in theirs if m.mean_velocity_m_s is not None]
+        counted = sum(k for _, k in weighted)
+        roms = [100 * m.mean_rom_m for _, m in theirs if m.mean_rom_m is not None]
+        totals = Totals.of(s for s, _ in theirs)
         points.append(HistoryPoint(
             day=day, sets=totals.sets, reps=totals.reps, volume_kg=totals.volume_kg,
             best_e1rm_kg=max(e1rms) if e1rms else None,
-            mean_velocity_m_s=round(sum(velocities) / len(velocities), 3) if velocities else None,
+            mean_velocity_m_s=round(sum(v * k for v, k in weighted) / counted, 3) if counted else None,
             mean_rom_cm=round(sum(roms) / len(roms), 1) if roms else None,
         ))
     return points

@@ -107,9 +107,9 @@ async def history(request: web.Request) -> web.StreamResponse:
         exercise = Exercise(request.match_info["exercise"])
     except ValueError:
         raise not_found() from None
-    sets = await asyncio.to_thread(state.reader.member_exercise_sets, session.subject, exercise.value)
-    recent = sorted(sets, key=lambda s: s.started_at, reverse=True)[:RECENT_SETS]
-    return html(pages.history_page(exercise, exercise_history(sets), recent, session.csrf))
+    measured = await asyncio.to_thread(state.reader.member_exercise_sets, session.subject, exercise.value)
+    recent = [s for s, _ in reversed(measured[-RECENT_SETS:])]  # oldest first from the journal: newest first here
+    return html(pages.history_page(exercise, exercise_history(measured), recent, session.csrf))
 
 
 async def set_detail(request: web.Request) -> web.StreamResponse:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from replens.config import RepLensConfig
 from replens.contract import Exercise, IdentitySource, SetPhase
-from replens.hub.journal import RecordedRep, RecordedSet
+from replens.hub.journal import RecordedRep, RecordedSet, RepMeans
 from replens.hub.web.charts import line_chart
 from replens.hub.web.limits import LoginLimiter
 from replens.hub.web.model import e1rm_kg, history, records, rom_cm, week_of, week_start
@@ -51,9 +51,10 @@ def test_the_week_starts_on_monday_and_groups_sets_by_day() -> None:
 def test_history_and_records_per_day_and_exercise() -> None:
     sets = [recorded("a", MONDAY, 5, 60.0, rom_m=0.4), recorded("b", MONDAY + timedelta(hours=1), 10, 50.0),
             recorded("c", MONDAY + timedelta(days=2), 3, 80.0)]
-    points = history(sets)
-    assert [(p.day, p.sets, p.best_e1rm_kg, p.mean_rom_cm) for p in points] == [
-        (date(2026, 11, 30), 2, 70.0, 40.0), (date(2026, 12, 2), 1, 88.0, None)]
+    means = [RepMeans(5, 0.4, 0.5, 5), RepMeans(10, None, 0.2, 10), RepMeans(3, None, None, 0)]
+    points = history(list(zip(sets, means, strict=True)))
+    assert [(p.day, p.sets, p.best_e1rm_kg, p.mean_rom_cm, p.mean_velocity_m_s) for p in points] == [
+        (date(2026, 11, 30), 2, 70.0, 40.0, 0.3), (date(2026, 12, 2), 1, 88.0, None, None)]  # 0.3: per rep
     (record,) = records(sets)
     assert (record.best_e1rm_kg, record.best_e1rm_set, record.heaviest_kg, record.most_reps) == (88.0, "c", 80.0, 10)
 
@@ -90,3 +91,20 @@ def test_the_page_is_off_unless_configured() -> None:
     assert RepLensConfig.model_validate({}).hub.web is None
     web = RepLensConfig.model_validate({"hub": {"web": {"port": 9000}}}).hub.web
     assert web is not None and web.base_url() == "http://127.0.0.1:9000" and not web.secure
+
+
+def test_the_journal_indexes_the_pages_queries(tmp_path) -> None:
+    from replens.hub.journal import Journal
+    from replens.hub.journal.schema import PAGE_INDEXES
+
+    journal = Journal(tmp_path / "journal.sqlite3")
+    try:
+        db = journal._db
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert set(PAGE_INDEXES) <= names
+        plan = " ".join(str(r) for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT set_id FROM sets WHERE member = ? AND exercise = ? ORDER BY started_ts",
+            ("m1", "squat")))
+        assert "sets_member_exercise" in plan
+    finally:
+        journal.close()
