@@ -1,7 +1,7 @@
 """The hub's durable record: agents, sets, reps, visits, and what is still owed to InfluxDB and MQTT."""
 
 from replens.hub.journal.corrections import EditOutcome, FieldChange
-from replens.hub.journal.edits import Forgotten, UnknownSetError
+from replens.hub.journal.edits import Forgotten, TakenError, UnknownSetError
 from replens.hub.journal.outgoing import Announcement, Outgoing, PointOp
 from replens.hub.journal.reads import JournalReader
 from replens.hub.journal.records import RecordedRep, RecordedSet, RepMeans, SetEditRecord, Visit
@@ -23,6 +23,7 @@ __all__ = [
     "RecordedSet",
     "RepMeans",
     "SetEditRecord",
+    "TakenError",
     "UnknownSetError",
     "Visit",
 ]

@@ -7,6 +7,7 @@ caller's answers 404, exactly as one that does not exist, so ids cannot be probe
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from replens.contract import EditVia, Exercise
-from replens.hub.journal import RecordedSet, UnknownSetError
+from replens.hub.journal import RecordedSet, TakenError, UnknownSetError
 from replens.hub.web import pages
 from replens.hub.web.access import Role
 from replens.hub.web.export import to_csv, to_json
@@ -144,8 +145,8 @@ async def claim(request: web.Request) -> web.StreamResponse:
     if set_id not in {s.set_id for s in await _claimable(request)}:
         raise not_found()
     try:
-        await asyncio.to_thread(state.journal.claim, set_id, member, "web")
-    except UnknownSetError:
+        await asyncio.to_thread(functools.partial(state.journal.claim, set_id, member, "web", if_nobodys=True))
+    except (UnknownSetError, TakenError):  # gone, or someone was quicker: as if it had never been offered
         raise not_found() from None
     state.on_change()
     raise see_other(f"/set/{set_id}")

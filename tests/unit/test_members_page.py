@@ -307,6 +307,25 @@ def test_was_this_you_offers_the_sets_from_the_members_visit_and_claims_with_one
     assert read_set(gym, gym.far_set).member is None
 
 
+def test_a_set_someone_took_after_it_was_offered_is_not_taken_from_them(gym: Gym) -> None:
+    """Bob claims the loose set between Ann's page showing it and her tap: her claim must not take it from him."""
+    async def scenario(client: TestClient, state: WebState) -> None:
+        csrf = await log_in(client, invite(gym, gym.ann))
+        assert f"/set/{gym.loose_set}/claim" in await (await client.get("/unclaimed")).text()
+        real_claim = state.journal.claim
+
+        def bob_first(set_id: str, member: str | None, by: str | None = None, **kw: bool):
+            real_claim(set_id, gym.bob, "cli")
+            return real_claim(set_id, member, by, **kw)
+
+        state.journal.claim = bob_first  # type: ignore[method-assign]
+        response = await client.post(f"/set/{gym.loose_set}/claim", data={"csrf": csrf}, allow_redirects=False)
+        assert response.status == 404
+
+    assert serve(gym, scenario) == []
+    assert read_set(gym, gym.loose_set).member == gym.bob
+
+
 def test_week_records_and_history_show_the_members_training(gym: Gym) -> None:
     async def scenario(client: TestClient, state: WebState) -> None:
         await log_in(client, invite(gym, gym.ann))
