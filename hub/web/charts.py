@@ -21,8 +21,9 @@ def line_chart(title: str, unit: str, points: Sequence[tuple[date, float | None]
         return ""
     values = [v for _, v in known]
     low, high = min(values), max(values)
-    if high - low < 1e-9:
-        low, high = low - 1, high + 1
+    if high - low < 1e-9:  # one value (or all equal): a band of ±10 % around it, never a made-up negative axis
+        margin = max(abs(high) * 0.1, 1e-3)
+        low, high = low - margin, high + margin
     days = [d.toordinal() for d, _ in known]
     first, last = min(days), max(days)
     span = max(last - first, 1)

@@ -10,7 +10,7 @@ CSS = """
 color:#16202a;background:#f3f5f7}header{background:#16202a;color:#fff;padding:.7rem 1rem}
 header b{font-size:1.1rem}nav{display:flex;gap:.25rem;flex-wrap:wrap;margin-top:.4rem}
 nav a{color:#cfe3ff;text-decoration:none;padding:.3rem .5rem;border-radius:.4rem;background:#24323f}
-main{padding:.8rem;max-width:42rem;margin:0 auto}section,.card{background:#fff;border-radius:.6rem;
+main{padding:.8rem;max-width:42rem;margin:0 auto}section,.card{background:#fff;border-radius:.6rem;overflow-x:auto;
 padding:.8rem;margin:.6rem 0;box-shadow:0 1px 2px #0001}h1{font-size:1.3rem;margin:.2rem 0 .6rem}
 h2{font-size:1.05rem;margin:.2rem 0 .5rem}.big{display:flex;gap:.5rem;text-align:center}
 .big div{flex:1;background:#eef4fb;border-radius:.5rem;padding:.5rem 0}.big b{display:block;font-size:1.4rem}
@@ -35,6 +35,12 @@ def e(value: object) -> str:
 def when(at: datetime) -> str:
     """Local time as a member reads it: ``Mon 06 Dec 18:04``."""
     return at.astimezone().strftime("%a %d %b %H:%M")
+
+
+def short_when(at: datetime, now: datetime) -> str:
+    """``18:04`` today, ``05 Dec`` another day: for narrow columns."""
+    local = at.astimezone()
+    return local.strftime("%H:%M") if local.date() == now.astimezone().date() else local.strftime("%d %b")
 
 
 def kg(value: float | None) -> str:

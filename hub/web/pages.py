@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from urllib.parse import quote
 
 from replens.contract import Exercise
 from replens.hub.journal import RecordedSet, SetEditRecord
 from replens.hub.web.charts import line_chart
-from replens.hub.web.html import e, kg, page, post_button, when
+from replens.hub.web.html import e, kg, page, post_button, short_when, when
 from replens.hub.web.model import HistoryPoint, Record, Totals, Week, e1rm_kg, rom_cm
 
 
@@ -150,13 +151,13 @@ def staff_login_page(pre: str, problem: str | None = None) -> str:
 
 
 def staff_page(members: Sequence[tuple[str, int, str]], last_sets: Sequence[tuple[RecordedSet, str]],
-               unclaimed: Sequence[RecordedSet], csrf: str) -> str:
+               unclaimed: Sequence[RecordedSet], csrf: str, now: datetime) -> str:
     people = "".join(f"<tr><td>{e(n)}</td><td class=n>{k}</td><td>{e(seen)}</td></tr>" for n, k, seen in members)
     stations = "".join(f"<tr><td>{e(s.agent_id)}/{e(s.station)}</td><td>{e(label(s.exercise))}</td>"
-                       f"<td class=n>{s.reps}</td><td>{e(who)}</td><td>{e(when(s.started_at))}</td></tr>"
+                       f"<td class=n>{s.reps}</td><td>{e(who)}</td><td>{e(short_when(s.started_at, now))}</td></tr>"
                        for s, who in last_sets)
     body = (f"<section><h2>Members</h2><table><tr><th>Name</th><th class=n>Sets today</th><th>Last set</th></tr>"
             f"{people}</table></section><section><h2>Stations' last sets</h2><table><tr><th>Station</th>"
             f"<th>Exercise</th><th class=n>Reps</th><th>Whose</th><th>When</th></tr>{stations}</table></section>"
-            f"<section><h2>Unclaimed sets</h2>{sets_table(unclaimed, link=False)}</section>")
+            f"<section><h2>Unclaimed sets</h2>{sets_table(unclaimed, link=False, time_only=True)}</section>")
     return page("The gym today", body, csrf=csrf, staff=True)

@@ -22,7 +22,7 @@ from replens.hub.web import pages
 from replens.hub.web.access import Role
 from replens.hub.web.export import to_csv, to_json
 from replens.hub.web.forms import FormError, edit_form, parse_edit
-from replens.hub.web.html import when
+from replens.hub.web.html import short_when
 from replens.hub.web.model import history as exercise_history
 from replens.hub.web.model import presence_windows, records, sets_in_windows, week_of, week_start
 from replens.hub.web.sessions import client_of, log_in, member_name, staff_password_ok
@@ -218,14 +218,14 @@ async def staff_home(request: web.Request) -> web.StreamResponse:
     for member_id, name in sorted(names.items(), key=lambda kv: kv[1].lower()):
         last = await asyncio.to_thread(state.reader.member_last_set, member_id)
         theirs = await asyncio.to_thread(state.reader.member_sets, member_id, day)
-        people.append((name, len(theirs), "–" if last is None else when(last.started_at)))
+        people.append((name, len(theirs), "–" if last is None else short_when(last.started_at, now)))
     stations = []
     for agent_id, station in sorted({(s.agent_id, s.station) for s in await asyncio.to_thread(state.reader.sets)}):
         last = await asyncio.to_thread(state.reader.last_ended_set, agent_id, station)
         if last is not None:
             stations.append((last, names.get(last.member, "unknown") if last.member else "unclaimed"))
     loose = [s for s in today if s.member is None]
-    return html(pages.staff_page(people, stations, loose, session.csrf))
+    return html(pages.staff_page(people, stations, loose, session.csrf, now))
 
 
 # public routes ------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from replens.hub.runner import HubThread
 from replens.hub.web.access import AccessStore, access_path
 from tests.integration.harness import wait_for
 from tests.servers import Mosquitto, free_port
-from tests.web_gym import Gym, build_gym
+from tests.web_gym import STAFF_PASSWORD, Gym, build_gym
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +85,12 @@ def test_a_members_journey_from_invite_link_to_logging_out(browser: Browser, ser
         expect(page.get_by_text("0.55 m/s")).to_be_visible()
         shot(page, "2-set")
 
+        page.get_by_role("link", name="Records").click()
+        page.get_by_role("link", name="Bench press").click()
+        expect(page.locator("figure.chart svg")).to_have_count(4)  # e1RM, volume, velocity, range of motion
+        expect(page.get_by_text("Range of motion (cm)")).to_be_visible()
+        shot(page, "2b-history")
+
         page.get_by_role("link", name="Was this you?").click()
         expect(page.get_by_text("Deadlift")).to_be_visible()
         shot(page, "3-was-this-you")
@@ -124,3 +130,21 @@ def test_a_members_journey_from_invite_link_to_logging_out(browser: Browser, ser
         assert (claimed.member, claimed.exercise.value) == (gym.ann, "barbell_row")
     finally:
         reader.close()
+
+
+def test_staff_see_the_gym_after_logging_in(browser: Browser, served: tuple[Gym, str]) -> None:
+    _, base = served
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/staff")
+        expect(page.get_by_role("heading", name="Staff login")).to_be_visible()
+        page.fill("#n", "desk")
+        page.fill("#p", STAFF_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="The gym today")).to_be_visible()
+        expect(page.get_by_role("cell", name="Ann Lee")).to_have_count(2)  # a member, and the bench's last set
+        expect(page.get_by_role("cell", name="rack/floor")).to_be_visible()
+        shot(page, "7-staff")
+    finally:
+        context.close()

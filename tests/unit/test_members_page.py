@@ -7,11 +7,13 @@ exactly as one that does not exist (404). Every route of the route table is trie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
 import logging
 import re
+import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -419,3 +421,52 @@ def test_nothing_about_a_member_reaches_the_logs_at_info(gym: Gym, caplog: pytes
     assert caplog.records, "the flow logged nothing at all: the check would prove nothing"
     for secret in ("Ann", gym.ann, token):
         assert secret not in logged
+
+
+def test_the_hub_serves_the_page_over_tls_when_configured(tmp_path: Path) -> None:
+    """``tls_cert``/``tls_key``: the WebServer task the hub runs answers HTTPS (and the cookie is Secure)."""
+    import ssl
+    import urllib.error
+
+    from replens.hub.web.server import WebServer
+    from replens.mqtt_certs import make_ca, make_server_cert
+
+    ca = make_ca("test CA")
+    pair = make_server_cert(ca, ["127.0.0.1"])
+    (tmp_path / "page.crt").write_bytes(pair.cert_pem)
+    (tmp_path / "page.key").write_bytes(pair.key_pem)
+    (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
+    gym = build_gym(tmp_path, tls_cert=str(tmp_path / "page.crt"), tls_key=str(tmp_path / "page.key"))
+    token = invite(gym, gym.ann)
+
+    async def main() -> None:
+        journal = Journal(gym.config.journal_path())
+        server = WebServer(open_state(gym.config, journal, lambda: None))
+        task = asyncio.create_task(server.run())
+        try:
+            await asyncio.wait_for(server.started.wait(), 10)
+            context = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+
+            def fetch() -> tuple[int, str]:
+                opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), NoRedirect())
+                request = urllib.request.Request(f"https://127.0.0.1:{server.port}/i/{token}")
+                try:
+                    with opener.open(request, timeout=10) as response:
+                        return response.status, response.headers.get("Set-Cookie", "")
+                except urllib.error.HTTPError as err:
+                    return err.code, err.headers.get("Set-Cookie", "")
+
+            status, cookie = await asyncio.to_thread(fetch)
+            assert status == 303 and "Secure" in cookie and "HttpOnly" in cookie
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            journal.close()
+
+    asyncio.run(main())
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
