@@ -77,9 +77,11 @@ def build_gym(root: Path, now: datetime | None = None, port: int = 0, mqtt: dict
         ann = members.add("Ann Lee", [np.ones(128)], consent=True).id
         bob = members.add("Bob", [np.full(128, 2.0)], consent=True).id
     stamp = int(now.timestamp() * 1000)
-    ann_set, bob_set = f"rack.bench.{stamp - 600_000}", f"rack.squat.{stamp - 500_000}"
+    # Today's sets within the last minute: the week page shows them unless the test starts in the first minute
+    # of a Monday (the page's week starts then).
+    ann_set, bob_set = f"rack.bench.{stamp - 60_000}", f"rack.squat.{stamp - 50_000}"
     ann_old = f"rack.bench.{stamp - 86_400_000}"
-    loose, far = f"rack.floor.{stamp - 300_000}", f"rack.floor.{stamp - 20 * 86_400_000}"
+    loose, far = f"rack.floor.{stamp - 40_000}", f"rack.floor.{stamp - 20 * 86_400_000}"
     at = {s: datetime.fromtimestamp(int(s.rsplit(".", 1)[1]) / 1000, UTC) for s in (ann_set, bob_set, ann_old, loose,
                                                                                      far)}
     journal = Journal(config.journal_path())
