@@ -167,6 +167,11 @@ class JournalReader:
 
         return self._read(query)
 
+    def stations(self) -> list[tuple[str, str]]:
+        """(agent id, station) of every station that has recorded a set."""
+        rows = self._read(lambda db: db.execute("SELECT DISTINCT agent_id, station FROM sets").fetchall())
+        return sorted((str(a), str(s)) for a, s in rows)
+
     def member_visits(self, member: str, since: datetime) -> list[Visit]:
         """The member's visits seen since then, oldest first."""
         return self._read(lambda db: visits_where(db, "member = ? AND seen_at >= ?", (member, since.timestamp())))

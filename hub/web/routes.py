@@ -220,7 +220,7 @@ async def staff_home(request: web.Request) -> web.StreamResponse:
         theirs = await asyncio.to_thread(state.reader.member_sets, member_id, day)
         people.append((name, len(theirs), "–" if last is None else short_when(last.started_at, now)))
     stations = []
-    for agent_id, station in sorted({(s.agent_id, s.station) for s in await asyncio.to_thread(state.reader.sets)}):
+    for agent_id, station in await asyncio.to_thread(state.reader.stations):
         last = await asyncio.to_thread(state.reader.last_ended_set, agent_id, station)
         if last is not None:
             stations.append((last, names.get(last.member, "unknown") if last.member else "unclaimed"))
