@@ -5,16 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-ha check lint typecheck docs unit integration bench bench-load bench-counting bench-vision bench-identity clean
+.PHONY: demo test test-ha check lint typecheck docs unit integration bench bench-load bench-counting bench-vision bench-identity bench-page clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,identity]'
+	$(BIN)/pip install --quiet -e '.[dev,identity,demo]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/replens demo
+	$(BIN)/replens demo --serve
 
 test: $(STAMP) test-servers check
 	$(BIN)/pytest
@@ -79,6 +79,10 @@ bench-vision: $(STAMP)
 # Face identity on the real test photos: accuracy, time per face, entrance pipeline fps.
 bench-identity: $(STAMP)
 	$(BIN)/python bench/identity.py
+
+# The members' page for a member with a year of training (about 50,000 reps), with and without its indexes.
+bench-page: $(STAMP)
+	$(BIN)/python bench/members_page.py --others 9
 
 clean:
 	rm -rf $(VENV) .venv-ha .venv-ha-* build .mypy_cache .ruff_cache .pytest_cache

@@ -25,6 +25,7 @@ from replens.hub.mqtt_session import MqttSession
 from replens.hub.stats import HubCounters, StatsReporter
 from replens.hub.storage.forwarder import Forwarder
 from replens.hub.storage.transports import LineWriter
+from replens.hub.web.server import WebServer, open_state
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Hub:
         self._identity = IdentityStep(self.attributor, self.homeassistant, self.counters)
         self._edits = EditStep(self.journal, self.counters)
         self._acks = AckBook()
+        self.web = WebServer(open_state(config, self.journal, self._changed)) if config.hub.web else None
         self._stats = StatsReporter(self.journal, self.forwarder, self.counters, config.mqtt.topics,
                                     self.mqtt.current_client)
 
@@ -78,6 +80,8 @@ class Hub:
                 ]
                 if self.forwarder is not None:
                     tasks.append(group.create_task(self.forwarder.run(), name="influxdb"))
+                if self.web is not None:
+                    tasks.append(group.create_task(self.web.run(), name="web"))
                 await stop.wait()
                 await self.mqtt.say_stopped()
                 for task in tasks:

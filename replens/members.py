@@ -136,8 +136,9 @@ class MembersStore:
             for table, column in (("crops", "member_id"), ("embeddings", "member_id"), ("members", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (member.id,))
         self._vacuum()
-        log.info("members: deleted %s (%s) with %d embeddings and %d crops", member.id, member.name,
-                 member.embeddings, member.crops)
+        # Nothing that names the member at INFO: logs travel further than the gallery.
+        log.info("members: deleted a member with %d embeddings and %d crops", member.embeddings, member.crops)
+        log.debug("members: the deleted member was %s", member.id)
         return member
 
     def purge_crops(self, older_than_days: float) -> int:

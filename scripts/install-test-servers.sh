@@ -9,6 +9,7 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)  # bench/load.py's cheap publishers
 command -v ip >/dev/null 2>&1 || need+=(iproute2)  # the network-cut fault test (network namespaces)
+[ -x /usr/bin/chromium ] || need+=(chromium)  # Playwright's browser for the members' page tests (no download)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

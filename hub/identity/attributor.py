@@ -96,7 +96,9 @@ class Attributor:
                 rejected.append(f"claim of set {claim.set_id}: {err}")
                 continue
             if change is not None:
-                log.info("hub: set %s claimed for %s by %s", claim.set_id, claim.member or "nobody", claim.by or "?")
+                # Who, only at DEBUG: nothing about a member reaches the logs at INFO (docs/members-page.md).
+                log.info("hub: set %s claimed by %s", claim.set_id, claim.by or "?")
+                log.debug("hub: set %s claimed for %s", claim.set_id, claim.member or "nobody")
                 changed.append(change)
         return changed, rejected
 
@@ -121,9 +123,9 @@ class Attributor:
             else:
                 change = self._journal.attribute(facts.set_id, decision.member, decision.source, decision.score)
             if change is not None:
-                log.info("hub: set %s of %s/%s attributed to %s (%s, score %s)", facts.set_id, facts.agent_id,
-                         facts.station, change.member or "nobody", change.identity_source or "undecided",
-                         change.identity_score)
+                log.info("hub: set %s of %s/%s attributed (%s, score %s)", facts.set_id, facts.agent_id,
+                         facts.station, change.identity_source or "undecided", change.identity_score)
+                log.debug("hub: set %s attributed to %s", facts.set_id, change.member or "nobody")
                 changed.append(change)
         return changed
 

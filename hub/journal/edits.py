@@ -19,7 +19,7 @@ from replens.hub.journal.reads import sets_by_id
 from replens.hub.journal.records import RecordedSet
 from replens.hub.storage.points import set_line
 
-__all__ = ["CLAIM_SCORE", "Forgotten", "UnknownSetError", "attribute", "claim", "forget_member"]
+__all__ = ["CLAIM_SCORE", "Forgotten", "TakenError", "UnknownSetError", "attribute", "claim", "forget_member"]
 
 CLAIM_SCORE = 1.0
 """A person said so."""
@@ -33,9 +33,20 @@ class Forgotten:
     sets: int
 
 
-def claim(db: sqlite3.Connection, set_id: str, member: str | None, by: str | None) -> SetAttribution | None:
-    """A person decides (``member`` None: nobody we know); strategies never change the set afterwards."""
+class TakenError(ValueError):
+    """A claim of a set nobody had, when the set is someone's (or decided) by now."""
+
+
+def claim(db: sqlite3.Connection, set_id: str, member: str | None, by: str | None, *,
+          if_nobodys: bool = False) -> SetAttribution | None:
+    """A person decides (``member`` None: nobody we know); strategies never change the set afterwards.
+
+    ``if_nobodys``: only if nobody has the set and nobody decided it yet (raises TakenError otherwise), checked in
+    the same transaction, so two members tapping "That was me" at once cannot take it from each other.
+    """
     current = _current(db, set_id)
+    if if_nobodys and (current.member is not None or current.claimed):
+        raise TakenError(f"set {set_id} is not unclaimed any more")
     if current.claimed and current.identity_source is IdentitySource.CLAIM and current.member == member:
         return None
     return _rewrite(db, set_id, member, IdentitySource.CLAIM, CLAIM_SCORE if member else None, claimed=True, by=by)

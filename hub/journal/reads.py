@@ -19,7 +19,7 @@ from replens.contract import Appearance, Exercise, IdentitySource, SetPhase, Vis
 from replens.contract.edits import EditVia
 from replens.contract.events import SetField
 from replens.errors import TransientError
-from replens.hub.journal.records import RecordedRep, RecordedSet, SetEditRecord, Visit
+from replens.hub.journal.records import RecordedRep, RecordedSet, RepMeans, SetEditRecord, Visit
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's transaction on the same file (hub and CLI)."""
@@ -77,9 +77,12 @@ def set_edits(db: sqlite3.Connection, set_id: str) -> list[SetEditRecord]:
 
 def visits_between(db: sqlite3.Connection, t0: float, t1: float) -> list[Visit]:
     """Visits with a face seen at some time in [t0, t1] (UNIX seconds)."""
-    rows = db.execute(
-        f"SELECT {_VISIT} FROM visits WHERE seen_at >= ? AND started_at <= ? ORDER BY started_at", (t0, t1)
-    ).fetchall()
+    return visits_where(db, "seen_at >= ? AND started_at <= ?", (t0, t1))
+
+
+def visits_where(db: sqlite3.Connection, where: str, args: tuple[object, ...]) -> list[Visit]:
+    """Visits matching ``where`` (SQL over the ``visits`` columns), by start time."""
+    rows = db.execute(f"SELECT {_VISIT} FROM visits WHERE {where} ORDER BY started_at", args).fetchall()
     return [
         Visit(
             visit_id=str(v), agent_id=str(a), camera=str(c), role=VisitRole(r), member=m, score=float(s),
@@ -111,9 +114,9 @@ class JournalReader:
         """Every set, oldest first."""
         return self._read(sets_where)
 
-    def sets_by_id(self, set_ids: Iterable[str]) -> list[RecordedSet]:
+    def sets_by_id(self, set_ids: Iterable[str], *, reps: bool = False) -> list[RecordedSet]:
         ids = list(set_ids)
-        return self._read(lambda db: sets_by_id(db, ids))
+        return self._read(lambda db: with_reps(db, sets_by_id(db, ids)) if reps else sets_by_id(db, ids))
 
     def unclaimed_sets(self, t0: datetime, t1: datetime) -> list[RecordedSet]:
         """Sets started in [t0, t1] that strategies may still (re)decide."""
@@ -148,6 +151,30 @@ class JournalReader:
             return with_reps(db, found) if reps else found
 
         return self._read(query)
+
+    def member_exercise_sets(self, member: str, exercise: str) -> list[tuple[RecordedSet, RepMeans]]:
+        """The member's sets of one (effective) exercise, oldest first, each with its reps' means (SQL, not JSON)."""
+        def query(db: sqlite3.Connection) -> list[tuple[RecordedSet, RepMeans]]:
+            sets = sets_where(db, "WHERE member = ? AND exercise = ?", (member, exercise))
+            rows = db.execute(
+                "SELECT r.set_id, COUNT(*), AVG(json_extract(r.payload, '$.rom_m')), "
+                "AVG(json_extract(r.payload, '$.mean_velocity_m_s')), "
+                "COUNT(json_extract(r.payload, '$.mean_velocity_m_s')) "
+                "FROM sets s JOIN reps r ON r.set_id = s.set_id WHERE s.member = ? AND s.exercise = ? "
+                "GROUP BY r.set_id", (member, exercise)).fetchall()
+            means = {str(i): RepMeans(int(n), rom, velocity, int(k)) for i, n, rom, velocity, k in rows}
+            return [(s, means.get(s.set_id, RepMeans(0, None, None, 0))) for s in sets]
+
+        return self._read(query)
+
+    def stations(self) -> list[tuple[str, str]]:
+        """(agent id, station) of every station that has recorded a set."""
+        rows = self._read(lambda db: db.execute("SELECT DISTINCT agent_id, station FROM sets").fetchall())
+        return sorted((str(a), str(s)) for a, s in rows)
+
+    def member_visits(self, member: str, since: datetime) -> list[Visit]:
+        """The member's visits seen since then, oldest first."""
+        return self._read(lambda db: visits_where(db, "member = ? AND seen_at >= ?", (member, since.timestamp())))
 
     def member_last_set(self, member: str) -> RecordedSet | None:
         found = self._read(lambda db: sets_where(db, "WHERE member = ?", (member,), newest_first=True, limit=1))

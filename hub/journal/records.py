@@ -89,6 +89,17 @@ class RecordedSet:
 
 
 @dataclass(frozen=True, slots=True)
+class RepMeans:
+    """A set's reps summed up without reading each one: means over the reps that measured each value."""
+
+    reps: int
+    mean_rom_m: float | None
+    mean_velocity_m_s: float | None
+    velocity_reps: int
+    """Reps with a velocity (the weight of ``mean_velocity_m_s`` in a day's mean)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SetEditRecord:
     """One field of one edit in the audit trail: effective value before → after, who, by which path, when."""
 

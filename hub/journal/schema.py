@@ -69,6 +69,14 @@ COLUMNS_ADDED: dict[str, dict[str, str]] = {
 """Columns added after the first release, per table, in order; a fresh journal gets them the same way."""
 
 
+PAGE_INDEXES = {
+    "sets_member_started": "member, started_ts",
+    "sets_member_exercise": "member, exercise, started_ts",
+}
+"""The members' page's queries (a member's week; one exercise's history): exact index ranges, not a scan of all
+the member's sets (bench/members_page.py measures both)."""
+
+
 def create_and_migrate(db: sqlite3.Connection) -> list[str]:
     """Create missing tables, add missing columns, fill them in; returns the columns it added (``table.column``)."""
     db.executescript(_TABLES)
@@ -83,6 +91,8 @@ def create_and_migrate(db: sqlite3.Connection) -> list[str]:
         _fill(db, added)
         db.execute("CREATE INDEX IF NOT EXISTS sets_started ON sets(started_ts)")
         db.execute("CREATE INDEX IF NOT EXISTS sets_member ON sets(member)")
+        for index, indexed in PAGE_INDEXES.items():
+            db.execute(f"CREATE INDEX IF NOT EXISTS {index} ON sets({indexed})")
     except BaseException:
         db.execute("ROLLBACK")
         raise

@@ -131,14 +131,15 @@ class Journal(JournalReader):
         return int(count), None if oldest is None else float(oldest)
 
     # identity --------------------------------------------------------------------------------
-    def claim(self, set_id: str, member: str | None, by: str | None = None) -> SetAttribution | None:
+    def claim(self, set_id: str, member: str | None, by: str | None = None, *,
+              if_nobodys: bool = False) -> SetAttribution | None:
         """A person says whose set it was (None: nobody we know); None when that was already so.
 
-        Raises UnknownSetError for a set the journal does not have. Checking that ``member`` exists is
-        the caller's job (the journal does not know the gallery).
+        Raises UnknownSetError for a set the journal does not have, and with ``if_nobodys`` TakenError for a set
+        someone has. Checking that ``member`` exists is the caller's job (the journal does not know the gallery).
         """
         with self._lock, self._transaction():
-            return edits.claim(self._db, set_id, member, by)
+            return edits.claim(self._db, set_id, member, by, if_nobodys=if_nobodys)
 
     def attribute(
         self, set_id: str, member: str | None, source: IdentitySource | None, score: float | None

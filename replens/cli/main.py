@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="count the bundled sample clip (uses a broker and InfluxDB if configured)")
     demo.add_argument("--config", type=Path, help="use this config's mqtt and influxdb sections")
     demo.add_argument("--json", action="store_true", help="print the sets as JSON only")
+    demo.add_argument("--serve", action="store_true",
+                      help="the whole loop: embedded broker, hub and members' page; prints its URL (Ctrl-C stops)")
+    demo.add_argument("--port", type=int, default=8180, help="the members' page port with --serve (0: any free one)")
 
     config = commands.add_parser("config", help="configuration tools").add_subparsers(
         dest="config_command", required=True, metavar="ACTION"
@@ -136,7 +139,13 @@ def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     identify = members.add_parser("identify", help="who is in these photos")
     identify.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
     identify.add_argument("--json", action="store_true", help="one JSON object per photo")
-    for sub in (add, listing, rename, delete, identify):
+    invite = members.add_parser("invite", help="print a member's personal link (and QR code) to the members' page")
+    invite.add_argument("name")
+    invite.add_argument("--days", type=float, help="how long the link works (default hub.web.invite_days)")
+    invite.add_argument("--no-qr", action="store_true", help="print the link only")
+    revoke = members.add_parser("revoke", help="make a member's page link and logins stop working")
+    revoke.add_argument("name")
+    for sub in (add, listing, rename, delete, identify, invite, revoke):
         _config_option(sub)
 
 
@@ -222,9 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one branch per command
     if args.command == "demo":
-        from replens.cli.demo import run_demo
-
-        return run_demo(args.config, as_json=args.json)
+        return _demo(args)
     if args.command == "config":
         from replens.cli.config_cmd import check_config, print_config_schema
 
@@ -274,20 +281,32 @@ def _broker_secrets(args: argparse.Namespace) -> int:
                                 homeassistant=not args.no_homeassistant, new_ca=args.new_ca)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    if args.serve:
+        if args.json or args.config:
+            raise RepLensError("--serve runs on embedded defaults: leave out --json and --config")
+        from replens.cli.demo_loop import run_demo_loop
+
+        return run_demo_loop(args.port)
+    from replens.cli.demo import run_demo
+
+    return run_demo(args.config, as_json=args.json)
+
+
 def _members(args: argparse.Namespace) -> int:
     from replens.cli import members
 
     config = _load(args.config)
-    action = args.members_command
-    if action == "add":
-        return members.add_member(config, args)
-    if action == "list":
-        return members.list_members(config, as_json=args.json)
-    if action == "rename":
-        return members.rename_member(config, args.name, args.new_name)
-    if action == "delete":
-        return members.delete_member(config, args.name)
-    return members.identify_photos(config, args.photos, as_json=args.json)
+    actions = {
+        "add": lambda: members.add_member(config, args),
+        "list": lambda: members.list_members(config, as_json=args.json),
+        "rename": lambda: members.rename_member(config, args.name, args.new_name),
+        "delete": lambda: members.delete_member(config, args.name),
+        "invite": lambda: members.invite_member(config, args.name, days=args.days, qr=not args.no_qr),
+        "revoke": lambda: members.revoke_member(config, args.name),
+        "identify": lambda: members.identify_photos(config, args.photos, as_json=args.json),
+    }
+    return actions[args.members_command]()
 
 
 def _sets(args: argparse.Namespace) -> int:

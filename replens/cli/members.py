@@ -85,21 +85,62 @@ def rename_member(config: RepLensConfig, name: str, new_name: str) -> int:
 
 
 def delete_member(config: RepLensConfig, name: str) -> int:
-    """Embeddings, crops and visits go; their sets stay as anonymous sets (InfluxDB rewritten)."""
-    from replens.hub.journal import Journal
+    """Embeddings, crops, visits and page logins go; their sets stay as anonymous sets (InfluxDB rewritten)."""
+    from replens.hub.erasure import erase_member
+
+    erased = erase_member(config, name)
+    member, forgotten = erased.member, erased.forgotten
+    print(f"deleted {member.name} ({member.id}): face data, {forgotten.visits} visit(s), page logins; "
+          f"{forgotten.sets} set(s) are anonymous now")
+    return 0
+
+
+def invite_member(config: RepLensConfig, name: str, *, days: float | None, qr: bool) -> int:
+    """A personal link to the members' page (and its QR code for a phone); earlier links stop working."""
+    from datetime import timedelta
+
+    from replens.hub.web.access import AccessStore, access_path
+
+    web = config.hub.web
+    if web is None:
+        raise RepLensError("the members' page is off: configure hub.web (docs/members-page.md) first")
+    if days is not None and not 0 < days <= 365:
+        raise RepLensError(f"--days: give 0 < days <= 365 (got {days})")
+    store = open_members(config)
+    try:
+        member = store.get(name)
+    finally:
+        store.close()
+    access = AccessStore(access_path(config.hub_data_dir()))
+    try:
+        invite = access.invite(member.id, timedelta(days=days if days is not None else web.invite_days))
+    finally:
+        access.close()
+    link = f"{web.base_url()}/i/{invite.token}"
+    print(f"{member.name}'s link to the members' page, valid until {invite.expires_at.isoformat(timespec='minutes')} "
+          "(give it to them only; `replens members revoke` ends it):")
+    print(link)
+    if qr:
+        import segno
+
+        segno.make(link, error="m").terminal(compact=True)
+    return 0
+
+
+def revoke_member(config: RepLensConfig, name: str) -> int:
+    from replens.hub.web.access import AccessStore, access_path
 
     store = open_members(config)
     try:
-        member = store.delete(name)
+        member = store.get(name)
     finally:
         store.close()
-    journal = Journal(config.journal_path())
+    access = AccessStore(access_path(config.hub_data_dir()))
     try:
-        forgotten = journal.forget_member(member.id)
+        access.revoke(member.id)
     finally:
-        journal.close()
-    print(f"deleted {member.name} ({member.id}): face data, {forgotten.visits} visit(s); "
-          f"{forgotten.sets} set(s) are anonymous now")
+        access.close()
+    print(f"{member.name}: page link and logins revoked")
     return 0
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from replens.config.base import StrictModel
+from replens.config.web import WebConfig
 
 
 class HubConfig(StrictModel):
@@ -23,3 +24,6 @@ class HubConfig(StrictModel):
         "from the broker, which holds the backlog, so the hub's memory stays bounded when it falls behind.",
     )
     inbox_mib: float = Field(default=64.0, gt=0, le=4096, description="Payload MiB waiting for the journal at most.")
+    web: WebConfig | None = Field(
+        default=None, description="The members' page (docs/members-page.md); off unless configured.",
+    )

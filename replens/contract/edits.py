@@ -28,6 +28,7 @@ class EditVia(StrEnum):
     CLI = "cli"
     MQTT = "mqtt"
     HOMEASSISTANT = "homeassistant"
+    WEB = "web"  # the members' page (hub.web)
 
 
 HOMEASSISTANT_BY = "homeassistant"
