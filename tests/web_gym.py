@@ -16,6 +16,8 @@ import numpy as np
 from replens.config import RepLensConfig
 from replens.contract import Exercise, RepEvent, SetEvent, SetPhase, VisitEvent, VisitRole
 from replens.hub.journal import Inbound, Journal
+from replens.hub.web.model import week_start
+from replens.hub.web.state import WebState
 from replens.members import MembersStore
 
 STAFF_PASSWORD = "correct horse battery"
@@ -34,6 +36,22 @@ class Gym:
     """Nobody's, started while Ann was in the gym: hers to claim."""
     far_set: str
     """Nobody's, started when Ann was not there: not hers to claim."""
+    now: datetime
+    """The page's clock in these tests (``pin_clock``): the sets above are placed relative to it."""
+
+
+PAGE_WEEK_MARGIN = timedelta(minutes=10)
+
+
+def gym_now(real: datetime) -> datetime:
+    """``real``, or 10 minutes into the week when ``real`` is earlier: "today's" sets start up to a minute before
+    ``now`` and must fall in the page's week (Monday 00:00 local), whenever the tests run."""
+    return max(real, week_start(real) + PAGE_WEEK_MARGIN)
+
+
+def pin_clock(state: WebState, gym: Gym) -> None:
+    """The page reads the gym's ``now``, so what it shows does not depend on when in the week the test runs."""
+    state.clock = lambda: gym.now
 
 
 def gym_config(root: Path, port: int = 0, mqtt: dict[str, object] | None = None, **web: object) -> RepLensConfig:
@@ -72,13 +90,12 @@ def visit(seq: int, member: str, start: datetime, minutes: float) -> VisitEvent:
 def build_gym(root: Path, now: datetime | None = None, port: int = 0, mqtt: dict[str, object] | None = None,
               **web: object) -> Gym:
     config = gym_config(root, port, mqtt, **web)
-    now = now or datetime.now(UTC)
+    now = now or gym_now(datetime.now(UTC))
     with MembersStore(config.members_db()) as members:
         ann = members.add("Ann Lee", [np.ones(128)], consent=True).id
         bob = members.add("Bob", [np.full(128, 2.0)], consent=True).id
     stamp = int(now.timestamp() * 1000)
-    # Today's sets within the last minute: the week page shows them unless the test starts in the first minute
-    # of a Monday (the page's week starts then).
+    # Today's sets within the last minute before ``now``, which gym_now keeps at least 10 minutes into the week.
     ann_set, bob_set = f"rack.bench.{stamp - 60_000}", f"rack.squat.{stamp - 50_000}"
     ann_old = f"rack.bench.{stamp - 86_400_000}"
     loose, far = f"rack.floor.{stamp - 40_000}", f"rack.floor.{stamp - 20 * 86_400_000}"
@@ -100,4 +117,4 @@ def build_gym(root: Path, now: datetime | None = None, port: int = 0, mqtt: dict
             journal.claim(set_id, member, "test")
     finally:
         journal.close()
-    return Gym(config, ann, bob, ann_set, ann_old, bob_set, loose, far)
+    return Gym(config, ann, bob, ann_set, ann_old, bob_set, loose, far, now)

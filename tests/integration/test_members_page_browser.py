@@ -22,7 +22,7 @@ from replens.hub.runner import HubThread
 from replens.hub.web.access import AccessStore, access_path
 from tests.integration.harness import wait_for
 from tests.servers import Mosquitto, free_port
-from tests.web_gym import STAFF_PASSWORD, Gym, build_gym
+from tests.web_gym import STAFF_PASSWORD, Gym, build_gym, pin_clock
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +51,7 @@ def served(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[tuple[Gym, str]]:
     hub = hub_thread.start()
     try:
         assert hub.web is not None
+        pin_clock(hub.web.state, gym)  # before the first request
         wait_for(hub.web.started.is_set, 10, "the members' page to listen")
         yield gym, f"http://127.0.0.1:{port}"
     finally:

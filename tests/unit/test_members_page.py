@@ -29,7 +29,7 @@ from replens.hub.web.routes import ROUTES
 from replens.hub.web.server import RUNNER_OPTIONS, build_app, open_state
 from replens.hub.web.state import Access, WebState
 from replens.members import MembersStore, member_names
-from tests.web_gym import STAFF_PASSWORD, Gym, build_gym
+from tests.web_gym import STAFF_PASSWORD, Gym, build_gym, pin_clock
 
 Scenario = Callable[[TestClient, WebState], Awaitable[None]]
 
@@ -46,6 +46,7 @@ def serve(gym: Gym, scenario: Scenario) -> list[int]:
     async def main() -> None:
         journal = Journal(gym.config.journal_path())
         state = open_state(gym.config, journal, lambda: changes.append(1))
+        pin_clock(state, gym)
         state.failure_delay_s = 0.01
         server = TestServer(build_app(state))
         await server.start_server(**RUNNER_OPTIONS)  # as the hub serves it: no access log
