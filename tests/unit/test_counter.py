@@ -515,3 +515,17 @@ def test_fast_returns_only_the_median_signal_completes(split: bool) -> None:
     for k, rep in enumerate(reps):  # each rep runs from one dip to the next
         assert rep.start_s == pytest.approx(0.5 + k, abs=0.15)
         assert rep.end_s == pytest.approx(1.5 + k, abs=0.15)
+
+
+@pytest.mark.parametrize("frames_back", [1, 2])
+def test_a_last_rep_back_at_rest_on_the_last_frames_counts(frames_back: int) -> None:
+    """Issue 15: a clip whose final rep drops back to rest on its last one or two frames lost that
+    rep: the median of three still held the last sample back when the source ended."""
+    stream: Stream = []
+    t = 0.0
+    levels = [0.0] * 30 + ([0.0] * 10 + [100.0] * 20) * 2 + [0.0] * 10 + [100.0] * 20 + [0.0] * frames_back
+    for x in levels:
+        stream.append((t, SignalSample(t, x, 0.9)))
+        t += 1.0 / 30.0
+    assert len(reps_of(run(SETTINGS, stream))) == 3
+
