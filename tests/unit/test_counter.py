@@ -529,3 +529,20 @@ def test_a_last_rep_back_at_rest_on_the_last_frames_counts(frames_back: int) -> 
         t += 1.0 / 30.0
     assert len(reps_of(run(SETTINGS, stream))) == 3
 
+
+@pytest.mark.parametrize(
+    ("start_frac", "expected"),
+    [
+        pytest.param(0.0, 3, id="starts-at-rest"),
+        pytest.param(0.1, 3, id="starts-just-off-rest"),
+        pytest.param(0.45, 2, id="starts-half-way-down"),
+    ],
+)
+def test_a_rep_cut_by_the_start_of_the_data_is_not_counted(start_frac: float, expected: int) -> None:
+    """Issue 15: a clip that opens half way down a squat took that first level as its rest, so the way
+    up to standing counted as a rep although its start was never seen."""
+    p = profile([Rep(up_s=1.2, down_s=1.2, rest_s=0.6)] * 3, lead_s=0.0)
+    start = p.truths[0].start_s + 1.2 * math.acos(1 - 2 * start_frac) / math.pi if start_frac else 0.0
+    stream = [(t - start, None if s is None else SignalSample(t - start, s.position, s.confidence))
+              for t, s in sample(p, noise=0.5, high=True) if t >= start]
+    assert len(reps_of(run(HIGH, stream))) == expected
