@@ -89,13 +89,31 @@ class PoseRepEngine:
     def update(self, t_s: float, landmarks: npt.ArrayLike | None) -> list[CountEvent]:
         """Feed one frame (None or an all-zero pose = no detection); returns the completed events."""
         points = frame_points(landmarks)
+        if isinstance(self._signal, DominantMotion):
+            return self._update_auto(t_s, points)
         value = None if points is None else self._signal(t_s, points[0])
         self.last_value = value
         if points is None or value is None:
             return self._counter.update(None, t_s)
+        return self._count(t_s, value, points[1])
+
+    def _update_auto(self, t_s: float, points: tuple[Float64Array, float] | None) -> list[CountEvent]:
+        """``auto``: the frames before the first axis wait, then are counted at once (the set's start)."""
+        assert isinstance(self._signal, DominantMotion)
+        if points is None:
+            self.last_value = None
+            return self._counter.update(None, t_s) if self._signal.fitted else []
+        samples = self._signal.push(t_s, points[0], points[1])
+        self.last_value = samples[-1][1] if samples else None
+        events: list[CountEvent] = []
+        for t, value, confidence in samples:
+            events += self._count(t, value, confidence)
+        return events
+
+    def _count(self, t_s: float, value: float, confidence: float) -> list[CountEvent]:
         if self._range.push(t_s, value):
             self._counter.set_min_range(self.min_range)
-        return self._counter.update(SignalSample(t_s, value, points[1]))
+        return self._counter.update(SignalSample(t_s, value, confidence))
 
     def finish(self, t_s: float) -> list[CountEvent]:
         """End of the source: close the last rep and set; the engine starts afresh afterwards."""

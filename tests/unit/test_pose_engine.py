@@ -283,3 +283,12 @@ def test_one_arm_dropping_out_for_a_second_makes_no_reps() -> None:
 
     frames, times = render(frame, 2.0 + 6 * 3.1 + 3.0, seed=15)
     assert n_reps(count_pose_series(frames, times, Exercise.BENCH_PRESS)) == 6
+
+
+def test_auto_counts_a_set_that_starts_with_the_first_frame() -> None:
+    """Issue 15: ``auto`` had no signal for its first 1.0-1.4 s (no axis yet), so a set that began
+    with the stream lost its first rep. The frames before the first axis are now replayed on it."""
+    track = reps_track(5, [1.2, 1.0], rest_s=0.4, lead_s=0.1)
+    frames, times = render(lambda t: standing(q=track(t), arm=0.3), 0.1 + 5 * 1.6 + 2.0, seed=21)
+    assert n_reps(count_pose_series(frames, times, Exercise.SQUAT)) == 5
+    assert n_reps(count_pose_series(frames, times, Exercise.AUTO)) == 5
