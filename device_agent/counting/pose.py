@@ -9,13 +9,11 @@ noise must stay at zero).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
-from replens.arrays import Float64Array
 from replens.contract.exercises import Exercise
 from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
 from replens.device_agent.counting.events import CountEvent
@@ -62,7 +60,7 @@ class PoseRepEngine:
     def _start(self) -> None:
         """Fresh signal, amplitude and counter state (at construction and after ``finish``)."""
         spec = self.profile.pose
-        self._signal: Callable[[float, Float64Array], float | None]
+        self._signal: ProfileSignal | DominantMotion
         if spec is None:
             self._signal = DominantMotion()
             self._floor, rest, split = AUTO_FLOOR, "low", False
@@ -87,27 +85,20 @@ class PoseRepEngine:
         return max(self._floor, self.profile.rel_min_range * self._range.value)
 
     def update(self, t_s: float, landmarks: npt.ArrayLike | None) -> list[CountEvent]:
-        """Feed one frame (None or an all-zero pose = no detection); returns the completed events."""
-        points = frame_points(landmarks)
-        if isinstance(self._signal, DominantMotion):
-            return self._update_auto(t_s, points)
-        value = None if points is None else self._signal(t_s, points[0])
-        self.last_value = value
-        if points is None or value is None:
-            return self._counter.update(None, t_s)
-        return self._count(t_s, value, points[1])
+        """Feed one frame (None or an all-zero pose = no detection); returns the completed events.
 
-    def _update_auto(self, t_s: float, points: tuple[Float64Array, float] | None) -> list[CountEvent]:
-        """``auto``: the frames before the first axis wait, then are counted at once (the set's start)."""
-        assert isinstance(self._signal, DominantMotion)
+        While the signal holds frames back (``auto`` before its first axis, a height before its body
+        unit is confirmed) nothing reaches the counter; the held frames then arrive together.
+        """
+        points = frame_points(landmarks)
         if points is None:
             self.last_value = None
-            return self._counter.update(None, t_s) if self._signal.fitted else []
+            return [] if self._signal.holding else self._counter.update(None, t_s)
         samples = self._signal.push(t_s, points[0], points[1])
         self.last_value = samples[-1][1] if samples else None
         events: list[CountEvent] = []
         for t, value, confidence in samples:
-            events += self._count(t, value, confidence)
+            events += self._counter.update(None, t) if value is None else self._count(t, value, confidence)
         return events
 
     def _count(self, t_s: float, value: float, confidence: float) -> list[CountEvent]:

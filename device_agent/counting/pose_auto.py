@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from replens.arrays import Float64Array
-from replens.device_agent.counting.pose_signals import Buckets, triplets
+from replens.device_agent.counting.pose_signals import Buckets, Sample, triplets
 
 AUTO_JOINTS = ("elbow", "shoulder", "hip", "knee")
 # nose, shoulders, elbows, wrists, hips, knees, ankles: the points that carry body motion
@@ -73,16 +73,16 @@ class DominantMotion:
         return out
 
     @property
-    def fitted(self) -> bool:
-        """An axis is known: frames are projected as they come."""
-        return self._axis is not None
+    def holding(self) -> bool:
+        """No axis yet: frames are kept back, to be replayed on the first one."""
+        return self._axis is None
 
     def __call__(self, t_s: float, xy: Float64Array) -> float | None:
         """Projection of this frame on the current axis; None until there is enough history."""
         feats = self._observe(t_s, xy)
         return None if self._axis is None else self._project(feats)
 
-    def push(self, t_s: float, xy: Float64Array, confidence: float = 1.0) -> list[tuple[float, float, float]]:
+    def push(self, t_s: float, xy: Float64Array, confidence: float = 1.0) -> list[Sample]:
         """Feed one frame; returns the (time, value, confidence) samples known now, oldest first.
 
         Nothing before the first axis; then the frames kept since the start, replayed on it, and this one.
@@ -91,7 +91,7 @@ class DominantMotion:
         if self._axis is None:
             self._pending.append((t_s, feats, confidence))
             return []
-        out = [(t, self._project(f), c) for t, f, c in self._pending]
+        out: list[Sample] = [(t, self._project(f), c) for t, f, c in self._pending]
         self._pending.clear()
         out.append((t_s, self._project(feats), confidence))
         return out

@@ -292,3 +292,19 @@ def test_auto_counts_a_set_that_starts_with_the_first_frame() -> None:
     frames, times = render(lambda t: standing(q=track(t), arm=0.3), 0.1 + 5 * 1.6 + 2.0, seed=21)
     assert n_reps(count_pose_series(frames, times, Exercise.SQUAT)) == 5
     assert n_reps(count_pose_series(frames, times, Exercise.AUTO)) == 5
+
+
+def test_a_wrong_pose_in_the_first_frames_sets_neither_the_body_unit_nor_the_amplitude() -> None:
+    """Issue 15: a body partly hidden as a clip began measured 41 % of its true size for 0.2 s. The
+    body unit started from that first frame, and the heights measured in it filled the amplitude
+    window, so for about 10 s every real rep looked partial."""
+    track = reps_track(6, [1.5, 1.2], rest_s=0.6, lead_s=1.0)
+
+    def frame(t: float) -> np.ndarray:
+        pts = pushup(170.0 - 85.0 * track(t))
+        if t < 0.2:  # the torso seen a third of its length: shoulders right, hips far too close
+            pts[23:25] = pts[11:13] + 0.41 * (pts[23:25] - pts[11:13])
+        return pts
+
+    frames, times = render(frame, 1.0 + 6 * 1.95 + 2.0, seed=22)
+    assert n_reps(count_pose_series(frames, times, Exercise.PUSH_UP)) == 6
