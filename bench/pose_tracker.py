@@ -298,7 +298,7 @@ def main() -> None:
                 count_reps(ref.series, fps, exercise), same)
             peer_versions = ref.versions
     load_after = os.getloadavg()
-    precision = tracker.landmark_model.model.precision
+    precision = getattr(tracker.landmark_model, "model").precision  # noqa: B009 - the shipped LandmarkModel
     print(f"ours: BlazePose full on OpenVINO {ov.__version__.split('-')[0]}, device {args.device}, "
           f"precision {precision}, {args.threads} inference thread(s); "
           f"OpenCV {cv2.__version__}; {os.cpu_count()} cores")
