@@ -63,10 +63,12 @@ bench: $(STAMP) test-servers
 bench-load: $(STAMP) test-servers
 	$(BIN)/python bench/load.py
 
-# Counting accuracy on ../shared/eval (or REPLENS_EVAL_DIR): RepCount-A pose series, barbell tracks, mocap velocity.
+# Counting accuracy on ../shared/eval (or REPLENS_EVAL_DIR): RepCount-A pose series, barbell tracks, mocap velocity,
+# and exercise recognition (every profile, and station lists of 4) with the count it gives.
 bench-counting: $(STAMP)
 	$(BIN)/python bench/repcount.py
 	$(BIN)/python bench/vbt.py
+	$(BIN)/python bench/recognition.py
 
 # Trackers on ../shared/eval/videos: speed per stage at 640x480, BlazePose against MediaPipe 0.10.14 in the
 # same run (installed into a separate virtualenv under /tmp by the bench itself, never a dependency).

@@ -21,10 +21,11 @@ import numpy as np
 
 from replens.arrays import Float64Array
 from replens.contract import Exercise
+from replens.device_agent.counting.bar_recognition import RecognizingTrajectoryCounter
 from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
-from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose import PoseRepEngine
 from replens.device_agent.counting.profiles import profile_for
+from replens.device_agent.counting.recognizing import RecognizingPoseCounter, StationEvent
 from replens.device_agent.counting.trajectory import TrajectoryRepEngine
 from replens.device_agent.sets import CountedSet, counted_sets
 from replens.device_agent.signal import SignalSample
@@ -119,28 +120,35 @@ def _read_csv(path: Path) -> RecordedInput:
 
 def count_recorded(
     data: RecordedInput,
-    exercise: Exercise,
+    exercise: Exercise | list[Exercise],
     *,
     min_range: float | None = None,
     set_end_rest_s: float | None = None,
 ) -> list[CountedSet]:
-    """Run the streaming engine that fits the input, one sample at a time, and collect the sets."""
+    """Run the streaming engine that fits the input, one sample at a time, and collect the sets.
+
+    A pose series with several exercises, or ``auto``, has each set's exercise recognised among them.
+    """
     timing = TimingOverrides(set_end_rest_s=set_end_rest_s)
-    events: list[CountEvent] = []
+    events: list[StationEvent] = []
     if isinstance(data, PoseSeries):
-        pose = PoseRepEngine(exercise, timing=timing)
+        named = exercise if isinstance(exercise, Exercise) and exercise is not Exercise.AUTO else None
+        pose = (PoseRepEngine(named, timing=timing) if named is not None
+                else RecognizingPoseCounter(exercise if isinstance(exercise, list) else None, timing=timing))
         for t_s, frame in zip(data.t_s, data.landmarks, strict=True):
             events += pose.update(float(t_s), None if np.isnan(frame).all() else frame)
         events += pose.finish(float(data.t_s[-1]))
-    elif isinstance(data, Track):
-        track = _trajectory_engine(data, exercise, min_range, timing)
-        for i, t_s in enumerate(data.t_s):
-            x, y = float(data.x[i]), float(data.y[i])
-            seen = math.isfinite(x) and math.isfinite(y)
-            plate = float(data.plate_size[i]) if data.plate_size is not None else None
-            events += track.update(float(t_s), x if seen else None, y if seen else None,
-                                   plate if plate is not None and math.isfinite(plate) else None)
-        events += track.finish(float(data.t_s[-1]))
+        return counted_sets(events, named or Exercise.AUTO)
+    if isinstance(data, Track) and (isinstance(exercise, list) or exercise is Exercise.AUTO):
+        if data.meters_per_unit is None and data.plate_size is None:
+            raise ConfigError("telling lifts apart needs metres: a track with a plate_w column, or in cm or m")
+        lifts = RecognizingTrajectoryCounter(exercise if isinstance(exercise, list) else None,
+                                             meters_per_unit=data.meters_per_unit, y_up=data.y_up, timing=timing)
+        return counted_sets(_feed_track(lifts, data), Exercise.AUTO)
+    if isinstance(exercise, list):
+        raise ConfigError("a 1-D signal cannot tell exercises apart: name one exercise")
+    if isinstance(data, Track):
+        events += _feed_track(_trajectory_engine(data, exercise, min_range, timing), data)
     else:
         counter = RepCounter(timing.applied_to(CounterSettings(
             min_range=min_range or DEFAULT_SIGNAL_MIN_RANGE,
@@ -151,6 +159,18 @@ def count_recorded(
             events += counter.update(SignalSample(float(t_s), float(position)) if ok else None, float(t_s))
         events += counter.finish(float(data.t_s[-1]))
     return counted_sets(events, exercise)
+
+
+def _feed_track(engine: TrajectoryRepEngine | RecognizingTrajectoryCounter, data: Track) -> list[StationEvent]:
+    """Stream a whole bar track through an engine; every event it gives."""
+    events: list[StationEvent] = []
+    for i, t_s in enumerate(data.t_s):
+        x, y = float(data.x[i]), float(data.y[i])
+        seen = math.isfinite(x) and math.isfinite(y)
+        plate = float(data.plate_size[i]) if data.plate_size is not None else None
+        events += engine.update(float(t_s), x if seen else None, y if seen else None,
+                                plate if plate is not None and math.isfinite(plate) else None)
+    return events + engine.finish(float(data.t_s[-1]))
 
 
 def _trajectory_engine(data: Track, exercise: Exercise, min_range: float | None,

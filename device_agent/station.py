@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from replens.config.agent import StationConfig
-from replens.contract import Appearance, StationState
+from replens.contract import Appearance, Exercise, StationState
 from replens.device_agent.drafts import Draft
 from replens.device_agent.identity.appearance import AppearanceAccumulator, AppearanceSample, describe
 from replens.device_agent.sets import CountedSet, SetAssembler
@@ -23,12 +23,13 @@ class Station:
                  pipeline: StationPipeline | None = None) -> None:
         self.agent_id = agent_id
         self.station_id = station_id
-        self.exercise = config.exercise
+        self.candidates = config.candidates
+        self.recognises = config.recognises
         self.paused = False
         """Set by a pause command: frames are ignored, nothing is counted, until resumed."""
         self.pipeline = pipeline or make_pipeline(config)
-        self.sets = SetAssembler(agent_id, station_id, config.exercise, weight_kg=config.weight_kg,
-                                 appearance=self._appearance_since)
+        self.sets = SetAssembler(agent_id, station_id, config.named, weight_kg=config.weight_kg,
+                                 appearance=self._appearance_since, hold_reps=config.recognises)
         self._wall_offset_s = 0.0  # wall time minus media time of the current source
         self._looks: deque[tuple[float, AppearanceSample]] = deque()  # (media time, clothing colour)
 
@@ -74,6 +75,11 @@ class Station:
         self.paused = False
 
     @property
+    def exercise(self) -> Exercise:
+        """The set under way's exercise (as recognised so far, at a station that recognises), else the station's."""
+        return self.sets.open.exercise if self.sets.open is not None else self.sets.exercise
+
+    @property
     def finished(self) -> list[CountedSet]:
         """Sets this station has ended, oldest first."""
         return self.sets.finished
@@ -92,4 +98,5 @@ class Station:
             set_id=open_set.set_id if open_set else None,
             reps=len(open_set.reps) if open_set else 0,
             paused=self.paused,
+            exercises=list(self.candidates) if self.recognises and self.candidates is not None else [],
         )

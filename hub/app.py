@@ -14,6 +14,7 @@ from replens.config import RepLensConfig
 from replens.contract import SetEvent, SetPhase, Stats
 from replens.errors import TransientError
 from replens.hub.acks import AckBook, send_acks
+from replens.hub.editing import EditStep
 from replens.hub.homeassistant import HomeAssistantBridge, JournalViews
 from replens.hub.identity.announcer import Announcer
 from replens.hub.identity.attributor import Attributor
@@ -47,6 +48,7 @@ class Hub:
         self._sorter = Sorter(config.mqtt.topics, config.homeassistant.status_topic, self.counters,
                               self.homeassistant)
         self._identity = IdentityStep(self.attributor, self.homeassistant, self.counters)
+        self._edits = EditStep(self.journal, self.counters)
         self._acks = AckBook()
         self._stats = StatsReporter(self.journal, self.forwarder, self.counters, config.mqtt.topics,
                                     self.mqtt.current_client)
@@ -98,7 +100,7 @@ class Hub:
             intake = self._sorter.sort_out(batch)
             if intake.claims_by_name:
                 intake.claims += await self._identity.resolve_claims(intake.claims_by_name)
-            if not intake.inbound and not intake.claims:
+            if not intake.inbound and not intake.commands:
                 continue
             try:
                 result = await self._record(intake.inbound)
@@ -112,6 +114,10 @@ class Hub:
             self._recorded(result)
             if result.sets or result.visits or intake.claims:
                 await self._identify(result, intake)
+            if intake.edits or intake.edits_of_last:
+                edited = await self._edits.apply(intake.edits, intake.edits_of_last)
+                if edited.changed:
+                    self._changed()
             stored = set(result.stored)  # after attribution: Home Assistant's set_completed names the member
             self.homeassistant.sets_ended(
                 e.set_id for e in intake.inbound.events
@@ -134,14 +140,18 @@ class Hub:
         if self.forwarder is not None:
             self.forwarder.wake.set()
 
+    def _changed(self) -> None:
+        """Sets changed after the fact: publish what was queued, refresh Home Assistant, write the points."""
+        self.announcer.wake.set()
+        self.homeassistant.due.set()
+        if self.forwarder is not None:
+            self.forwarder.wake.set()
+
     async def _identify(self, result: BatchResult, intake: Intake) -> None:
         outcome = await self._identity.after(result, intake.claims)
         if outcome is None:
             return
         if outcome.changed:
-            self.announcer.wake.set()
-            self.homeassistant.due.set()
-            if self.forwarder is not None:
-                self.forwarder.wake.set()
+            self._changed()
         if result.visits:
             self.announcer.presence_due.set()

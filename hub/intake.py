@@ -15,7 +15,9 @@ from replens.contract import (
     ClaimCommand,
     ClaimLastCommand,
     DecodedBatch,
+    EditLastCommand,
     RepEvent,
+    SetEdit,
     SetEvent,
     Stats,
     Topics,
@@ -31,11 +33,17 @@ from replens.hub.stats import HubCounters
 
 @dataclass
 class Intake:
-    """One batch of messages, sorted: events, stats and agent states to record, and claims to apply."""
+    """One batch of messages, sorted: events, stats and agent states to record, claims and edits to apply."""
 
     inbound: Inbound = field(default_factory=Inbound)
     claims: list[ClaimCommand] = field(default_factory=list)
     claims_by_name: list[ClaimLastCommand] = field(default_factory=list)
+    edits: list[SetEdit] = field(default_factory=list)
+    edits_of_last: list[EditLastCommand] = field(default_factory=list)
+
+    @property
+    def commands(self) -> bool:
+        return bool(self.claims or self.edits or self.edits_of_last)
 
 
 class Sorter:
@@ -58,7 +66,8 @@ class Sorter:
             try:
                 item = decode_incoming(self._topics, topic, payload)
             except ContractError as err:
-                self._counters.reject(f"message: {err}")
+                edit = topic in (self._topics.edit, self._topics.edit_last)
+                self._counters.reject(f"message: {err}", "edits_rejected" if edit else "rejected")
                 continue
             self._file(item, intake)
         return intake
@@ -78,6 +87,10 @@ class Sorter:
             intake.claims.append(item)
         elif isinstance(item, ClaimLastCommand):
             intake.claims_by_name.append(item)
+        elif isinstance(item, SetEdit):
+            intake.edits.append(item)
+        elif isinstance(item, EditLastCommand):
+            intake.edits_of_last.append(item)
         elif isinstance(item, Stats):
             if item.source == "agent":
                 inbound.stats.append(item)

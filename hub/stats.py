@@ -74,8 +74,8 @@ class StatsReporter:
             if samples:
                 latency_ms = statistics.median(samples) * 1000
                 p99_ms = samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000
-            counts.update(influx_written=self._forwarder.written, influx_failures=self._forwarder.failures,
-                          influx_rejected=self._forwarder.rejected)
+            counts.update(influx_written=self._forwarder.written, influx_deleted=self._forwarder.deleted,
+                          influx_failures=self._forwarder.failures, influx_rejected=self._forwarder.rejected)
         return Stats(
             source="hub",
             id=HUB_ID,

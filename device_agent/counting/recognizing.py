@@ -72,6 +72,9 @@ class ExerciseChanged:
 
 RecognizingEvent = RecognizedEvent | ExerciseChanged
 
+StationEvent = CountEvent | RecognizingEvent
+"""What a station's pipeline hands the set assembler: plain counter events, or recognised ones."""
+
 
 def counting_key(profile: ExerciseProfile) -> tuple[object, ...]:
     """What makes two profiles count identically (the same events from the same frames)."""
@@ -108,6 +111,12 @@ class RecognizingPoseCounter:
     def counters(self) -> int:
         """How many counters run per frame (distinct counting configurations)."""
         return len(self._engines)
+
+    @property
+    def last_value(self) -> float | None:
+        """The latest signal value of the recognised exercise's counter (the first one's before a decision)."""
+        engine = self._engines[self._engine_of[self._leader]] if self._leader is not None else self._engines[0]
+        return engine.last_value
 
     @property
     def recognition(self) -> Recognition | None:
@@ -189,6 +198,8 @@ class RecognizingPoseCounter:
         """Pass on the leader's events; close the set when no counter is in one any more."""
         out: list[RecognizingEvent] = []
         out += self._follow(rec)
+        # A hand-over lists the new leader's reps so far, this frame's included: do not pass those on again.
+        handed_over = any(isinstance(e, ExerciseChanged) for e in out)
         leader = self._leader
         if leader is not None:
             conf = rec.confidence if rec is not None else 0.0
@@ -196,7 +207,7 @@ class RecognizingPoseCounter:
                 if isinstance(ev, SetStarted) and self._started is None:
                     self._started = ev
                     out.append(RecognizedEvent(ev, leader, conf))
-                elif isinstance(ev, RepCompleted | PartialRep):
+                elif isinstance(ev, RepCompleted | PartialRep) and not handed_over:
                     out.append(RecognizedEvent(ev, leader, conf))
         if not self._open and any(self._reps):
             out += self._close(rec)

@@ -112,6 +112,11 @@ class TrajectoryRepEngine:
         self._scale_now: tuple[float, float] | None = None
 
     @property
+    def position(self) -> float | None:
+        """The bar's position along its axis (up positive; metres once scaled), None before the first sample."""
+        return None if self._last is None else self._pos
+
+    @property
     def axis(self) -> tuple[float, float]:
         """Current motion axis (x, y-up) as a unit vector with a non-negative up component."""
         return self._axis

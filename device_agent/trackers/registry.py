@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import cv2
@@ -19,6 +20,7 @@ from replens.config.agent import (
 from replens.device_agent.counting.counter import CounterSettings, RepCounter, TimingOverrides
 from replens.device_agent.counting.events import CountEvent
 from replens.device_agent.counting.pose import PoseRepEngine
+from replens.device_agent.counting.recognizing import RecognizingPoseCounter, StationEvent
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.base import StationTracker
 from replens.device_agent.trackers.stack import StackTracker
@@ -36,9 +38,9 @@ class StationPipeline(Protocol):
 
     last_signal: float | None  # latest 1-D signal value, for plots
 
-    def update(self, frame: Frame) -> list[CountEvent]: ...
+    def update(self, frame: Frame) -> Sequence[StationEvent]: ...
 
-    def finish(self, t_s: float) -> list[CountEvent]: ...
+    def finish(self, t_s: float) -> Sequence[StationEvent]: ...
 
 
 class PoseSource(Protocol):
@@ -110,18 +112,21 @@ class PosePipeline:
             tracker = PoseTracker(device=config.device, precision=config.precision, threads=config.threads)
         self.tracker = tracker
         self.zone = zone
-        self.engine = PoseRepEngine(station.exercise, timing=timing_of(station.counter))
+        timing = timing_of(station.counter)
+        self.engine: PoseRepEngine | RecognizingPoseCounter = (
+            RecognizingPoseCounter(station.candidates, timing=timing) if station.recognises
+            else PoseRepEngine(station.named, timing=timing))
         self.last_pose: PoseResult | None = None  # full-frame pixels, None while nobody is at the station
         self.last_signal: float | None = None
 
-    def update(self, frame: Frame) -> list[CountEvent]:
+    def update(self, frame: Frame) -> Sequence[StationEvent]:
         pose = self.last_pose = self._pose(frame)
         measured = pose.landmarks if pose is not None and pose.measured else None  # repeated or settling: missing
         events = self.engine.update(frame.t_s, measured)
         self.last_signal = self.engine.last_value
         return events
 
-    def finish(self, t_s: float) -> list[CountEvent]:
+    def finish(self, t_s: float) -> Sequence[StationEvent]:
         return self.engine.finish(t_s)
 
     def _pose(self, frame: Frame) -> PoseResult | None:
@@ -185,6 +190,7 @@ def barbell_pipeline(config: BarbellTrackerConfig, station: StationConfig, zone:
             threads=d.threads,
         )
         tracker = BarbellTracker.from_detector(detector)
-    return BarbellPipeline(tracker, station.exercise, plate_diameter_m=config.plate_diameter_m,
+    return BarbellPipeline(tracker, station.named, plate_diameter_m=config.plate_diameter_m,
                            meters_per_unit=station.counter.meters_per_unit, rest_position=config.rest_position,
-                           min_rom_m=config.min_rom_m, timing=timing_of(station.counter))
+                           min_rom_m=config.min_rom_m, timing=timing_of(station.counter),
+                           recognise=station.recognises, candidates=station.candidates)

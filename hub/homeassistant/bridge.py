@@ -56,6 +56,7 @@ class HomeAssistantBridge:
         published, stations = _load_record(self._record_path)
         self._published = published
         self._state_stations = stations  # agent id → station ids, from the agents' retained state
+        self._hosted: dict[tuple[str, str], list[str]] = {}  # (agent, station) → exercises it says it hosts
         self._members: dict[str, str] = {}
         self._members_signature: tuple[float, int] | None = None
         self._views_sent: dict[str, bytes] = {}  # retained view topic → payload last published
@@ -85,13 +86,18 @@ class HomeAssistantBridge:
 
     def on_agent_state(self, state: AgentState) -> None:
         stations = sorted(state.stations)
-        if self._state_stations.get(state.agent_id) != stations:
+        hosted = {(state.agent_id, s): [e.value for e in st.exercises] for s, st in state.stations.items()
+                  if st.exercises}
+        mine = {k: v for k, v in self._hosted.items() if k[0] == state.agent_id}
+        if self._state_stations.get(state.agent_id) != stations or mine != hosted:
             self._state_stations[state.agent_id] = stations
+            self._hosted = {k: v for k, v in self._hosted.items() if k[0] != state.agent_id} | hosted
             self._discovery_due = True
             self.due.set()
 
     def forget_agent(self, agent_id: str) -> None:
         """Its retained state was cleared: the agent is gone (unless the config file still names it)."""
+        self._hosted = {k: v for k, v in self._hosted.items() if k[0] != agent_id}
         if self._state_stations.pop(agent_id, None) is not None:
             log.info("hub: agent %s cleared its state; removing it from Home Assistant", agent_id)
             self._discovery_due = True
@@ -187,8 +193,9 @@ class HomeAssistantBridge:
         stations, members = self.stations(), self._members
         wanted, other_form = {}, {}
         if self._settings.discovery:
-            wanted = all_configs(self._ctx, stations, members, fmt)
-            other_form = all_configs(self._ctx, stations, members, "component" if fmt == "device" else "device")
+            wanted = all_configs(self._ctx, stations, members, fmt, self._hosted)
+            other_form = all_configs(self._ctx, stations, members, "component" if fmt == "device" else "device",
+                                     self._hosted)
         steps = plan(self._published, wanted, other_form, force=force)
         target = Published.of(wanted, self._ctx.is_device_topic)
         # Record first what may be on the broker, so a hub killed half-way still clears it after a restart.

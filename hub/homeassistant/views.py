@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from replens.contract import LastSet, MemberState, SetCompleted
+from replens.contract import LastSet, MemberState, SetCompleted, SetField
 from replens.hub.journal import JournalReader, RecordedSet
 
 
@@ -75,4 +75,7 @@ def last_set(recorded: RecordedSet, names: Mapping[str, str]) -> LastSet:
         member=member,
         member_name=names.get(member) if member else None,
         identity_source=recorded.identity_source,
+        recognised_exercise=recorded.recognised_exercise,
+        exercise_confidence=recorded.exercise_confidence,
+        exercise_edited=SetField.EXERCISE in recorded.edited,
     )

@@ -1,22 +1,27 @@
 """The hub's durable record: agents, sets, reps, visits, and what is still owed to InfluxDB and MQTT."""
 
+from replens.hub.journal.corrections import EditOutcome, FieldChange
 from replens.hub.journal.edits import Forgotten, UnknownSetError
-from replens.hub.journal.outgoing import Announcement, Outgoing
+from replens.hub.journal.outgoing import Announcement, Outgoing, PointOp
 from replens.hub.journal.reads import JournalReader
-from replens.hub.journal.records import RecordedRep, RecordedSet, Visit
+from replens.hub.journal.records import RecordedRep, RecordedSet, SetEditRecord, Visit
 from replens.hub.journal.store import BatchResult, Inbound, Journal, PendingPoint
 
 __all__ = [
     "Announcement",
     "BatchResult",
+    "EditOutcome",
+    "FieldChange",
     "Forgotten",
     "Inbound",
     "Journal",
     "JournalReader",
     "Outgoing",
     "PendingPoint",
+    "PointOp",
     "RecordedRep",
     "RecordedSet",
+    "SetEditRecord",
     "UnknownSetError",
     "Visit",
 ]

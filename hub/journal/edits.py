@@ -2,7 +2,8 @@
 
 Every change rewrites the set's InfluxDB point (same timestamp, so it overwrites) and queues a
 ``SetAttribution`` announcement, in the caller's transaction: the hub publishes what is queued, whoever
-changed the journal (the hub itself, or the CLI on the same file).
+changed the journal (the hub itself, or the CLI on the same file). The point and the announcement show
+the set with people's corrections (corrections.py): a claim keeps a corrected exercise.
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from replens.contract import IdentitySource, SetAttribution, SetEvent
-from replens.errors import RepLensError
+from replens.hub.journal.corrections import UnknownSetError, announcement, overrides_of, shown, unknown_set
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_point
 from replens.hub.journal.reads import sets_by_id
 from replens.hub.journal.records import RecordedSet
 from replens.hub.storage.points import set_line
 
+__all__ = ["CLAIM_SCORE", "Forgotten", "UnknownSetError", "attribute", "claim", "forget_member"]
+
 CLAIM_SCORE = 1.0
 """A person said so."""
-
-
-class UnknownSetError(RepLensError):
-    """A claim names a set the journal does not have (yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +65,7 @@ def forget_member(db: sqlite3.Connection, member: str) -> Forgotten:
     db.execute("UPDATE sets SET payload = json_set(payload, '$.member', NULL) "
                "WHERE json_extract(payload, '$.member') = ?", (member,))
     db.execute("UPDATE sets SET claimed_by = NULL WHERE claimed_by = ?", (member,))
+    db.execute("UPDATE set_edits SET by = NULL WHERE by = ?", (member,))
     set_ids = [row[0] for row in db.execute("SELECT set_id FROM sets WHERE member = ?", (member,))]
     for set_id in set_ids:
         _rewrite(db, set_id, None, None, None, claimed=True, by=None)
@@ -87,20 +87,16 @@ def _rewrite(
         "WHERE set_id = ?",
         (member, source.value if source else None, score, int(claimed), by, set_id),
     )
-    (payload,) = db.execute("SELECT payload FROM sets WHERE set_id = ?", (set_id,)).fetchone()
-    event = SetEvent.model_validate_json(payload)
-    queue_point(db, set_line(event, member, source, score))
-    announcement = SetAttribution(
-        set_id=set_id, agent_id=event.agent_id, station=event.station, exercise=event.exercise, reps=event.reps,
-        started_at=event.started_at, ended_at=event.ended_at, member=member, identity_source=source,
-        identity_score=score, at=datetime.now(UTC),
-    )
-    queue_announcement(db, Outgoing.HUB_SETS, announcement.to_json().decode())
-    return announcement
+    payload, stored = db.execute("SELECT payload, overrides FROM sets WHERE set_id = ?", (set_id,)).fetchone()
+    agent, overrides = SetEvent.model_validate_json(payload), overrides_of(stored)
+    queue_point(db, set_line(shown(agent, overrides), member, source, score))
+    said = announcement(agent, overrides, member, source, score, at=datetime.now(UTC))
+    queue_announcement(db, Outgoing.HUB_SETS, said.to_json().decode())
+    return said
 
 
 def _current(db: sqlite3.Connection, set_id: str) -> RecordedSet:
     found = sets_by_id(db, [set_id])
     if not found:
-        raise UnknownSetError(f"no set {set_id!r} in the journal (set ids look like <agent>.<station>.<start ms>)")
+        raise unknown_set(set_id)
     return found[0]

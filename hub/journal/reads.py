@@ -16,15 +16,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from replens.contract import Appearance, Exercise, IdentitySource, SetPhase, VisitRole, utc_from_unix
+from replens.contract.edits import EditVia
+from replens.contract.events import SetField
 from replens.errors import TransientError
-from replens.hub.journal.records import RecordedRep, RecordedSet, Visit
+from replens.hub.journal.records import RecordedRep, RecordedSet, SetEditRecord, Visit
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's transaction on the same file (hub and CLI)."""
 
 _SET = (
     "SELECT set_id, agent_id, station, exercise, reps, phase, started_at, ended_at, "
-    "json_extract(payload, '$.weight_kg'), member, identity_source, identity_score, claimed, appearance FROM sets"
+    "json_extract(payload, '$.weight_kg'), member, identity_source, identity_score, claimed, appearance, "
+    "json_extract(payload, '$.exercise'), json_extract(payload, '$.exercise_confidence'), overrides FROM sets"
 )
 _VISIT = "visit_id, agent_id, camera, role, member, score, frames, started_at, seen_at, ended_at, appearance"
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite's limit on host parameters is far above this
@@ -61,6 +64,15 @@ def with_reps(db: sqlite3.Connection, sets: list[RecordedSet]) -> list[RecordedS
         for set_id, payload in db.execute(f"SELECT set_id, payload FROM reps WHERE set_id IN ({marks})", chunk):
             found.setdefault(str(set_id), []).append(_to_rep(json.loads(payload)))
     return [replace(s, rep_details=tuple(sorted(found.get(s.set_id, []), key=lambda r: r.index))) for s in sets]
+
+
+def set_edits(db: sqlite3.Connection, set_id: str) -> list[SetEditRecord]:
+    """The set's audit trail, oldest first."""
+    rows = db.execute("SELECT edit_id, set_id, field, old, new, via, by, at FROM set_edits WHERE set_id = ? "
+                      "ORDER BY at, rowid", (set_id,)).fetchall()
+    return [SetEditRecord(edit_id=str(e), set_id=str(s), field=SetField(f), old=None if o is None else json.loads(o),
+                          new=None if n is None else json.loads(n), via=EditVia(v), by=b, at=utc_from_unix(float(t)))
+            for e, s, f, o, n, v, b, t in rows]
 
 
 def visits_between(db: sqlite3.Connection, t0: float, t1: float) -> list[Visit]:
@@ -112,6 +124,10 @@ class JournalReader:
         """Sets started since then with no member and no claim: the ones a person may want to claim."""
         return self._read(lambda db: sets_where(db, "WHERE claimed = 0 AND member IS NULL AND started_ts >= ?",
                                                 (since.timestamp(),)))
+
+    def set_edits(self, set_id: str) -> list[SetEditRecord]:
+        """Who corrected what of the set, when and how, oldest first."""
+        return self._read(lambda db: set_edits(db, set_id))
 
     def last_ended_set(self, agent_id: str, station: str) -> RecordedSet | None:
         """The station's most recent ended set."""
@@ -173,7 +189,7 @@ class JournalReader:
 
 def _to_set(row: tuple[Any, ...]) -> RecordedSet:
     (set_id, agent_id, station, exercise, reps, phase, started, ended, weight, member, source, score, claimed,
-     appearance) = row
+     appearance, recognised, confidence, overrides) = row
     return RecordedSet(
         set_id=set_id, agent_id=agent_id, station=station, exercise=Exercise(exercise), reps=int(reps),
         phase=SetPhase(phase), started_at=datetime.fromisoformat(started),
@@ -181,6 +197,8 @@ def _to_set(row: tuple[Any, ...]) -> RecordedSet:
         weight_kg=None if weight is None else float(weight), member=member,
         identity_source=None if source is None else IdentitySource(source), identity_score=score,
         claimed=bool(claimed), appearance=None if appearance is None else Appearance.model_validate_json(appearance),
+        recognised_exercise=Exercise(recognised), exercise_confidence=1.0 if confidence is None else float(confidence),
+        edited=frozenset(SetField(f) for f in json.loads(overrides)) if overrides else frozenset(),
     )
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from replens.contract import Appearance, Exercise, IdentitySource, SetPhase, VisitRole
+from replens.contract.edits import EditVia
+from replens.contract.events import SetField
 from replens.metrics import velocity_loss_pct
 
 
@@ -37,7 +39,9 @@ class RecordedSet:
     """A set as the journal holds it now: the agent's latest event, and whose it is as the hub decided.
 
     ``claimed`` sets were decided by a person (or their member was deleted): strategies leave them alone.
-    ``rep_details`` is filled only by the queries that say so.
+    ``exercise`` is the effective one: a person's correction (``edited``) over what the agent recognised
+    (``recognised_exercise``, with its ``exercise_confidence``). ``rep_details`` is filled only by the
+    queries that say so.
     """
 
     set_id: str
@@ -55,6 +59,9 @@ class RecordedSet:
     claimed: bool
     appearance: Appearance | None
     rep_details: tuple[RecordedRep, ...] = ()
+    recognised_exercise: Exercise | None = None
+    exercise_confidence: float | None = None
+    edited: frozenset[SetField] = frozenset()
 
     @property
     def ended(self) -> bool:
@@ -79,6 +86,20 @@ class RecordedSet:
     @property
     def under_tension_s(self) -> float:
         return sum(r.duration_s for r in self.rep_details)
+
+
+@dataclass(frozen=True, slots=True)
+class SetEditRecord:
+    """One field of one edit in the audit trail: effective value before → after, who, by which path, when."""
+
+    edit_id: str
+    set_id: str
+    field: SetField
+    old: object
+    new: object
+    via: EditVia
+    by: str | None
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

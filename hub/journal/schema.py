@@ -2,6 +2,11 @@
 
 Times in ``visits`` and ``sets.started_ts`` are UNIX seconds (REAL) so that time windows are indexed
 range queries; the other ``*_at`` columns of sets and reps keep the ISO text of the event.
+
+A set's ``payload`` is the agent's latest event as it came (what the camera counted and recognised);
+``overrides`` holds what people corrected (JSON, field → value; ``set_edits`` has who, when, how), and the
+columns (``exercise``) hold the effective values, which InfluxDB points, views and the report show. A rep's
+``exercise`` is the tag its InfluxDB point carries: its set's effective exercise.
 """
 
 from __future__ import annotations
@@ -40,32 +45,42 @@ CREATE INDEX IF NOT EXISTS visits_member ON visits(member);
 CREATE TABLE IF NOT EXISTS announcements (
     id INTEGER PRIMARY KEY AUTOINCREMENT, topic_kind TEXT NOT NULL, payload TEXT NOT NULL, queued_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS set_edits (
+    edit_id TEXT NOT NULL, field TEXT NOT NULL, set_id TEXT NOT NULL, old TEXT, new TEXT, via TEXT NOT NULL,
+    by TEXT, at REAL NOT NULL, PRIMARY KEY (edit_id, field)
+);
+CREATE INDEX IF NOT EXISTS set_edits_set ON set_edits(set_id);
 """
 
-SET_COLUMNS_ADDED = {
-    "identity_source": "TEXT",
-    "identity_score": "REAL",
-    "claimed": "INTEGER NOT NULL DEFAULT 0",  # 1: a person decided (or the member was deleted); strategies keep off
-    "claimed_by": "TEXT",
-    "appearance": "TEXT",
-    "started_ts": "REAL",
+COLUMNS_ADDED: dict[str, dict[str, str]] = {
+    "sets": {
+        "identity_source": "TEXT",
+        "identity_score": "REAL",
+        "claimed": "INTEGER NOT NULL DEFAULT 0",  # 1: a person decided (or the member was deleted); strategies keep off
+        "claimed_by": "TEXT",
+        "appearance": "TEXT",
+        "started_ts": "REAL",
+        "overrides": "TEXT",  # JSON: what people corrected (field → value); NULL: nothing
+    },
+    "reps": {"exercise": "TEXT"},  # the exercise tag of the rep's InfluxDB point
+    "influx_outbox": {"op": "TEXT NOT NULL DEFAULT 'write'"},  # write: ``line`` is a point; delete: a PointKey
+    "influx_rejected": {"op": "TEXT NOT NULL DEFAULT 'write'"},
 }
-"""Columns of ``sets`` added after the first release, in order; a fresh journal gets them the same way."""
+"""Columns added after the first release, per table, in order; a fresh journal gets them the same way."""
 
 
 def create_and_migrate(db: sqlite3.Connection) -> list[str]:
-    """Create missing tables, add missing columns, fill them in; returns the columns it added."""
+    """Create missing tables, add missing columns, fill them in; returns the columns it added (``table.column``)."""
     db.executescript(_TABLES)
     db.execute("BEGIN IMMEDIATE")  # before looking: another process may be migrating the same file
     try:
-        have = {row[1] for row in db.execute("PRAGMA table_info(sets)")}
-        added = [name for name in SET_COLUMNS_ADDED if name not in have]
-        for name in added:
-            db.execute(f"ALTER TABLE sets ADD COLUMN {name} {SET_COLUMNS_ADDED[name]}")
-        if "started_ts" in added:
-            rows = db.execute("SELECT set_id, started_at FROM sets").fetchall()
-            db.executemany("UPDATE sets SET started_ts = ? WHERE set_id = ?",
-                           [(datetime.fromisoformat(at).timestamp(), set_id) for set_id, at in rows])
+        added: list[str] = []
+        for table, columns in COLUMNS_ADDED.items():
+            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name in [c for c in columns if c not in have]:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {columns[name]}")
+                added.append(f"{table}.{name}")
+        _fill(db, added)
         db.execute("CREATE INDEX IF NOT EXISTS sets_started ON sets(started_ts)")
         db.execute("CREATE INDEX IF NOT EXISTS sets_member ON sets(member)")
     except BaseException:
@@ -73,3 +88,16 @@ def create_and_migrate(db: sqlite3.Connection) -> list[str]:
         raise
     db.execute("COMMIT")
     return added
+
+
+def _fill(db: sqlite3.Connection, added: list[str]) -> None:
+    """Give the columns just added the values they would have had."""
+    if "sets.started_ts" in added:
+        rows = db.execute("SELECT set_id, started_at FROM sets").fetchall()
+        db.executemany("UPDATE sets SET started_ts = ? WHERE set_id = ?",
+                       [(datetime.fromisoformat(at).timestamp(), set_id) for set_id, at in rows])
+    if "sets.overrides" in added:
+        # Before corrections, ``exercise`` kept the set's first event's value while the points followed the latest.
+        db.execute("UPDATE sets SET exercise = json_extract(payload, '$.exercise')")
+    if "reps.exercise" in added:
+        db.execute("UPDATE reps SET exercise = json_extract(payload, '$.exercise')")

@@ -13,17 +13,20 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from replens.contract import Event, IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
+from replens.contract import Event, Exercise, IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
+from replens.contract.edits import EditVia, SetEdit
 from replens.errors import TransientError
-from replens.hub.journal import edits
+from replens.hub.journal import corrections, edits
+from replens.hub.journal.corrections import EditOutcome
 from replens.hub.journal.edits import Forgotten
-from replens.hub.journal.outgoing import Announcement, pending_announcements, queue_point
+from replens.hub.journal.outgoing import Announcement, PointOp, pending_announcements, queue_delete, queue_point
 from replens.hub.journal.reads import JournalReader
 from replens.hub.journal.schema import create_and_migrate
 from replens.hub.journal.visits import record_visit
-from replens.hub.storage.points import rep_line, set_line, stats_line
+from replens.hub.storage.points import rep_key, rep_line, set_line, stats_line
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,9 @@ class BatchResult:
 @dataclass(frozen=True, slots=True)
 class PendingPoint:
     id: int
-    line: str
+    line: str  # a line-protocol point, or for a delete the PointKey's JSON
     queued_at: float  # hub clock (UNIX s) when the point was queued: agent clocks may be off
+    op: PointOp = PointOp.WRITE
 
 
 class Journal(JournalReader):
@@ -72,7 +76,7 @@ class Journal(JournalReader):
         except sqlite3.Error as err:
             raise TransientError(f"journal {path}: cannot open: {err}") from err
         if added:
-            log.info("journal %s: added columns %s to sets", path, ", ".join(added))
+            log.info("journal %s: added columns %s", path, ", ".join(added))
 
     def record(self, batch: Inbound) -> BatchResult:
         """Store a batch atomically; events already seen (same agent_id and seq) change nothing."""
@@ -100,11 +104,12 @@ class Journal(JournalReader):
         return result
 
     def pending_points(self, limit: int) -> list[PendingPoint]:
+        """Points to write and to delete, in the order they were queued."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, line, queued_at FROM influx_outbox ORDER BY id LIMIT ?", (limit,)
+                "SELECT id, line, queued_at, op FROM influx_outbox ORDER BY id LIMIT ?", (limit,)
             ).fetchall()
-        return [PendingPoint(int(i), str(line), float(t)) for i, line, t in rows]
+        return [PendingPoint(int(i), str(line), float(t), PointOp(op)) for i, line, t, op in rows]
 
     def points_written(self, ids: Iterable[int]) -> None:
         with self._lock, self._transaction():
@@ -114,8 +119,8 @@ class Journal(JournalReader):
         """InfluxDB refused this point for good: keep it aside for inspection instead of retrying forever."""
         with self._lock, self._transaction():
             self._db.execute(
-                "INSERT INTO influx_rejected(id, line, reason, at) VALUES (?, ?, ?, ?)",
-                (point.id, point.line, reason, time.time()),
+                "INSERT INTO influx_rejected(id, line, reason, at, op) VALUES (?, ?, ?, ?, ?)",
+                (point.id, point.line, reason, time.time(), point.op.value),
             )
             self._db.execute("DELETE FROM influx_outbox WHERE id = ?", (point.id,))
 
@@ -141,6 +146,14 @@ class Journal(JournalReader):
         """A strategy's decision; a claimed set, or one whose member and source are unchanged, stays as is."""
         with self._lock, self._transaction():
             return edits.attribute(self._db, set_id, member, source, score)
+
+    def edit(self, change: SetEdit, via: EditVia, at: datetime | None = None) -> EditOutcome:
+        """A person's correction, applied once per ``edit_id`` (a duplicate changes nothing and says so).
+
+        Raises UnknownSetError, and changes nothing, for a set the journal does not have.
+        """
+        with self._lock, self._transaction():
+            return corrections.edit(self._db, change, via, at or datetime.now(UTC))
 
     def forget_member(self, member: str) -> Forgotten:
         """Delete a member's visits and attributions, rewrite their InfluxDB points, leave no trace in the file."""
@@ -168,40 +181,54 @@ class Journal(JournalReader):
 
     def _apply_set(self, event: SetEvent) -> bool:
         row = self._db.execute(
-            "SELECT last_seq, member, identity_source, identity_score, claimed FROM sets WHERE set_id = ?",
-            (event.set_id,),
+            "SELECT last_seq, member, identity_source, identity_score, claimed, exercise, overrides FROM sets "
+            "WHERE set_id = ?", (event.set_id,),
         ).fetchone()
         if row is not None and row[0] > event.seq:
             return False  # an older update arrived late: the newer one already wrote the point
         member, source, score = (row[1], row[2], row[3]) if row else (None, None, None)
         if source is None and not (row and row[4]):
             member = event.member or member  # the hub has decided nothing yet: keep what the agent says
+        effective = corrections.shown(event, corrections.overrides_of(row[6] if row else None))
         self._db.execute(
             "INSERT INTO sets(set_id, agent_id, station, exercise, member, reps, phase, started_at, ended_at, "
             "last_seq, payload, appearance, started_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(set_id) DO UPDATE SET member = excluded.member, reps = excluded.reps, "
-            "phase = excluded.phase, ended_at = excluded.ended_at, last_seq = excluded.last_seq, "
-            "payload = excluded.payload, appearance = COALESCE(excluded.appearance, appearance)",
+            "ON CONFLICT(set_id) DO UPDATE SET exercise = excluded.exercise, member = excluded.member, "
+            "reps = excluded.reps, phase = excluded.phase, ended_at = excluded.ended_at, "
+            "last_seq = excluded.last_seq, payload = excluded.payload, "
+            "appearance = COALESCE(excluded.appearance, appearance)",
             (
-                event.set_id, event.agent_id, event.station, event.exercise.value, member, event.reps,
+                event.set_id, event.agent_id, event.station, effective.exercise.value, member, effective.reps,
                 event.event.value, event.started_at.isoformat(),
                 event.ended_at.isoformat() if event.ended_at else None, event.seq, event.model_dump_json(),
                 event.appearance.model_dump_json() if event.appearance else None, event.started_at.timestamp(),
             ),
         )
-        self._queue_point(set_line(event, member, IdentitySource(source) if source else None, score))
+        previous = Exercise(row[5]) if row else None
+        if previous is not effective.exercise:  # a new set (reps may have come first), or the agent decided again
+            corrections.retag(self._db, effective, previous)
+        self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score))
         return True
 
     def _apply_rep(self, event: RepEvent) -> None:
+        """The rep's point carries its set's effective exercise (the rep's own until the set is known)."""
+        found = self._db.execute("SELECT exercise FROM sets WHERE set_id = ?", (event.set_id,)).fetchone()
+        shown = corrections.with_exercise(event, Exercise(found[0]) if found else event.exercise)
+        before = self._db.execute("SELECT exercise, payload FROM reps WHERE set_id = ? AND idx = ?",
+                                  (event.set_id, event.index)).fetchone()
         self._db.execute(
-            "INSERT OR REPLACE INTO reps(set_id, idx, agent_id, seq, started_at, ended_at, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO reps(set_id, idx, agent_id, seq, started_at, ended_at, payload, exercise) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event.set_id, event.index, event.agent_id, event.seq, event.started_at.isoformat(),
-                event.ended_at.isoformat(), event.model_dump_json(),
+                event.ended_at.isoformat(), event.model_dump_json(), shown.exercise.value,
             ),
         )
-        self._queue_point(rep_line(event))
+        if before is not None and before[0] is not None:  # the same rep sent again: its old point may differ
+            old = rep_key(corrections.with_exercise(RepEvent.model_validate_json(before[1]), Exercise(before[0])))
+            if old != rep_key(shown):
+                queue_delete(self._db, old)
+        self._queue_point(rep_line(shown))
 
     def queue_points(self, lines: Iterable[str]) -> None:
         """Points that come from no event (presence changes), in their own transaction."""

@@ -1,4 +1,9 @@
-"""Moves queued points from the journal to InfluxDB: retries with backoff and drops nothing, whatever the age."""
+"""Moves queued points from the journal to InfluxDB: retries with backoff and drops nothing, whatever the age.
+
+Deletes (a point whose tags changed) travel in the same queue and keep their place in it: the points
+queued before a delete are written first, and those after it wait until it is done. A delete queued
+after a write of the same point must never overtake it (squat → lunge → squat would lose the set).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,13 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
+from itertools import takewhile
 
 from replens.backoff import Backoff
 from replens.config.influxdb import InfluxConfig
 from replens.errors import TransientError
-from replens.hub.journal import Journal, PendingPoint
+from replens.hub.journal import Journal, PendingPoint, PointOp
+from replens.hub.storage.points import PointKey
 from replens.hub.storage.transports import InfluxSettings, LineWriter, WriteRejected, make_writer
 from replens.hub.wakeup import woken
 
@@ -33,6 +40,7 @@ class Forwarder:
         self._backoff = Backoff(initial_s=0.5, maximum_s=30.0)
         self.latencies_s: deque[float] = deque(maxlen=10_000)
         self.written = 0
+        self.deleted = 0
         self.failures = 0
         self.rejected = 0
         self.wake = asyncio.Event()
@@ -46,7 +54,7 @@ class Forwarder:
                 await asyncio.sleep(self._config.flush_interval_s)
                 continue
             try:
-                await self._write(batch)
+                await self._send(batch)
             except TransientError as err:
                 self.failures += 1
                 delay = self._backoff.next_delay()
@@ -55,6 +63,28 @@ class Forwarder:
                 await asyncio.sleep(delay)
                 continue
             self._backoff.reset()
+
+    async def _send(self, batch: Sequence[PendingPoint]) -> None:
+        """The writes up to the first delete in one request; or that delete, when it comes first."""
+        writes = list(takewhile(lambda p: p.op is PointOp.WRITE, batch))
+        if writes:
+            await self._write(writes)
+        else:
+            await self._delete(batch[0])
+
+    async def _delete(self, point: PendingPoint) -> None:
+        try:
+            await asyncio.to_thread(self._writer.delete, PointKey.from_json(point.line))
+        except WriteRejected as err:
+            if getattr(err, "status", None) in _RETRY_STATUSES:
+                raise TransientError(str(err)) from err
+            log.error("influxdb refused a delete for good, kept in the journal's influx_rejected table: %s (%s)",
+                      point.line[:200], err)
+            await asyncio.to_thread(self._journal.point_rejected, point, str(err))
+            self.rejected += 1
+            return
+        await asyncio.to_thread(self._journal.points_written, [point.id])
+        self.deleted += 1
 
     async def _write(self, batch: Sequence[PendingPoint]) -> None:
         try:

@@ -4,11 +4,14 @@ A set's timestamp is its start and a rep's is its start: a replayed or updated e
 point instead of adding one. ``member``, ``identity_source`` and ``identity_score`` are fields, not tags,
 and are written on every rewrite (empty or 0 when unknown), so that a later attribution, a claim or a
 member's deletion overwrites them in place (a changed tag would make a second series, and a field left
-out of a rewrite would keep its old value).
+out of a rewrite would keep its old value). ``exercise`` is a tag (dashboards group by it): when it
+changes, the point under the old tag is deleted by its :class:`PointKey` and the new one written.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from replens.contract import IdentitySource, RepEvent, SetEvent, SetPhase, Stats
@@ -24,6 +27,37 @@ def ns(at: datetime) -> int:
     """Exact integer nanoseconds (float seconds would lose the last digits)."""
     delta = at - datetime(1970, 1, 1, tzinfo=at.tzinfo)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class PointKey:
+    """What InfluxDB keys a point by: measurement, tag set and time (ns). Enough to delete exactly that point."""
+
+    measurement: str
+    tags: dict[str, str]
+    time_ns: int
+
+    def to_json(self) -> str:
+        return json.dumps({"measurement": self.measurement, "tags": self.tags, "time_ns": self.time_ns},
+                          sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> PointKey:
+        raw = json.loads(text)
+        return cls(str(raw["measurement"]), {str(k): str(v) for k, v in raw["tags"].items()}, int(raw["time_ns"]))
+
+
+def _tags(event: SetEvent | RepEvent) -> dict[str, str]:
+    return {"agent": event.agent_id, "station": event.station, "exercise": event.exercise.value}
+
+
+def set_key(event: SetEvent) -> PointKey:
+    """The key of the point ``set_line`` writes for this event (with its ``exercise`` as the tag)."""
+    return PointKey(SET_MEASUREMENT, _tags(event), ns(event.started_at))
+
+
+def rep_key(event: RepEvent) -> PointKey:
+    return PointKey(REP_MEASUREMENT, _tags(event), ns(event.started_at))
 
 
 def set_line(
@@ -54,8 +88,7 @@ def set_line(
         values = [v for r in event.rep_summaries if (v := getattr(r, phase)) is not None]
         if values:
             fields[f"mean_{phase}"] = sum(values) / len(values)  # the set's tempo
-    tags = {"agent": event.agent_id, "station": event.station, "exercise": event.exercise.value}
-    return format_line(SET_MEASUREMENT, tags, fields, ns(event.started_at))
+    return format_line(SET_MEASUREMENT, _tags(event), fields, ns(event.started_at))
 
 
 def rep_line(event: RepEvent) -> str:
@@ -75,8 +108,7 @@ def rep_line(event: RepEvent) -> str:
         "peak_velocity_m_s": event.peak_velocity_m_s,
     }
     fields.update({k: v for k, v in optional.items() if v is not None})
-    tags = {"agent": event.agent_id, "station": event.station, "exercise": event.exercise.value}
-    return format_line(REP_MEASUREMENT, tags, fields, ns(event.started_at))
+    return format_line(REP_MEASUREMENT, _tags(event), fields, ns(event.started_at))
 
 
 def stats_line(stats: Stats) -> str:

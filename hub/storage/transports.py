@@ -1,8 +1,9 @@
-"""Blocking writers that push line-protocol batches to InfluxDB 1.x, 2.x or 3.x.
+"""Blocking writers that push line-protocol batches to InfluxDB 1.x, 2.x or 3.x, and delete single points.
 
 The hub calls them through ``asyncio.to_thread``; each ``write`` either lands the whole batch or raises,
 and the exception type tells the hub whether to retry (``TransientError``) or give the batch up
-(``WriteRejected``).
+(``WriteRejected``). ``delete`` removes the one point with a key (deletes.py builds the requests) and
+raises the same way; a server without the feature (501, or InfluxDB 3) refuses it for good.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from replens.errors import ConfigError, RepLensError, TransientError
+from replens.hub.storage.deletes import (
+    V3_NO_POINT_DELETE,
+    QueryRefused,
+    influxql_delete,
+    influxql_outcome,
+    v2_delete_request,
+)
+from replens.hub.storage.points import PointKey
 
 if TYPE_CHECKING:
     from replens.config.influxdb import InfluxConfig
@@ -43,6 +52,9 @@ __all__ = [
 _MAX_ERROR_TEXT = 500
 # 408 (request timeout) and 429 (too many requests) are 4xx but say "later", not "never".
 _RETRYABLE_4XX = frozenset({408, 429})
+DELETE = "a delete"
+_DELETE_NEVER = frozenset({501})
+"""For a delete, a 5xx that says "never" (no delete endpoint): retrying it would hold up every later point."""
 
 
 class WriteRejected(RepLensError):  # noqa: N818 (name fixed by the hub's interface)
@@ -62,6 +74,10 @@ class LineWriter(Protocol):
 
     def write(self, lines: Sequence[str]) -> None:
         """Write every line or raise ``TransientError`` / ``WriteRejected``."""
+        ...
+
+    def delete(self, key: PointKey) -> None:
+        """Delete the one point with this key (none there is fine) or raise ``TransientError`` / ``WriteRejected``."""
         ...
 
     def close(self) -> None:
@@ -175,6 +191,14 @@ def _server_text(body: bytes | str | None, secrets: Iterable[str]) -> str:
     return _redact(text, secrets)
 
 
+def _classify(where: str, status: int, text: str, what: str) -> RepLensError:
+    """Retry later (5xx, 408, 429, no status) or give up (other 4xx; and 501 for a delete)."""
+    never = _DELETE_NEVER if what == DELETE else frozenset()
+    if status not in never and (status >= 500 or status in _RETRYABLE_4XX or status == 0):
+        return TransientError(f"InfluxDB at {where} answered {status}: {text}")
+    return WriteRejected(f"InfluxDB at {where} rejected {what} ({status}): {text}", status=status)
+
+
 def _ssl_context(settings: InfluxSettings) -> ssl.SSLContext | None:
     """TLS context honouring ``verify_ssl`` and ``ssl_ca_cert``; None for plain http."""
     if not settings.ssl:
@@ -215,26 +239,24 @@ class _HttpLineWriter:
     def _headers(self) -> dict[str, str]:
         raise NotImplementedError
 
-    def _classify(self, status: int, text: str) -> RepLensError:
+    def _classify(self, status: int, text: str, what: str = "the batch") -> RepLensError:
         """Map an HTTP error status to retry-later or give-up."""
-        where = self._settings.base_url
-        if status >= 500 or status in _RETRYABLE_4XX:
-            return TransientError(f"InfluxDB at {where} answered {status}: {text}")
-        return WriteRejected(f"InfluxDB at {where} rejected the batch ({status}): {text}", status=status)
+        return _classify(self._settings.base_url, status, text, what)
 
-    def _post(self, url: str, data: bytes) -> None:
+    def _post(self, url: str, data: bytes, headers: dict[str, str] | None = None, what: str = "the batch") -> bytes:
         if self._closed:
             raise RuntimeError("writer is closed")
         # S310: the URL is always http(s), built from settings by base_url.
-        request = urllib.request.Request(url, data=data, method="POST", headers=self._headers())  # noqa: S310
+        request = urllib.request.Request(url, data=data, method="POST",  # noqa: S310
+                                         headers={**self._headers(), **(headers or {})})
         where = self._settings.base_url
         try:
             with self._opener.open(request, timeout=self._settings.timeout_s) as response:
-                response.read()
+                return bytes(response.read())
         except urllib.error.HTTPError as exc:
             with exc:
                 text = _server_text(exc.read(), self._secrets) or exc.reason
-            raise self._classify(exc.code, text) from None
+            raise self._classify(exc.code, text, what) from None
         except urllib.error.URLError as exc:
             reason = _redact(str(exc.reason), self._secrets)
             raise TransientError(f"InfluxDB at {where} unreachable: {reason}") from None
@@ -257,6 +279,7 @@ class V1Writer(_HttpLineWriter):
         if settings.retention_policy:
             query["rp"] = settings.retention_policy
         self._write_url = self._url("/write", query)
+        self._query_url = f"{settings.base_url}/query"  # the statement and database go in the form body
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "text/plain; charset=utf-8"}
@@ -269,6 +292,18 @@ class V1Writer(_HttpLineWriter):
         """POST the batch; 204 means every point was stored."""
         if lines:
             self._post(self._write_url, _body(lines).encode("utf-8"))
+
+    def delete(self, key: PointKey) -> None:
+        """InfluxQL ``DELETE … AND time = <ns>`` on ``/query``; its errors come inside a 200 answer."""
+        statement = influxql_delete(key)
+        form = urllib.parse.urlencode({"q": statement, "db": self._settings.database}).encode()
+        body = self._post(self._query_url, form, {"Content-Type": "application/x-www-form-urlencoded"}, DELETE)
+        try:
+            influxql_outcome(body)
+        except QueryRefused as err:
+            where, text = self._settings.base_url, _redact(str(err), self._secrets)
+            status = 404 if err.setup else None  # a missing database is set-up, like a write's 404
+            raise WriteRejected(f"InfluxDB at {where} refused {statement}: {text}", status=status) from None
 
 
 class V3Writer(_HttpLineWriter):
@@ -295,6 +330,10 @@ class V3Writer(_HttpLineWriter):
         if lines:
             self._post(self._write_url, _body(lines).encode("utf-8"))
 
+    def delete(self, key: PointKey) -> None:
+        """InfluxDB 3 Core cannot delete a point: refused for good, without a request."""
+        raise WriteRejected(f"{V3_NO_POINT_DELETE} ({key.measurement} at {key.time_ns}, tags {key.tags})")
+
 
 class V2Writer:
     """InfluxDB 2.x through the official ``influxdb-client``, synchronous, without internal retries."""
@@ -319,6 +358,7 @@ class V2Writer:
             enable_gzip=False,
         )
         self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
+        self._delete_api: Any = self._client.delete_api()
         self._closed = False
 
     def write(self, lines: Sequence[str]) -> None:
@@ -327,16 +367,25 @@ class V2Writer:
             raise RuntimeError("writer is closed")
         if not lines:
             return
-        where = self._settings.base_url
         body = _body(lines)
+        self._call(lambda: self._write_api.write(bucket=self._bucket, org=self._org, record=body,
+                                                 write_precision=WritePrecision.NS), "the batch")
+
+    def delete(self, key: PointKey) -> None:
+        """``POST /api/v2/delete``: the point's time range (see deletes.py) and a predicate on its tags."""
+        if self._closed:
+            raise RuntimeError("writer is closed")
+        request = v2_delete_request(key)
+        self._call(lambda: self._delete_api.delete(request["start"], request["stop"], request["predicate"],
+                                                   bucket=self._bucket, org=self._org), DELETE)
+
+    def _call(self, send: Any, what: str) -> None:
+        where = self._settings.base_url
         try:
-            self._write_api.write(bucket=self._bucket, org=self._org, record=body, write_precision=WritePrecision.NS)
+            send()
         except ApiException as exc:
-            status = int(exc.status or 0)
             text = _server_text(exc.body, self._secrets) or _server_text(exc.reason, self._secrets)
-            if status >= 500 or status in _RETRYABLE_4XX or status == 0:
-                raise TransientError(f"InfluxDB at {where} answered {status}: {text}") from None
-            raise WriteRejected(f"InfluxDB at {where} rejected the batch ({status}): {text}", status=status) from None
+            raise _classify(where, int(exc.status or 0), text, what) from None
         except (urllib3.exceptions.HTTPError, OSError, http.client.HTTPException) as exc:
             reason = _redact(f"{type(exc).__name__}: {exc}", self._secrets)
             raise TransientError(f"InfluxDB at {where} unreachable: {reason}") from None

@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from replens.config.homeassistant import DiscoveryFormat
-from replens.contract import ClaimLastCommand, StationCommand, StationCommandKind, Topics
+from replens.contract import Topics
+from replens.integrations.homeassistant.commands import ALL_EXERCISES, command_payload
 from replens.integrations.homeassistant.entities import (
     AGENT_ENTITIES,
     HUB_ENTITIES,
     MEMBER_ENTITIES,
-    NOBODY,
     STATION,
     STATION_ENTITIES,
     Command,
@@ -43,7 +43,6 @@ MANUFACTURER = "RepLens"
 HUB_DEVICE = "replens_hub"
 ONLINE_ONLY = "{{ 'online' if value == 'online' else 'offline' }}"
 """Availability topics also carry ``stopped`` (clean exit): anything but online reads as offline."""
-BY = "homeassistant"
 
 DEVICE_LEVEL = "device"
 """The ``<component>`` level of device-based discovery topics."""
@@ -179,9 +178,12 @@ def agent_components(ctx: DiscoveryContext, agent_id: str) -> list[Component]:
                     availability=ctx.availability(agent_id)) for desc in AGENT_ENTITIES]
 
 
-def station_components(ctx: DiscoveryContext, agent_id: str, station: str,
-                       member_names: list[str]) -> list[Component]:
-    """Every entity of one station, on its agent's device; ``member_names`` are the claim select's options."""
+def station_components(ctx: DiscoveryContext, agent_id: str, station: str, member_names: list[str],
+                       exercises: Sequence[str] = ALL_EXERCISES) -> list[Component]:
+    """Every entity of one station, on its agent's device.
+
+    ``member_names`` are the claim select's options, ``exercises`` the correction select's.
+    """
     state_topics = {
         Source.AGENT_STATE: ctx.topics.agent_state(agent_id),
         Source.LAST_SET: ctx.topics.station_last_set(agent_id, station),
@@ -195,30 +197,11 @@ def station_components(ctx: DiscoveryContext, agent_id: str, station: str,
                             name=f"{label} {desc.name}", device=agent_device(ctx, agent_id),
                             state_topic=state_topic, availability=ctx.availability(agent_id))
         if desc.command is not None:
-            component.payload.update(_command(ctx, desc.command, agent_id, station, member_names))
+            options = exercises if desc.command is Command.EDIT_LAST else member_names
+            component.payload.update(command_payload(ctx.topics, desc.command, agent_id, station, options))
         _substitute(component.payload, station)
         components.append(component)
     return components
-
-
-def _station_command(station: str, kind: StationCommandKind) -> str:
-    return StationCommand(station=station, command=kind, by=BY).model_dump_json(by_alias=True)
-
-
-def _command(ctx: DiscoveryContext, command: Command, agent_id: str, station: str,
-             member_names: list[str]) -> Payload:
-    if command is Command.COUNTING:
-        return {"command_topic": ctx.topics.agent_command(agent_id), "state_on": "ON", "state_off": "OFF",
-                "payload_on": _station_command(station, StationCommandKind.RESUME),
-                "payload_off": _station_command(station, StationCommandKind.PAUSE)}
-    if command is Command.END_SET:
-        return {"command_topic": ctx.topics.agent_command(agent_id),
-                "payload_press": _station_command(station, StationCommandKind.END_SET)}
-    # The selected option goes into the JSON with tojson, so any name (quotes included) stays valid JSON.
-    template = ClaimLastCommand(agent_id=agent_id, station=station, member="@member@", by=BY).model_dump_json(
-        by_alias=True).replace('"@member@"', "{{ value | tojson }}")
-    return {"command_topic": ctx.topics.claim_last, "command_template": template,
-            "options": [*sorted(member_names, key=str.casefold), NOBODY]}
 
 
 def member_components(ctx: DiscoveryContext, member_id: str, name: str) -> list[Component]:
@@ -228,17 +211,24 @@ def member_components(ctx: DiscoveryContext, member_id: str, name: str) -> list[
                     availability=ctx.availability(None)) for desc in MEMBER_ENTITIES]
 
 
-def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str]) -> list[Device]:
+Hosted = Mapping[tuple[str, str], Sequence[str]]
+"""(agent id, station id) → the exercises the station hosts, where the hub knows them."""
+
+
+def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
+            hosted: Hosted | None = None) -> list[Device]:
     """Every device RepLens shows now: the hub, each agent with its stations, each member.
 
-    ``stations``: agent id → its station ids; ``members``: member id → name.
+    ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: the exercises of
+    the stations that say which they host (the others offer every exercise to correct a set to).
     """
     names = list(members.values())
     found = [Device("hub", hub_components(ctx))]
     for agent_id, station_ids in sorted(stations.items()):
         components = agent_components(ctx, agent_id)
         for station in sorted(station_ids):
-            components += station_components(ctx, agent_id, station, names)
+            exercises = (hosted or {}).get((agent_id, station)) or ALL_EXERCISES
+            components += station_components(ctx, agent_id, station, names, exercises)
         found.append(Device(f"agent_{agent_id}", components))
     found += [Device(f"member_{member_id}", member_components(ctx, member_id, name))
               for member_id, name in sorted(members.items())]
@@ -266,8 +256,9 @@ def agent_configs(ctx: DiscoveryContext, agent_id: str) -> dict[str, Payload]:
     return component_configs(ctx, agent_components(ctx, agent_id))
 
 
-def station_configs(ctx: DiscoveryContext, agent_id: str, station: str, member_names: list[str]) -> dict[str, Payload]:
-    return component_configs(ctx, station_components(ctx, agent_id, station, member_names))
+def station_configs(ctx: DiscoveryContext, agent_id: str, station: str, member_names: list[str],
+                    exercises: Sequence[str] = ALL_EXERCISES) -> dict[str, Payload]:
+    return component_configs(ctx, station_components(ctx, agent_id, station, member_names, exercises))
 
 
 def member_configs(ctx: DiscoveryContext, member_id: str, name: str) -> dict[str, Payload]:
@@ -275,12 +266,12 @@ def member_configs(ctx: DiscoveryContext, member_id: str, name: str) -> dict[str
 
 
 def all_configs(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
-                discovery_format: DiscoveryFormat = "device") -> dict[str, bytes]:
+                discovery_format: DiscoveryFormat = "device", hosted: Hosted | None = None) -> dict[str, bytes]:
     """Every config RepLens wants retained now, in one topic form: topic → payload bytes.
 
-    ``stations``: agent id → its station ids; ``members``: member id → name.
+    ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: see :func:`devices`.
     """
-    found = devices(ctx, stations, members)
+    found = devices(ctx, stations, members, hosted)
     if discovery_format == "device":
         return {ctx.device_topic(d.key): encode(device_config(d)) for d in found}
     return {topic: encode(payload) for d in found for topic, payload in component_configs(ctx, d.components).items()}

@@ -39,6 +39,7 @@ class Command(StrEnum):
     COUNTING = "counting"  # switch: on = resume, off = pause
     END_SET = "end_set"  # button
     CLAIM_LAST = "claim_last"  # select of member names
+    EDIT_LAST = "edit_last"  # select of exercises: corrects the last set's
 
 
 STATION = "@station@"
@@ -100,6 +101,10 @@ STATION_ENTITIES: tuple[EntityDescription, ...] = (
     EntityDescription(
         "last_set_member", Platform.SELECT, "last set was", Source.LAST_SET,
         f"{{{{ value_json.member_name or '{NOBODY}' }}}}", command=Command.CLAIM_LAST, icon="mdi:account-question",
+    ),
+    EntityDescription(
+        "correct_exercise", Platform.SELECT, "correct exercise", Source.LAST_SET, "{{ value_json.exercise }}",
+        command=Command.EDIT_LAST, icon="mdi:swap-horizontal",
     ),
 )
 """Per station, on its agent's device; unique_id ``replens_<agent>_<station>_<key>``."""

@@ -20,6 +20,7 @@ from replens.config import (
     StackTrackerConfig,
     StationConfig,
 )
+from replens.config.agent import exercise_choice
 from replens.contract import Exercise
 from replens.device_agent.counting.profiles import profile_for
 from replens.device_agent.sets import CountedSet
@@ -28,29 +29,34 @@ from replens.errors import ConfigError, SourceError
 SIGNAL_SUFFIXES = frozenset({".csv", ".npy"})
 
 
-def parse_exercise(name: str) -> Exercise:
+def parse_exercise(text: str) -> Exercise | list[Exercise]:
+    """``auto``, ``squat`` or ``squat,bench_press,overhead_press``, checked as the config file's ``exercise``."""
+    names = [n.strip() for n in text.split(",")]
     try:
-        return Exercise(name)
+        choice = exercise_choice(names if len(names) > 1 else names[0])
     except ValueError as err:
-        raise ConfigError(f"--exercise: unknown exercise {name!r}; choose from "
-                          f"{', '.join(e.value for e in Exercise)}") from err
+        raise ConfigError(f"--exercise: {err}") from err
+    return choice if isinstance(choice, list) else Exercise(str(choice))
 
 
-def station_config(args: argparse.Namespace, exercise: Exercise) -> StationConfig:
+def station_config(args: argparse.Namespace, exercise: Exercise | list[Exercise]) -> StationConfig:
     roi = None
     if args.roi:
         try:
             roi = tuple(float(v) for v in args.roi.split(","))
         except ValueError as err:
             raise ConfigError(f"--roi: expected four numbers x,y,w,h, got {args.roi!r}") from err
-    kind = args.tracker or ("stack" if roi is not None or profile_for(exercise).load == "stack" else "pose")
+    named = exercise if isinstance(exercise, Exercise) else None
+    stack = named is not None and profile_for(named).load == "stack"
+    kind = args.tracker or ("stack" if roi is not None or stack else "pose")
     counter: dict[str, float] = {}
     if args.min_range is not None and kind == "stack":  # pose and barbell videos refuse it; signal files use it
         counter["min_range"] = args.min_range
     if args.set_rest is not None:
         counter["set_end_rest_s"] = args.set_rest
-    if kind == "barbell" and profile_for(exercise).load != "barbell":
-        raise ConfigError(f"--tracker barbell needs a barbell lift, not {exercise.value}")
+    if kind == "barbell" and (named is None or profile_for(named).load != "barbell"):
+        given = ",".join(exercise) if isinstance(exercise, list) else exercise
+        raise ConfigError(f"--tracker barbell needs one barbell lift, not {given}")
     try:
         tracker: StackTrackerConfig | PoseTrackerConfig | BarbellTrackerConfig
         if kind == "stack":
@@ -104,6 +110,10 @@ def _sets_json(sets: list[CountedSet]) -> dict[str, Any]:
     for s in sets:
         reps = s.reps
         out.append({
+            "exercise": s.exercise.value,
+            "exercise_confidence": rnd(s.exercise_confidence, 2),
+            **({"runner_up": s.runner_up.value, "runner_up_confidence": rnd(s.runner_up_confidence, 2)}
+               if s.runner_up is not None else {}),
             "reps": len(reps),
             "partial_reps": s.partial_reps,
             "start_s": rnd(reps[0].start_s),
@@ -122,7 +132,10 @@ def _sets_json(sets: list[CountedSet]) -> dict[str, Any]:
                 for r in reps
             ],
         })
-    return {"reps": sum(len(s.reps) for s in sets), "sets": out}
+    main = max(sets, key=lambda s: len(s.reps), default=None)  # the set with the most reps names the input
+    return {"exercise": main.exercise.value if main else None,
+            "exercise_confidence": rnd(main.exercise_confidence, 2) if main else None,
+            "reps": sum(len(s.reps) for s in sets), "sets": out}
 
 
 def _frame_count(path: Path) -> int | None:
@@ -163,14 +176,15 @@ def run_count(args: argparse.Namespace) -> int:
 
 def _print_table(results: list[dict[str, Any]]) -> None:
     table = Table(title="replens count")
-    for column in ("input", "reps", "reps per set", "rep durations (s)"):
+    for column in ("input", "exercise", "reps", "reps per set", "rep durations (s)"):
         table.add_column(column)
     for r in results:
         if "error" in r:
-            table.add_row(r["input"], "[red]error[/red]", r["error"], "")
+            table.add_row(r["input"], "", "[red]error[/red]", r["error"], "")
             continue
-        sets = " + ".join(str(s["reps"]) for s in r["sets"]) or "-"
+        sets = " + ".join(f"{s['reps']} {s['exercise']} ({s['exercise_confidence']:.2f})" for s in r["sets"]) or "-"
         durations = " | ".join(" ".join(f"{t['end_s'] - t['start_s']:.1f}" for t in s["rep_times"])
                                for s in r["sets"])
-        table.add_row(r["input"], str(r["reps"]), sets, durations)
+        exercise = "-" if r["exercise"] is None else f"{r['exercise']} ({r['exercise_confidence']:.2f})"
+        table.add_row(r["input"], exercise, str(r["reps"]), sets, durations)
     Console().print(table)

@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         ".csv (t_s,position) or .npy of shape (n, 2)",
     )
     count.add_argument("--json", action="store_true", help="one JSON object per input, nothing else")
-    count.add_argument("--exercise", default="auto", help="exercise profile name, or auto (the default)")
+    count.add_argument("--exercise", default="auto",
+                       help="exercise profile name; several as a,b,c to recognise each set's among them; or auto "
+                       "(the default): recognise it among every profile (pose), unnamed (weight stack)")
     count.add_argument("--fps", type=float, help="frame rate of a pose series (.npy has no timestamps)")
     count.add_argument("--tracker", choices=["pose", "stack", "barbell"],
                        help="for videos: body pose, weight stack or barbell plate (default: stack with --roi or "
@@ -139,7 +141,7 @@ def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 
 
 def _add_set_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sets = commands.add_parser("sets", help="list sets and claim them for members").add_subparsers(
+    sets = commands.add_parser("sets", help="list sets, claim them for members, correct them").add_subparsers(
         dest="sets_command", required=True, metavar="ACTION"
     )
     listing = sets.add_parser("list", help="sets the hub recorded, newest last")
@@ -153,7 +155,14 @@ def _add_set_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     claim.add_argument("--nobody", action="store_true",
                        help="nobody enrolled did it: the set stays without a member and automatic attribution "
                        "leaves it alone")
-    for sub in (listing, claim):
+    edit = sets.add_parser("edit", help="correct a set: its exercise (InfluxDB and Home Assistant follow)")
+    edit.add_argument("set_id")
+    edit.add_argument("--exercise", required=True, metavar="NAME", help="the exercise the set really was")
+    edit.add_argument("--by", help="who corrects it, for the audit trail (default: your login name)")
+    history = sets.add_parser("edits", help="a set's corrections: who, what, when and through which path")
+    history.add_argument("set_id")
+    history.add_argument("--json", action="store_true")
+    for sub in (listing, claim, edit, history):
         _config_option(sub)
 
 
@@ -288,6 +297,10 @@ def _sets(args: argparse.Namespace) -> int:
     if args.sets_command == "list":
         return sets.list_sets(config, member=args.member, unattributed=args.unattributed, limit=args.limit,
                               as_json=args.json)
+    if args.sets_command == "edit":
+        return sets.edit_set(config, args.set_id, args.exercise, args.by)
+    if args.sets_command == "edits":
+        return sets.set_history(config, args.set_id, as_json=args.json)
     if (args.member is None) == (not args.nobody):
         raise RepLensError("give a MEMBER, or --nobody for a set no enrolled member did")
     return sets.claim_set(config, args.set_id, None if args.nobody else args.member)

@@ -1,18 +1,24 @@
-"""``replens sets …``: list the hub's sets and claim one for a member.
+"""``replens sets …``: list the hub's sets, claim one for a member, correct one, show its corrections.
 
-A claim is written to the hub's journal in one transaction with the rewritten InfluxDB point and the
-MQTT update, so it holds even when the hub is down right now: the hub sends both when it runs.
+A claim or an edit is written to the hub's journal in one transaction with the InfluxDB points it
+rewrites (and deletes) and the MQTT update, so it holds even when the hub is down right now: the hub
+sends them when it runs.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import uuid
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from replens.cli.members import open_members
 from replens.config import RepLensConfig
+from replens.contract import EditVia, SetEdit, exercise_named
+from replens.contract.parsing import first_error
 from replens.errors import RepLensError
 
 
@@ -48,7 +54,9 @@ def list_sets(config: RepLensConfig, *, member: str | None, unattributed: bool, 
                               "started_at": s.started_at.isoformat(),
                               "ended_at": s.ended_at.isoformat() if s.ended_at else None, "member_id": s.member,
                               "member": names.get(s.member) if s.member else None,
-                              "identity_source": s.identity_source, "identity_score": s.identity_score}))
+                              "identity_source": s.identity_source, "identity_score": s.identity_score,
+                              "recognised_exercise": s.recognised_exercise,
+                              "exercise_confidence": s.exercise_confidence, "edited": sorted(s.edited)}))
         return 0
     table = Table("set", "station", "exercise", "reps", "started", "member", "how", title=f"{len(sets)} set(s)")
     for s in sets:
@@ -73,3 +81,55 @@ def claim_set(config: RepLensConfig, set_id: str, member: str | None) -> int:
         journal.close()
     print(f"set {set_id}: {'claimed for ' + found.name if found else 'marked as nobody enrolled'}")
     return 0
+
+
+def edit_set(config: RepLensConfig, set_id: str, exercise: str, by: str | None) -> int:
+    """Correct a set's exercise; its InfluxDB points move to the new tag and Home Assistant follows."""
+    try:
+        named = exercise_named(exercise)
+    except ValueError as err:
+        raise RepLensError(f"--exercise: {err}") from None
+    try:
+        change = SetEdit(edit_id=f"cli-{uuid.uuid4().hex}", set_id=set_id, exercise=named, by=by or _user())
+    except ValidationError as err:
+        raise RepLensError(f"set {set_id!r}: {first_error(err)}") from None
+    journal = _journal(config)
+    try:
+        outcome = journal.edit(change, EditVia.CLI)
+        (edited,) = journal.sets_by_id([set_id])
+    finally:
+        journal.close()
+    for c in outcome.changes:
+        done = f"{c.old} → {c.new}" if outcome.changed else f"stays {c.new} (kept as a correction)"
+        print(f"set {set_id}: {c.field} {done}; the camera recognised {edited.recognised_exercise} "
+              f"({edited.exercise_confidence:.2f})")
+    return 0
+
+
+def set_history(config: RepLensConfig, set_id: str, *, as_json: bool) -> int:
+    """Who corrected what of the set, when and through which path."""
+    journal = _journal(config)
+    try:
+        found = journal.sets_by_id([set_id])
+        trail = journal.set_edits(set_id)
+    finally:
+        journal.close()
+    if not found:
+        raise RepLensError(f"no set {set_id!r} in the journal (set ids look like <agent>.<station>.<start ms>)")
+    if as_json:
+        for e in trail:
+            print(json.dumps({"edit_id": e.edit_id, "field": e.field, "old": e.old, "new": e.new, "via": e.via,
+                              "by": e.by, "at": e.at.isoformat()}))
+        return 0
+    table = Table("when", "field", "was", "now", "via", "by", title=f"set {set_id}: {len(trail)} correction(s)")
+    for e in trail:
+        table.add_row(e.at.astimezone().isoformat()[:19], e.field, str(e.old), str(e.new), e.via, e.by or "")
+    Console().print(table)
+    return 0
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()[:64]
+    except (KeyError, OSError):  # no login name (a container without /etc/passwd entry)
+        return None

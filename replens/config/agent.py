@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from replens.config.base import StrictModel
 from replens.contract.events import Id
-from replens.contract.exercises import Exercise
+from replens.contract.exercises import BARBELL_LIFTS, Exercise
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -234,10 +235,42 @@ class CounterConfig(StrictModel):
     )
 
 
+def exercise_choice(value: object) -> object:
+    """One exercise name, a list of them, or ``auto``; every bad name reported with a did-you-mean.
+
+    A list of one is that exercise. ``auto`` is not allowed in a list (it already means every exercise).
+    """
+    names = value if isinstance(value, list) else [value]
+    if not names:
+        raise ValueError("an empty list names no exercise: name one, list several, or say auto")
+    known = [e.value for e in Exercise]
+    bad = [n for n in names if not isinstance(n, str) or n not in known]
+    if bad:
+        raise ValueError("; ".join(_unknown_exercise(n, known) for n in bad))
+    chosen = [Exercise(str(n)) for n in names]
+    if len(chosen) > 1 and Exercise.AUTO in chosen:
+        raise ValueError("auto cannot be in a list: it already means every exercise")
+    twice = sorted({e.value for e in chosen if chosen.count(e) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)} listed more than once")
+    return chosen[0] if len(chosen) == 1 else chosen
+
+
+def _unknown_exercise(name: object, known: list[str]) -> str:
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
+    return f"unknown exercise {name!r}{hint}"
+
+
 class StationConfig(StrictModel):
     """One exercise place watched by a camera."""
 
-    exercise: Exercise = Field(description="Exercise profile name, e.g. lat_pulldown, chest_press, squat.")
+    exercise: Annotated[Exercise | list[Exercise], BeforeValidator(exercise_choice)] = Field(
+        description="What is done here: one exercise profile name (e.g. lat_pulldown, squat), a list of the "
+        "exercises this station hosts (e.g. [squat, bench_press, overhead_press]; each set's exercise is then "
+        "recognised among them), or auto for any known profile. Telling exercises apart needs a pose tracker; "
+        "more candidates cost a little CPU per frame and are confused more often than a short, true list.",
+    )
     tracker: TrackerConfig = Field(default_factory=StackTrackerConfig)
     counter: CounterConfig = Field(default_factory=CounterConfig)
     weight_kg: float | None = Field(
@@ -261,6 +294,39 @@ class StationConfig(StrictModel):
         "unseen; too tight a zone loses a lifter who steps out of it. A stack station without a roi tracks the "
         "zone's bounding box. null = the whole frame.",
     )
+
+    @property
+    def candidates(self) -> tuple[Exercise, ...] | None:
+        """The exercises a set here may be: the one named, the ones listed, or None for any profile (auto)."""
+        if isinstance(self.exercise, list):
+            return tuple(self.exercise)
+        return None if self.exercise is Exercise.AUTO else (self.exercise,)
+
+    @property
+    def recognises(self) -> bool:
+        """Sets here are told apart by their movement: several candidates, or auto at a pose or barbell station."""
+        telling = self.tracker.type in ("pose", "barbell")
+        return isinstance(self.exercise, list) or (telling and self.exercise is Exercise.AUTO)
+
+    @property
+    def named(self) -> Exercise:
+        """The exercise a set is called before any recognition: the one named, else auto."""
+        return self.exercise if isinstance(self.exercise, Exercise) else Exercise.AUTO
+
+    @field_validator("tracker")
+    @classmethod
+    def _recognition_needs_pose_or_a_bar(cls, tracker: TrackerConfig, info: ValidationInfo) -> TrackerConfig:
+        exercise = info.data.get("exercise")
+        if not isinstance(exercise, list):
+            return tracker
+        if tracker.type == "stack":
+            raise ValueError(f"a stack tracker cannot tell exercises apart: name one exercise "
+                             f"(not {', '.join(exercise)}), or use a pose tracker to recognise it among several")
+        if tracker.type == "barbell" and not set(exercise) <= BARBELL_LIFTS:
+            others = ", ".join(e for e in exercise if e not in BARBELL_LIFTS)
+            raise ValueError(f"a barbell tracker tells only barbell lifts apart ({', '.join(sorted(BARBELL_LIFTS))}), "
+                             f"not {others}: use a pose tracker for those")
+        return tracker
 
     @field_validator("counter")
     @classmethod

@@ -125,7 +125,7 @@ def format_validation_error(path: Path, root: yaml.Node, err: ValidationError) -
         loc = _data_loc(data, problem["loc"])
         node, _ = _find_node(root, loc)
         line = node.start_mark.line + 1
-        message = problem["msg"]
+        message = problem["msg"].removeprefix("Value error, ")  # our validators' own words, without pydantic's tag
         if problem["type"] == "extra_forbidden":
             message = "unknown key" + _did_you_mean(loc, data)
         elif problem["type"] == "enum" and isinstance(problem.get("input"), str):

@@ -2,6 +2,7 @@
 
 from replens.contract.batch import DecodedBatch, EventBatch, decode_batch, encode_batch
 from replens.contract.codec import decode, decode_ack, decode_incoming
+from replens.contract.edits import EditLastCommand, EditVia, SetChanges, SetEdit, exercise_named
 from replens.contract.events import (
     EVENT_MODELS,
     SCHEMA_VERSION,
@@ -18,6 +19,7 @@ from replens.contract.events import (
     RepSummary,
     SetAttribution,
     SetEvent,
+    SetField,
     SetPhase,
     StationState,
     Stats,
@@ -51,6 +53,8 @@ __all__ = [
     "ClaimCommand",
     "ClaimLastCommand",
     "DecodedBatch",
+    "EditLastCommand",
+    "EditVia",
     "EnrolCommand",
     "EnrolResult",
     "Event",
@@ -65,8 +69,11 @@ __all__ = [
     "RepEvent",
     "RepSummary",
     "SetAttribution",
+    "SetChanges",
     "SetCompleted",
+    "SetEdit",
     "SetEvent",
+    "SetField",
     "SetPhase",
     "StationCommand",
     "StationCommandKind",
@@ -80,6 +87,7 @@ __all__ = [
     "decode_batch",
     "decode_incoming",
     "encode_batch",
+    "exercise_named",
     "set_id_for",
     "utc_from_unix",
 ]

@@ -7,6 +7,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from replens.contract.batch import DecodedBatch, decode_batch
+from replens.contract.edits import EditLastCommand, SetEdit
 from replens.contract.events import (
     EVENT_MODELS,
     Ack,
@@ -29,10 +30,9 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 
 M = TypeVar("M", bound=BaseModel)
 
-Incoming = (
-    Event | DecodedBatch | ClaimCommand | ClaimLastCommand | Stats | AgentState
-    | tuple[str, Availability]
-)
+Command = ClaimCommand | ClaimLastCommand | SetEdit | EditLastCommand
+"""What people (the CLI's MQTT twin, Home Assistant) ask the hub to change."""
+Incoming = Event | DecodedBatch | Command | Stats | AgentState | tuple[str, Availability]
 
 
 def decode(model: type[M], topic: str, payload: bytes) -> M:
@@ -60,13 +60,15 @@ def _check_size(topic: str, payload: bytes) -> None:
 
 def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
     """Dispatch a message the hub subscribed to by its topic."""
-    by_topic: dict[str, type[Event | ClaimCommand | ClaimLastCommand | Stats]] = {
+    by_topic: dict[str, type[Event | Command | Stats]] = {
         topics.sets: SetEvent,
         topics.reps: RepEvent,
         topics.stats: Stats,
         topics.visits: VisitEvent,
         topics.claim: ClaimCommand,
         topics.claim_last: ClaimLastCommand,
+        topics.edit: SetEdit,
+        topics.edit_last: EditLastCommand,
     }
     model = by_topic.get(topic)
     if model is not None:

@@ -142,6 +142,9 @@ class StationState(BaseModel):
     set_id: SetId | None = None
     reps: Count = 0
     paused: bool = Field(default=False, description="Counting paused by a command; kept across agent restarts.")
+    exercises: list[Exercise] = Field(
+        default_factory=list, max_length=32, description="At a station that recognises its exercise: the ones it "
+        "chooses among (Home Assistant offers them to correct a set). Empty: not said; every exercise is offered.")
 
 
 class AgentState(WireModel):
@@ -228,8 +231,18 @@ class ClaimCommand(WireModel):
     by: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
+class SetField(StrEnum):
+    """What a person may correct in a recorded set (``SetEdit``); the agent's own value is kept beside it."""
+
+    EXERCISE = "exercise"
+
+
 class SetAttribution(WireModel):
-    """Topic ``<prefix>/hub/sets``: the hub's view of a set whenever its member changes."""
+    """Topic ``<prefix>/hub/sets``: the hub's view of a set whenever it changes after the fact.
+
+    Its member (a strategy's decision, a claim, a member deleted) or a person's correction (``SetEdit``).
+    ``exercise`` is the effective one: the correction when there is one, else what the agent recognised.
+    """
 
     event: Literal[SetPhase.UPDATE] = SetPhase.UPDATE
     set_id: SetId
@@ -243,6 +256,12 @@ class SetAttribution(WireModel):
     identity_source: IdentitySource | None
     identity_score: Fraction | None
     at: AwareDatetime
+    recognised_exercise: Exercise | None = Field(
+        default=None, description="What the agent recognised (its latest event); differs from ``exercise`` when a "
+        "person corrected it.")
+    exercise_confidence: Fraction | None = Field(default=None, description="The agent's confidence in it.")
+    edited: list[SetField] = Field(
+        default_factory=list, max_length=16, description="The fields that hold a person's correction.")
 
 
 class PresentMember(BaseModel):

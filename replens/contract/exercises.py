@@ -28,3 +28,8 @@ class Exercise(StrEnum):
     TRICEPS_PUSHDOWN = "triceps_pushdown"
     DIPS = "dips"
     AUTO = "auto"
+
+
+BARBELL_LIFTS = frozenset({Exercise.SQUAT, Exercise.BENCH_PRESS, Exercise.DEADLIFT, Exercise.OVERHEAD_PRESS,
+                           Exercise.BARBELL_ROW})
+"""Lifts a barbell station can tell apart from the bar's path alone (rest side and range of motion)."""

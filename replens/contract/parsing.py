@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,8 +28,19 @@ def json_object(topic: str, payload: bytes) -> dict[str, Any]:
 
 
 def first_error(err: ValidationError, where: str = "", whole: str = "payload") -> str:
-    """``where.field: message (N error(s))`` for the first complaint; ``whole`` names it when it has no field."""
+    """``where.field: message (N error(s))`` for the first complaint; ``whole`` names it when it has no field.
+
+    A string that is not one of an enum's values gets a did-you-mean (``'benchpress'``: ``'bench_press'``).
+    """
     first = err.errors()[0]
     inside = ".".join(str(p) for p in first["loc"]) or whole
     place = f"{where}.{inside}" if where else inside
-    return f"{place}: {first['msg']} ({err.error_count()} error(s))"
+    return f"{place}: {first['msg']}{_did_you_mean(first)} ({err.error_count()} error(s))"
+
+
+def _did_you_mean(error: Any) -> str:
+    if error["type"] != "enum" or not isinstance(error.get("input"), str):
+        return ""
+    choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+    close = difflib.get_close_matches(error["input"], choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -95,6 +95,16 @@ class Topics:
         return f"{self.prefix}/hub/claim_last"
 
     @property
+    def edit(self) -> str:
+        """Anyone → hub: ``SetEdit``, a person's correction of a recorded set."""
+        return f"{self.prefix}/hub/edit"
+
+    @property
+    def edit_last(self) -> str:
+        """Anyone → hub: ``EditLastCommand``, a correction of a station's last ended set (Home Assistant)."""
+        return f"{self.prefix}/hub/edit_last"
+
+    @property
     def sets(self) -> str:
         return f"{self.prefix}/sets"
 
@@ -139,7 +149,8 @@ class Topics:
         per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*EventKind, "batch", "stats"))
         # The shared topics stay subscribed for agents of earlier versions; a broker ACL lets no agent write them.
         shared = (self.sets, self.reps, self.stats, self.visits)
-        return (*per_agent, *shared, self.claim, self.claim_last, self.all_agents_available, self.all_agents_state)
+        return (*per_agent, *shared, self.claim, self.claim_last, self.edit, self.edit_last, self.all_agents_available,
+                self.all_agents_state)
 
     def agent_id_from(self, topic: str) -> str | None:
         """The agent id in ``<prefix>/agent/<id>/...``, or None for other topics."""

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from replens.contract.events import Count, Id, IdentitySource, SetId, WeightKg, WireModel
+from replens.contract.events import Count, Fraction, Id, IdentitySource, SetId, WeightKg, WireModel
 from replens.contract.exercises import Exercise
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -48,7 +48,10 @@ class ClaimLastCommand(WireModel):
 
 
 class LastSet(WireModel):
-    """Topic ``<prefix>/station/<agent_id>/<station>/last_set``, retained: the station's most recent set."""
+    """Topic ``<prefix>/station/<agent_id>/<station>/last_set``, retained: the station's most recent set.
+
+    ``exercise`` is a person's correction when there is one (``exercise_edited``), else what the agent recognised.
+    """
 
     set_id: SetId
     agent_id: Id
@@ -62,6 +65,9 @@ class LastSet(WireModel):
     member: Id | None = None
     member_name: Name | None = None
     identity_source: IdentitySource | None = None
+    recognised_exercise: Exercise | None = Field(default=None, description="What the agent recognised.")
+    exercise_confidence: Fraction | None = Field(default=None, description="The agent's confidence in it.")
+    exercise_edited: bool = Field(default=False, description="A person corrected the exercise.")
 
 
 class SetCompleted(LastSet):

@@ -39,6 +39,7 @@ from replens.contract import (
     utc_from_unix,
 )
 from replens.device_agent.app import Agent
+from replens.hub.journal import JournalReader
 from replens.hub.runner import HubThread
 from replens.members import MembersStore
 from tests.integration.harness import write_config
@@ -262,13 +263,13 @@ def entrance_visit(mosquitto, config: RepLensConfig, member: str) -> None:
     client.disconnect()
 
 
-def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitto, home_assistant) -> None:
+def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitto, influx_db, home_assistant) -> None:
     clip = sample_clip()
     agent_doc = demo_agent_config(clip).model_dump(mode="json", exclude_none=True)
     agent_doc["source"].update(realtime=True, loop=True)
     agent_doc["stations"][DEMO_STATION]["weight_kg"] = 40.0
     agent_doc["stats_interval_s"] = 1
-    _, config = write_config(tmp_path, mosquitto, agents={AGENT: agent_doc}, extra={"homeassistant": {
+    _, config = write_config(tmp_path, mosquitto, influx_db, agents={AGENT: agent_doc}, extra={"homeassistant": {
         "republish_delay_max_s": 1, "refresh_s": 2, "discovery_format": discovery_format()}})
     print(f"Home Assistant {'.'.join(map(str, ha_version()))}, {discovery_format()} discovery")
     with MembersStore(config.members_db()) as members:
@@ -289,14 +290,15 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         expected = [f"sensor.{STATION}_reps", f"binary_sensor.{STATION}_set_active", f"sensor.{STATION}_last_set_reps",
                     f"sensor.{STATION}_last_set_exercise", f"sensor.{STATION}_last_set_weight",
                     f"event.{STATION}_set_completed", f"switch.{STATION}_counting", f"button.{STATION}_end_set",
-                    f"select.{STATION}_last_set_member", f"sensor.{member}_reps_today",
+                    f"select.{STATION}_last_set_member", f"select.{STATION}_correct_exercise",
+                    f"sensor.{member}_reps_today",
                     f"sensor.{member}_volume_today", f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
                     f"sensor.{member}_last_seen", f"binary_sensor.{member}_present", "binary_sensor.replens_hub_status"]
         wait_until(lambda: set(expected) <= set(hass.states()), 60, 0.5,
                    f"entities missing: {sorted(set(expected) - set(hass.states()))}")
         print(f"entities after {time.monotonic() - began:.1f} s")
         # Entity ids as docs/homeassistant.md promises them, diagnostics (disabled by default) included.
-        wait_until(lambda: len(mqtt_entities(hass)) == 1 + 3 + 9 + 6, 10, 0.5, "every entity registered")
+        wait_until(lambda: len(mqtt_entities(hass)) == 1 + 3 + 10 + 6, 10, 0.5, "every entity registered")
         assert {e["entity_id"] for e in mqtt_entities(hass).values()} == {
             f"{e['entity_id'].split('.')[0]}.{uid}" for uid, e in mqtt_entities(hass).items()}
 
@@ -334,6 +336,7 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         hass.api("POST", "/api/services/select/select_option",
                  {"entity_id": f"select.{STATION}_last_set_member", "option": "Ann"})
         wait_until(lambda: hass.state(f"sensor.{member}_reps_today") == "6", 10, 0.5, "claim for Ann")
+        corrected_in_home_assistant(hass, config, influx_db, agent.stations[0].finished[0].set_id, member)
 
         # The custom integration's services: claim a set by id (here for nobody), enrol at an entrance.
         services = {d["domain"]: d["services"] for d in hass.api("GET", "/api/services")}
@@ -369,6 +372,38 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
     finally:
         agent_thread.stop()
         hub.stop()
+
+
+def corrected_in_home_assistant(hass: HomeAssistant, config: RepLensConfig, influx_db: Any, set_id: str,
+                                member: str) -> None:
+    """The correction select: the last set (lat_pulldown, as recognised) was a seated row. Its InfluxDB point
+    moves to the new exercise at the same time, the journal keeps the edit as Home Assistant's, the views follow."""
+    server, db = influx_db
+
+    def set_points() -> list[tuple[int, str]]:
+        rows = server.rows(f'SELECT "exercise", "reps" FROM "set" WHERE "set_id" = \'{set_id}\'', db)
+        return [(int(r["time"]), str(r["exercise"])) for r in rows]
+
+    wait_until(lambda: [e for _, e in set_points()] == ["lat_pulldown"], 15, 0.5, f"the set's point: {set_points()}")
+    (started_ns, _), = set_points()
+    assert hass.state(f"select.{STATION}_correct_exercise") == "lat_pulldown"
+    hass.api("POST", "/api/services/select/select_option",
+             {"entity_id": f"select.{STATION}_correct_exercise", "option": "seated_row"})
+    wait_until(lambda: hass.state(f"sensor.{STATION}_last_set_exercise") == "seated_row", 10, 0.5, "the correction")
+    wait_until(lambda: hass.state(f"sensor.{member}_last_exercise") == "seated_row", 10, 0.5, "Ann's last exercise")
+    assert hass.state(f"select.{STATION}_correct_exercise") == "seated_row"
+    attributes = hass.states()[f"sensor.{STATION}_last_set_reps"]["attributes"]
+    assert (attributes["recognised_exercise"], attributes["exercise_edited"]) == ("lat_pulldown", True)
+    wait_until(lambda: set_points() == [(started_ns, "seated_row")], 15, 0.5, f"the point moved: {set_points()}")
+    reader = JournalReader(config.journal_path())
+    try:
+        (trail,) = reader.set_edits(set_id)
+    finally:
+        reader.close()
+    assert (trail.old, trail.new, trail.via, trail.by) == ("lat_pulldown", "seated_row", "homeassistant",
+                                                           "homeassistant")
+    assert re.fullmatch(r"ha\.\d+\.\d+", trail.edit_id), trail.edit_id  # rendered by Home Assistant's now()
+    print(f"correction: {set_id} {set_points()}, edit {trail.edit_id}")
 
 
 def mqtt_entities(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
@@ -453,11 +488,11 @@ def test_discovery_format_change_keeps_entities_settings_and_history(tmp_path: P
     try:
         agent_counting(mosquitto, config, 4)
         component_form = retained_discovery(mosquitto, node)
-        assert len(component_form) == 1 + 3 + 9 + 6 and all("/device/" not in t for t in component_form)
+        assert len(component_form) == 1 + 3 + 10 + 6 and all("/device/" not in t for t in component_form)
         wait_until(lambda: hass.state(reps_sensor) == "4", 60, 0.5, "reps from the component configs")
         hass.ws({"type": "config/entity_registry/update", "entity_id": reps_sensor, "name": "Bench reps, mine"})
         before, devices = mqtt_entities(hass), mqtt_devices(hass, entry_id)
-        assert len(before) == 1 + 3 + 9 + 6 and set(devices) == {
+        assert len(before) == 1 + 3 + 10 + 6 and set(devices) == {
             "replens_hub", f"replens_agent_{AGENT}", f"replens_member_{ann.id}"}
         enabled = {e["entity_id"] for e in before.values() if e["disabled_by"] is None}
     finally:
@@ -475,7 +510,7 @@ def test_discovery_format_change_keeps_entities_settings_and_history(tmp_path: P
                 return bool(found) and all(("/device/" in t) == (fmt == "device") for t in found)
 
             wait_until(switched, 30, 0.5, f"only {fmt} configs retained")
-            assert len(retained_discovery(mosquitto, node)) == (3 if fmt == "device" else 1 + 3 + 9 + 6)
+            assert len(retained_discovery(mosquitto, node)) == (3 if fmt == "device" else 1 + 3 + 10 + 6)
             wait_until(lambda: all(hass.state(e) not in (None, "unavailable") for e in enabled), 60, 0.5,
                        f"every entity provided again: {[e for e in enabled if hass.state(e) in (None, 'unavailable')]}")
             after = mqtt_entities(hass)

@@ -6,6 +6,7 @@ The stub HTTP server covers InfluxDB 3 (not available here), auth failures and h
 from __future__ import annotations
 
 import contextlib
+import json
 import ssl
 import subprocess
 import threading
@@ -23,6 +24,7 @@ import pytest
 from replens.config.influxdb import InfluxConfig
 from replens.errors import ConfigError, TransientError
 from replens.hub.storage.line_protocol import format_line
+from replens.hub.storage.points import PointKey
 from replens.hub.storage.transports import (
     InfluxSettings,
     V1Writer,
@@ -157,6 +159,31 @@ def test_v1_stopped_server_is_transient_then_same_write_succeeds(influx_db: tupl
     assert [row["reps"] for row in server.rows("SELECT reps FROM outage", db)] == [8, 5]
 
 
+def test_v1_delete_removes_exactly_the_one_point(influx_db: tuple[InfluxDB1, str]) -> None:
+    """Same time, other tag; same tags, 1 ns later; other measurement: all stay. Deleting again is fine."""
+    server, db = influx_db
+    writer = V1Writer(_v1(server, db))
+    tags = {"agent": "rack_1", "station": "bench", "exercise": "squat"}
+    writer.write([format_line("set", tags, {"reps": 5}, T0), format_line("set", tags, {"reps": 6}, T0 + 1),
+                  format_line("set", {**tags, "exercise": "lunge"}, {"reps": 7}, T0),
+                  format_line("rep", tags, {"index": 1}, T0)])
+    for _ in range(2):
+        writer.delete(PointKey("set", tags, T0))
+    writer.close()
+    rows = server.rows('SELECT "exercise", "reps" FROM "set" ORDER BY time', db)
+    assert sorted((r["time"], r["exercise"], r["reps"]) for r in rows) == [(T0, "lunge", 7), (T0 + 1, "squat", 6)]
+    assert len(server.rows('SELECT * FROM "rep"', db)) == 1
+
+
+def test_v1_delete_in_a_missing_database_waits_like_a_write(influx_db: tuple[InfluxDB1, str]) -> None:
+    """InfluxDB answers 200 with the error inside: read as the 404 a write gets (set-up, retried by the hub)."""
+    server, _ = influx_db
+    writer = V1Writer(_v1(server, "no_such_db", username="admin", password=SECRET))
+    with pytest.raises(WriteRejected, match="database not found") as caught:
+        writer.delete(PointKey("set", {"agent": "a"}, T0))
+    assert caught.value.status == 404 and SECRET not in str(caught.value)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # VictoriaMetrics /api/v2/write, V2Writer (influxdb-client)
 
@@ -202,6 +229,21 @@ def test_v2_stopped_victoria_fails_fast_then_recovers(victoria: VictoriaMetrics)
     writer.close()
     [series] = victoria.export(f'{{__name__="{measurement}_v"}}')
     assert series["values"] == [3]
+
+
+def test_victoria_cannot_delete_points_and_says_so(victoria: VictoriaMetrics) -> None:
+    """v2: 400 "unsupported path" (the hub sets the delete aside). v1: /query answers every statement with a
+    list of databases; taking that for a delete done would leave the old point silently."""
+    key = PointKey("set", {"agent": "a"}, T0)
+    writer = V2Writer(_v2(victoria))
+    with pytest.raises(WriteRejected, match="unsupported path") as refused:
+        writer.delete(key)
+    writer.close()
+    assert refused.value.status == 400
+    v1 = V1Writer(InfluxSettings(host=victoria.host, port=victoria.port, database="replens", timeout_s=5.0))
+    with pytest.raises(WriteRejected, match="did not run it") as ignored:
+        v1.delete(key)
+    assert ignored.value.status is None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -365,6 +407,55 @@ def test_v2_uses_bucket_org_and_token(stub: Stub) -> None:
     assert parse_qs(url.query) == {"org": ["gym"], "bucket": ["replens"], "precision": ["ns"]}
     assert headers["Authorization"] == f"Token {SECRET}"
     assert body == b"m f=1i 1"
+
+
+def test_v2_delete_request_shape(stub: Stub) -> None:
+    """VictoriaMetrics has no /api/v2/delete, so the request InfluxDB 2.x would get is checked here."""
+    stub.reply = Reply(204)
+    writer = make_writer(_stub_settings(stub, api_version=2, token=SECRET, organization="gym", bucket="replens"))
+    writer.delete(PointKey("set", {"agent": "rack_1", "station": "bench", "exercise": "squat"}, T0 + 5))
+    writer.close()
+    [(path, headers, body)] = stub.requests
+    url = urlsplit(path)
+    assert url.path == "/api/v2/delete"
+    assert parse_qs(url.query) == {"org": ["gym"], "bucket": ["replens"]}
+    assert headers["Authorization"] == f"Token {SECRET}"
+    assert json.loads(body) == {
+        "start": "2023-11-14T22:13:20.000000005Z", "stop": "2023-11-14T22:13:20.000000006Z",
+        "predicate": '_measurement="set" AND "agent"="rack_1" AND "exercise"="squat" AND "station"="bench"'}
+
+
+def test_v1_delete_request_shape(stub: Stub) -> None:
+    stub.reply = Reply(200, b'{"results":[{"statement_id":0}]}')
+    writer = make_writer(_stub_settings(stub, database="gym", username="coach", password=SECRET, path="/influx"))
+    writer.delete(PointKey("set", {"agent": "rack_1"}, T0))
+    [(path, headers, body)] = stub.requests
+    assert path == "/influx/query"
+    assert parse_qs(body.decode()) == {"q": [f"DELETE FROM \"set\" WHERE \"agent\"='rack_1' AND time = {T0}"],
+                                       "db": ["gym"]}
+    assert headers["Authorization"] == "Basic Y29hY2g6czNjcjN0LVBhNTU="
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+
+
+def test_v3_cannot_delete_a_point_and_sends_nothing(stub: Stub) -> None:
+    writer = make_writer(_stub_settings(stub, api_version=3, database="gym", token=SECRET))
+    with pytest.raises(WriteRejected, match="cannot delete a single point") as caught:
+        writer.delete(PointKey("set", {"agent": "a"}, T0))
+    assert caught.value.status is None and stub.requests == []
+
+
+@pytest.mark.parametrize("api_version", [1, 2])
+@pytest.mark.parametrize(("status", "expected"), [(400, WriteRejected), (401, WriteRejected),
+                                                  (404, WriteRejected), (429, TransientError),
+                                                  (501, WriteRejected), (503, TransientError)])
+def test_delete_status_mapping(stub: Stub, api_version: int, status: int, expected: type[Exception]) -> None:
+    """As for writes, except 501: a server without deletes says so for good (a write's 501 is retried)."""
+    stub.reply = Reply(status, b'{"code":"x","message":"server says ' + str(status).encode() + b'"}')
+    writer = make_writer(_stub_settings(stub, api_version=api_version, token=SECRET, organization="gym",
+                                        bucket="replens", database="gym"))
+    with pytest.raises(expected, match=f"server says {status}"):
+        writer.delete(PointKey("set", {"agent": "a"}, T0))
+    writer.close()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 
 from replens.contract.exercises import Exercise
 from replens.device_agent.counting.events import RepCompleted
+from replens.device_agent.counting.recognizing import StationEvent
 from replens.device_agent.sets import counted_sets
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.sources.opencv_source import open_source
@@ -144,7 +145,7 @@ def test_plate_tracker_bridges_the_occlusion(clip: Clip, tracked: list[BarSample
 
 def test_barbell_pipeline_counts_5_squats_with_the_analytic_concentric_velocity(clip: Clip) -> None:
     pipeline = BarbellPipeline(BarbellTracker.model_free(), Exercise.SQUAT)
-    events = []
+    events: list[StationEvent] = []
     t_s = 0.0
     with open_source(str(clip.path), realtime=False) as source:
         for frame in source:

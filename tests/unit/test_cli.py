@@ -77,6 +77,8 @@ def test_count_bad_inputs_name_the_file(tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--exercise", "yoga"], "unknown exercise 'yoga'"),
+    (["--exercise", "squat,benchpress"], "unknown exercise 'benchpress'; did you mean 'bench_press'?"),
+    (["--exercise", "squat,auto"], "auto cannot be in a list"),
     (["--roi", "1,2"], "roi"),
 ])
 def test_count_bad_options(tmp_path, args, message):
@@ -163,3 +165,26 @@ def test_count_annotate_writes_a_decodable_video(tmp_path):
     assert float(abs(image[8:86, 8:300].astype(int) - plain[8:86, 8:300].astype(int)).mean()) > 20  # the panel
     bad = replens("count", str(clip.path), str(clip.path), "--annotate", str(out))
     assert bad.returncode == 2 and "exactly one video" in bad.stderr
+
+
+def test_count_names_each_sets_exercise_among_candidates(tmp_path):
+    """``--exercise a,b,c``: each set gets the exercise recognised among them, with its confidence."""
+    from tests.unit.test_pose_engine import squat_clip
+
+    frames, times = squat_clip(7, seed=5)
+    fps = 1.0 / float(np.median(np.diff(times)))
+    pose = tmp_path / "squat.npy"
+    np.save(pose, np.nan_to_num(frames[:, :, :3].reshape(len(frames), -1)))
+    listed = replens("count", str(pose), "--fps", f"{fps}", "--exercise", "squat,push_up,bench_press,pull_up", "--json")
+    assert listed.returncode == 0, listed.stderr
+    out = json.loads(listed.stdout)
+    assert (out["exercise"], out["reps"]) == ("squat", 7)
+    assert 0.5 < out["exercise_confidence"] <= 1.0
+    (counted,) = out["sets"]
+    assert (counted["exercise"], counted["exercise_confidence"]) == ("squat", out["exercise_confidence"])
+    assert counted["runner_up"] in {"push_up", "bench_press", "pull_up"} and 0 <= counted["runner_up_confidence"] < 0.5
+    named = json.loads(replens("count", str(pose), "--fps", f"{fps}", "--exercise", "squat", "--json").stdout)
+    assert (named["exercise"], named["exercise_confidence"], named["reps"]) == ("squat", 1.0, 7)
+    assert "runner_up" not in named["sets"][0]
+    table = replens("count", str(pose), "--fps", f"{fps}", "--exercise", "squat,push_up")
+    assert table.returncode == 0 and "squat (" in table.stdout

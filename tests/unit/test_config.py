@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from replens.config import RepLensConfig, load_config
+from replens.contract import Exercise
 from replens.errors import ConfigError
 from replens.mqtt_options import password
 
@@ -245,3 +246,47 @@ def test_pose_tracker_section_and_its_typos(tmp_path):
     assert "tracker -> devcie: unknown key; did you mean 'device'?" in message
     message = error_of(write(tmp_path, text.replace("device: GPU", "precision: int8")))
     assert "tracker -> precision:" in message and "(got: 'int8')" in message
+
+
+MULTI = MINIMAL.replace("        exercise: chest_press\n",
+                        "        exercise: {exercise}\n        tracker: {{type: {tracker}}}\n")
+
+
+def multi_use(tmp_path: Path, exercise: str, tracker: str = "pose") -> Path:
+    return write(tmp_path, MULTI.format(exercise=exercise, tracker=tracker))
+
+
+def test_a_station_names_one_exercise_lists_several_or_says_auto(tmp_path):
+    listed = load_config(multi_use(tmp_path, "[squat, bench_press, overhead_press]"), env={})
+    station = listed.agents["rack_1"].stations["bench"]
+    assert station.candidates == (Exercise.SQUAT, Exercise.BENCH_PRESS, Exercise.OVERHEAD_PRESS)
+    assert station.recognises and station.named is Exercise.AUTO
+    one = load_config(multi_use(tmp_path, "[squat]"), env={}).agents["rack_1"].stations["bench"]
+    assert (one.exercise, one.candidates, one.recognises) == (Exercise.SQUAT, (Exercise.SQUAT,), False)
+    auto = load_config(multi_use(tmp_path, "auto"), env={}).agents["rack_1"].stations["bench"]
+    assert (auto.candidates, auto.recognises) == (None, True)
+    stack_auto = load_config(multi_use(tmp_path, "auto", "stack"), env={}).agents["rack_1"].stations["bench"]
+    assert not stack_auto.recognises  # a weight stack counts without a name: nothing to recognise from
+    bar = load_config(multi_use(tmp_path, "[squat, deadlift]", "barbell"), env={}).agents["rack_1"].stations["bench"]
+    assert bar.recognises and bar.candidates == (Exercise.SQUAT, Exercise.DEADLIFT)  # told apart by the bar path
+
+
+@pytest.mark.parametrize(
+    ("exercise", "tracker", "message"),
+    [
+        ("[squat, bench_pres, ovrhead_press]", "pose",
+         "unknown exercise 'bench_pres'; did you mean 'bench_press'?; unknown exercise 'ovrhead_press'; did you "
+         "mean 'overhead_press'?"),
+        ("[]", "pose", "an empty list names no exercise"),
+        ("[squat, auto]", "pose", "auto cannot be in a list"),
+        ("[squat, squat]", "pose", "squat listed more than once"),
+        ("[lat_pulldown, seated_row]", "stack", "a stack tracker cannot tell exercises apart"),
+        ("[squat, lunge]", "barbell", "a barbell tracker tells only barbell lifts apart"),
+    ],
+)
+def test_bad_exercise_lists_name_the_line_and_every_bad_name(tmp_path, exercise, tracker, message):
+    error = error_of(multi_use(tmp_path, exercise, tracker))
+    key = "exercise" if tracker == "pose" else "tracker"  # a list is wrong for the tracker, or has a bad name
+    line = 8 if key == "exercise" else 9
+    assert error.startswith(f"{tmp_path / 'replens.yaml'}:{line}: agents -> rack_1 -> stations -> bench -> {key}: ")
+    assert message in error

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from replens.contract import ClaimLastCommand, StationCommand, StationCommandKind, Topics
+from replens.contract import ClaimLastCommand, EditLastCommand, Exercise, StationCommand, StationCommandKind, Topics
 from replens.integrations.homeassistant.discovery import (
     DiscoveryContext,
     all_configs,
@@ -87,6 +87,12 @@ EXPECTED_STATION = {
         options=["ann lee", "Bob", "(nobody)"],
         command_template='{"schema":1,"agent_id":"rack_1","station":"bench","member":{{ value | tojson }},'
                          '"by":"homeassistant"}'),
+    "homeassistant/select/replens/rack_1_bench_correct_exercise/config": station(
+        "select", "correct_exercise", "Bench correct exercise", state_topic=LAST_SET,
+        command_topic="replens/hub/edit_last", value_template="{{ value_json.exercise }}", icon="mdi:swap-horizontal",
+        options=[e.value for e in Exercise if e is not Exercise.AUTO],
+        command_template='{"schema":1,"exercise":{{ value | tojson }},"edit_id":"ha.{{ now().timestamp() }}",'
+                         '"agent_id":"rack_1","station":"bench","by":"homeassistant"}'),
 }
 
 EXPECTED_MEMBER = {
@@ -130,7 +136,7 @@ def test_payloads_are_sorted_compact_json() -> None:
         assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
     reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
     assert configs[reps] == encode(EXPECTED_STATION[reps])
-    assert len(configs) == 1 + 3 + 9 + 6  # hub status, agent diagnostics, station, member
+    assert len(configs) == 1 + 3 + 10 + 6  # hub status, agent diagnostics, station, member
     diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
     assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
 
@@ -152,6 +158,23 @@ def test_command_payloads_are_valid_contract_messages() -> None:
     select = EXPECTED_STATION["homeassistant/select/replens/rack_1_bench_last_set_member/config"]
     rendered = str(select["command_template"]).replace("{{ value | tojson }}", json.dumps('Ann "the rock" Lee'))
     assert ClaimLastCommand.model_validate_json(rendered).member == 'Ann "the rock" Lee'
+
+
+def test_the_correction_select_sends_an_edit_of_the_last_set_with_a_fresh_id() -> None:
+    select = EXPECTED_STATION["homeassistant/select/replens/rack_1_bench_correct_exercise/config"]
+    rendered = str(select["command_template"]).replace("{{ value | tojson }}", json.dumps("lunge")).replace(
+        "{{ now().timestamp() }}", "1764158400.123456")  # what Home Assistant's template engine makes of it
+    command = EditLastCommand.model_validate_json(rendered)
+    assert (command.edit_id, command.agent_id, command.station, command.exercise, command.by) == (
+        "ha.1764158400.123456", "rack_1", "bench", Exercise.LUNGE, "homeassistant")
+
+
+def test_a_station_that_says_which_exercises_it_hosts_offers_those() -> None:
+    hosted = {("rack_1", "bench"): ["squat", "lunge"]}
+    configs = all_configs(CTX, {"rack_1": ["bench", "squat"]}, {}, "component", hosted)
+    options = {t.split("/")[3]: json.loads(p)["options"] for t, p in configs.items() if "correct_exercise" in t}
+    assert options == {"rack_1_bench_correct_exercise": ["squat", "lunge"],
+                       "rack_1_squat_correct_exercise": [e.value for e in Exercise if e is not Exercise.AUTO]}
 
 
 EXPECTED_HUB_DEVICE = {

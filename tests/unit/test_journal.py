@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from replens.contract import Appearance, Exercise, IdentitySource, RepEvent, SetEvent, SetPhase, VisitEvent, VisitRole
-from replens.hub.journal import Inbound, Journal, Outgoing, UnknownSetError
+from replens.hub.journal import Inbound, Journal, Outgoing, PointOp, UnknownSetError
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -97,6 +97,39 @@ def test_an_older_journal_gains_the_identity_columns(tmp_path):
     reopened = Journal(path)  # migrating again changes nothing
     (stored,) = reopened.sets()
     assert (stored.reps, stored.member, stored.identity_source, stored.claimed) == (2, "m1", "claim", True)
+
+
+FIRST_RELEASE_QUEUES = """
+CREATE TABLE reps (
+    set_id TEXT NOT NULL, idx INTEGER NOT NULL, agent_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    started_at TEXT NOT NULL, ended_at TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (set_id, idx)
+);
+CREATE TABLE influx_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, queued_at REAL NOT NULL);
+CREATE TABLE influx_rejected (id INTEGER PRIMARY KEY, line TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL);
+"""
+
+
+def test_an_older_journal_keeps_its_queue_and_learns_deletes(tmp_path):
+    """Points queued by an older hub are written as before; the exercise columns take the latest event's value."""
+    path = tmp_path / "j.sqlite3"
+    first, rep = set_event(1, SetPhase.NEW, 1), rep_event(3, 1)
+    latest = set_event(2, SetPhase.UPDATE, 2).model_copy(update={"exercise": Exercise.SQUAT})
+    with sqlite3.connect(path) as db:
+        db.executescript(FIRST_RELEASE_SETS + FIRST_RELEASE_QUEUES)
+        db.execute("INSERT INTO sets VALUES (?, 'a1', 'bench', 'chest_press', NULL, 2, 'update', ?, NULL, 2, ?)",
+                   (first.set_id, first.started_at.isoformat(), latest.model_dump_json()))
+        db.execute("INSERT INTO reps VALUES (?, 1, 'a1', 3, ?, ?, ?)", (rep.set_id, rep.started_at.isoformat(),
+                                                                         rep.ended_at.isoformat(),
+                                                                         rep.model_dump_json()))
+        db.execute("INSERT INTO influx_outbox(line, queued_at) VALUES ('m v=1i 1', 0)")
+    db.close()
+    journal = Journal(path)
+    (pending,) = journal.pending_points(10)
+    assert (pending.line, pending.op) == ("m v=1i 1", PointOp.WRITE)
+    assert journal.sets()[0].exercise is Exercise.SQUAT  # the tag of the point the latest event wrote
+    assert journal._db.execute("SELECT exercise FROM reps").fetchone() == ("chest_press",)
+    journal.point_rejected(pending, "kept aside")
+    assert journal._db.execute("SELECT op FROM influx_rejected").fetchone() == ("write",)
 
 
 # Visits, claims, attribution, deletion -----------------------------------------------------------------------------

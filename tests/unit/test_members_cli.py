@@ -145,3 +145,48 @@ def test_enrol_from_a_camera_stream(config_path: Path, tmp_path: Path, capsys: p
     assert "from 3 face(s)" in out
     status, out, _ = run(capsys, "members", "identify", str(FACES / "obama3.jpg"), "--json", *cfg)
     assert json.loads(out)["member"] == "Barack"
+
+
+def test_sets_edit_corrects_the_exercise_and_keeps_the_trail(config_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = ["--config", str(config_path)]
+    config = load_config(config_path, env={})
+    status, _, err = run(capsys, "sets", "edit", "rack.bench.1", "--exercise", "squat", *cfg)
+    assert status == 1 and "no hub journal" in err
+
+    started = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    event = SetEvent(agent_id="rack", seq=1, set_id="rack.floor.1", station="floor", exercise=Exercise.SQUAT,
+                     event="end", reps=8, started_at=started, ended_at=started, exercise_confidence=0.61)
+    journal = Journal(config.journal_path())
+    journal.record(Inbound(events=[event]))
+    queued = journal.points_depth()[0]
+    journal.close()
+
+    # Refused, and nothing changes: an unknown exercise (with a did-you-mean), auto, an unknown or malformed set.
+    for args, message in ((["rack.floor.1", "--exercise", "lunges"], "did you mean 'lunge'"),
+                          (["rack.floor.1", "--exercise", "auto"], "unknown exercise 'auto'"),
+                          (["rack.floor.2", "--exercise", "lunge"], "no set 'rack.floor.2'"),
+                          (["rack floor", "--exercise", "lunge"], "set 'rack floor': set_id")):
+        status, _, err = run(capsys, "sets", "edit", *args, *cfg)
+        assert status == 1 and message in err, err
+    journal = Journal(config.journal_path())
+    assert journal.points_depth()[0] == queued and journal.set_edits("rack.floor.1") == []
+    journal.close()
+
+    status, out, _ = run(capsys, "sets", "edit", "rack.floor.1", "--exercise", "Lunge", "--by", "coach", *cfg)
+    assert status == 0 and out == "set rack.floor.1: exercise squat → lunge; the camera recognised squat (0.61)\n"
+    status, out, _ = run(capsys, "sets", "list", "--json", *cfg)
+    listed = json.loads(out)
+    assert (listed["exercise"], listed["recognised_exercise"], listed["exercise_confidence"], listed["edited"]) == (
+        "lunge", "squat", 0.61, ["exercise"])
+    status, out, _ = run(capsys, "sets", "edit", "rack.floor.1", "--exercise", "lunge", *cfg)
+    assert status == 0 and "stays lunge" in out
+    status, out, _ = run(capsys, "sets", "edits", "rack.floor.1", "--json", *cfg)
+    trail = [json.loads(line) for line in out.splitlines()]
+    assert [(t["old"], t["new"], t["via"]) for t in trail] == [("squat", "lunge", "cli"), ("lunge", "lunge", "cli")]
+    assert trail[0]["by"] == "coach" and trail[0]["edit_id"].startswith("cli-")
+    journal = Journal(config.journal_path())
+    assert journal.points_depth()[0] == queued + 2  # the old point's delete and the new point: the hub sends them
+    journal.close()
+    status, _, err = run(capsys, "sets", "edits", "rack.floor.9", *cfg)
+    assert status == 1 and "no set 'rack.floor.9'" in err

@@ -172,3 +172,21 @@ def test_no_pose_and_bad_frames() -> None:
     assert rec.finish(7.0) is None  # nothing seen, nothing decided
     with pytest.raises(ValueError, match="33"):
         rec.update(8.0, np.zeros((17, 2)))
+
+
+def test_a_pull_up_with_image_position_is_not_an_overhead_press() -> None:
+    """With pixel landmarks the still hands on the bar and the free feet tell a pull-up from a press."""
+    final, _ = recognise(POSTURES[Exercise.PULL_UP](), [Exercise.PULL_UP, Exercise.OVERHEAD_PRESS])
+    assert final.exercise is Exercise.PULL_UP
+    assert final.confidence > 0.8
+
+
+def test_per_frame_normalisation_leaves_pull_up_and_press_a_toss_up() -> None:
+    """Per-axis min-max normalisation turns "the body rises under still hands" into "the hands come
+    down towards a still body": the hanging pull-up maps onto the press at lockout and the top of the
+    pull-up onto the racked press (issue 14's pull_up -> overhead_press confusions on RepCount-A).
+    Without image position the recogniser cannot know which, and must not claim to."""
+    frames, times = POSTURES[Exercise.PULL_UP]()
+    final, _ = recognise((per_frame_normalised(frames), times), [Exercise.PULL_UP, Exercise.OVERHEAD_PRESS])
+    assert 0.5 <= final.confidence < 0.7
+    assert final.runner_up_confidence > 0.3

@@ -8,6 +8,7 @@ from replens.contract.exercises import Exercise
 from replens.device_agent.counting.events import RepCompleted, SetEnded
 from replens.device_agent.counting.pose import PoseRepEngine
 from replens.device_agent.counting.profiles import profile_for
+from replens.device_agent.counting.recognition import Recognition
 from replens.device_agent.counting.recognizing import (
     ExerciseChanged,
     RecognizedEvent,
@@ -76,3 +77,45 @@ def test_the_set_reports_the_final_exercises_own_count() -> None:
         elif isinstance(e.event, RepCompleted):
             running += 1
     assert running == len(counted.reps) == 8
+
+
+class Scripted:
+    """A recogniser double: says ``first`` until the squat counter's third rep, then ``then``."""
+
+    def __init__(self, counter: RecognizingPoseCounter, first: Exercise, then: Exercise) -> None:
+        self.counter, self.first, self.then = counter, first, then
+        self.candidates = counter.candidates
+        self.eligible: frozenset[Exercise] | None = None
+        self.current: Recognition | None = None
+
+    def _now(self, t_s: float) -> Recognition:
+        choice = self.then if self.counter.reps(Exercise.SQUAT) >= 3 else self.first
+        return Recognition(choice, 0.9, None, 0.0, t_s)
+
+    def update(self, t_s: float, landmarks: object) -> Recognition | None:
+        self.current = self._now(t_s)
+        return self.current
+
+    def decide(self, t_s: float) -> Recognition:
+        self.current = self._now(t_s)
+        return self.current
+
+    def finish(self, t_s: float) -> Recognition:
+        return self._now(t_s)
+
+    def reset(self) -> None:
+        self.current = None
+
+
+def test_a_change_of_mind_in_the_frame_of_a_rep_neither_loses_nor_doubles_it() -> None:
+    """Regression: the hand-over listed the new exercise's reps including the one just completed, and that rep's
+    own event was passed on too, so the set counted it twice."""
+    frames, times = squat_clip(6, seed=7)
+    counter = RecognizingPoseCounter([Exercise.LUNGE, Exercise.SQUAT])
+    counter._recognizer = Scripted(counter, Exercise.LUNGE, Exercise.SQUAT)  # type: ignore[assignment]
+    events = run(counter, frames, times)
+    assert any(isinstance(e, ExerciseChanged) and e.exercise is Exercise.SQUAT and len(e.reps) == 3 for e in events)
+    (counted,) = counted_sets(events, Exercise.AUTO)
+    assert counted.exercise is Exercise.SQUAT
+    assert [r.index for r in counted.reps] == list(range(1, 7))
+    assert list(counted.reps) == [e.rep for e in plain(Exercise.SQUAT, frames, times)]

@@ -107,7 +107,7 @@ def test_an_explicit_roi_wins_over_the_zone_box(tmp_path: Path) -> None:
 def test_bad_polygons_name_file_line_and_key_path(tmp_path: Path, zone: str, message: str) -> None:
     path = write(tmp_path, zone)
     error = config_error(path)
-    assert error.startswith(f"{path}:12: agents -> cam -> stations -> rack_1 -> zone: Value error, {message}")
+    assert error.startswith(f"{path}:12: agents -> cam -> stations -> rack_1 -> zone: {message}")
 
 
 def test_a_point_outside_the_frame_names_its_own_line(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from replens.arrays import Float64Array
+
 N_LANDMARKS = 33
 _DOWN = np.array([0.0, -1.0, 0.0])
 # segment lengths in torso units (adult proportions)
@@ -42,29 +43,29 @@ _FACE = {
 }
 
 
-def _rx(deg: float) -> FloatArray:
+def _rx(deg: float) -> Float64Array:
     c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
     return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
 
 
-def _ry(deg: float) -> FloatArray:
+def _ry(deg: float) -> Float64Array:
     c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def _rz(deg: float) -> FloatArray:
+def _rz(deg: float) -> Float64Array:
     c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
-def limb_direction(flexion: float, abduction: float, side: float, plane: float = 0.0) -> FloatArray:
+def limb_direction(flexion: float, abduction: float, side: float, plane: float = 0.0) -> Float64Array:
     """Unit vector of a limb in the trunk frame; ``side`` is +1 for the left, -1 for the right.
 
     Flexion swings the limb forward in a vertical plane turned ``plane`` degrees out from straight
     ahead (knees tracking over turned-out toes, arms raised in the scapular plane); abduction then
     lifts it out to the side.
     """
-    out: FloatArray = _rz(side * abduction) @ _ry(side * plane) @ _rx(-flexion) @ _DOWN
+    out: Float64Array = _rz(side * abduction) @ _ry(side * plane) @ _rx(-flexion) @ _DOWN
     return out
 
 
@@ -109,7 +110,7 @@ class Joints:
         return replace(self, **values)
 
 
-def landmarks_3d(left: Joints, right: Joints | None = None) -> FloatArray:
+def landmarks_3d(left: Joints, right: Joints | None = None) -> Float64Array:
     """(33, 3) BlazePose-ordered points in the world (y up) for one pose; ``right`` defaults to ``left``."""
     pts = np.zeros((N_LANDMARKS, 3))
     for side, offset, j in ((1.0, 0, left), (-1.0, 1, right or left)):
@@ -138,11 +139,11 @@ def landmarks_3d(left: Joints, right: Joints | None = None) -> FloatArray:
     head = _rx(-left.head)
     for k, xyz in _FACE.items():
         pts[k] = _NECK + head @ (np.array(xyz) - _NECK)
-    world: FloatArray = pts @ _rx(left.pitch).T
+    world: Float64Array = pts @ _rx(left.pitch).T
     return world
 
 
-def camera_rotations(azimuths_deg: npt.ArrayLike, elevations_deg: npt.ArrayLike) -> FloatArray:
+def camera_rotations(azimuths_deg: npt.ArrayLike, elevations_deg: npt.ArrayLike) -> Float64Array:
     """(n_az * n_el, 3, 3) world-to-camera rotations.
 
     The person is turned by the azimuth (0 = facing the camera, 90 = left side to the camera) and
@@ -152,11 +153,11 @@ def camera_rotations(azimuths_deg: npt.ArrayLike, elevations_deg: npt.ArrayLike)
     return np.array(rots)
 
 
-def project(points: FloatArray, rotations: FloatArray) -> FloatArray:
+def project(points: Float64Array, rotations: Float64Array) -> Float64Array:
     """(..., 33, 3) world points seen through (v, 3, 3) rotations: (v, ..., 33, 2) image points, y down.
 
     Orthographic: at gym distances the depth of a body is small next to the distance to the camera.
     """
     cam = np.einsum("vij,...kj->v...ki", rotations, points)
-    out: FloatArray = np.stack([cam[..., 0], -cam[..., 1]], axis=-1)
+    out: Float64Array = np.stack([cam[..., 0], -cam[..., 1]], axis=-1)
     return out

@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from replens.arrays import Float64Array
+
 BODY = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 ROW_SIZE = 2 * len(BODY)
 # left/right pairs as indices into BODY
@@ -29,23 +29,23 @@ DESCRIPTOR_SIZE = 2 + 2 * len(PAIRS) + 2 * 4
 DESCRIPTOR_WEIGHTS = np.array([1.0] * (2 + 2 * len(PAIRS)) + [0.5] * 8)
 
 
-def normalise(xy: FloatArray) -> FloatArray | None:
+def normalise(xy: Float64Array) -> Float64Array | None:
     """(33, 2) points min-max normalised per axis, or None when either axis has no extent."""
     lo = xy.min(axis=0)
     span = xy.max(axis=0) - lo
     if not (span[0] > 0.0 and span[1] > 0.0):
         return None
-    out: FloatArray = (xy - lo) / span
+    out: Float64Array = (xy - lo) / span
     return out
 
 
-def body_row(xy_norm: FloatArray) -> FloatArray:
+def body_row(xy_norm: Float64Array) -> Float64Array:
     """The ``ROW_SIZE`` values of a normalised frame's 13 body landmarks."""
-    out: FloatArray = xy_norm[BODY, :2].ravel()
+    out: Float64Array = xy_norm[BODY, :2].ravel()
     return out
 
 
-def descriptor(rows: FloatArray) -> FloatArray:
+def descriptor(rows: Float64Array) -> Float64Array:
     """(..., ROW_SIZE) rows -> (..., DESCRIPTOR_SIZE) weighted pose descriptors.
 
     The nose, the left/right means of six joints (immune to MediaPipe swapping left and right) and
@@ -55,7 +55,7 @@ def descriptor(rows: FloatArray) -> FloatArray:
     parts = [pts[..., 0, :]]
     parts += [0.5 * (pts[..., left, :] + pts[..., right, :]) for left, right in PAIRS.values()]
     parts += [np.abs(pts[..., PAIRS[k][0], :] - pts[..., PAIRS[k][1], :]) for k in "EWKA"]
-    out: FloatArray = np.concatenate(parts, axis=-1) * DESCRIPTOR_WEIGHTS
+    out: Float64Array = np.concatenate(parts, axis=-1) * DESCRIPTOR_WEIGHTS
     return out
 
 
@@ -65,54 +65,54 @@ class BodyParts:
     Image convention: y grows downwards, so "a above b" is ``y(a) < y(b)``.
     """
 
-    def __init__(self, rows: FloatArray) -> None:
+    def __init__(self, rows: Float64Array) -> None:
         self._pts = rows.reshape(len(rows), len(BODY), 2)
 
     def __len__(self) -> int:
         return len(self._pts)
 
-    def _mean(self, name: str, axis: int) -> FloatArray:
+    def _mean(self, name: str, axis: int) -> Float64Array:
         if name == "N":
             return self._pts[:, 0, axis]
         left, right = PAIRS[name]
-        out: FloatArray = 0.5 * (self._pts[:, left, axis] + self._pts[:, right, axis])
+        out: Float64Array = 0.5 * (self._pts[:, left, axis] + self._pts[:, right, axis])
         return out
 
-    def x(self, name: str) -> FloatArray:
+    def x(self, name: str) -> Float64Array:
         """Mean x of a joint pair (or the nose, ``N``)."""
         return self._mean(name, 0)
 
-    def y(self, name: str) -> FloatArray:
+    def y(self, name: str) -> Float64Array:
         """Mean y of a joint pair (or the nose, ``N``)."""
         return self._mean(name, 1)
 
-    def side_y(self, name: str, side: int) -> FloatArray:
+    def side_y(self, name: str, side: int) -> Float64Array:
         """Y of one side (0 left, 1 right) of a joint pair."""
         return self._pts[:, PAIRS[name][side], 1]
 
-    def spread_x(self, name: str) -> FloatArray:
+    def spread_x(self, name: str) -> Float64Array:
         """|x left - x right| of a joint pair."""
         left, right = PAIRS[name]
-        out: FloatArray = np.abs(self._pts[:, left, 0] - self._pts[:, right, 0])
+        out: Float64Array = np.abs(self._pts[:, left, 0] - self._pts[:, right, 0])
         return out
 
-    def point(self, index: int) -> FloatArray:
+    def point(self, index: int) -> Float64Array:
         """(n, 2) coordinates of one of the 13 body points."""
-        out: FloatArray = self._pts[:, index, :]
+        out: Float64Array = self._pts[:, index, :]
         return out
 
 
-def joint_angle(parts: BodyParts, proximal: int, vertex: int, distal: int) -> FloatArray:
+def joint_angle(parts: BodyParts, proximal: int, vertex: int, distal: int) -> Float64Array:
     """Angle in degrees at ``vertex`` between two of the 13 body points (indices into BODY)."""
     u = parts.point(proximal) - parts.point(vertex)
     v = parts.point(distal) - parts.point(vertex)
     dot = np.einsum("ij,ij->i", u, v)
     norm = np.sqrt(np.einsum("ij,ij->i", u, u) * np.einsum("ij,ij->i", v, v)) + 1e-12
-    out: FloatArray = np.degrees(np.arccos(np.clip(dot / norm, -1.0, 1.0)))
+    out: Float64Array = np.degrees(np.arccos(np.clip(dot / norm, -1.0, 1.0)))
     return out
 
 
-def torso_length(xy: FloatArray) -> float:
+def torso_length(xy: Float64Array) -> float:
     """Mid-shoulder to mid-hip distance of one frame's (33, 2) points, in their own units."""
     sh = 0.5 * (xy[11] + xy[12])
     hip = 0.5 * (xy[23] + xy[24])

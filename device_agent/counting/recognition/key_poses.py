@@ -14,6 +14,7 @@ from functools import cache
 
 import numpy as np
 
+from replens.arrays import Float64Array
 from replens.contract.exercises import Exercise
 from replens.device_agent.counting.recognition.body_model import (
     Joints,
@@ -24,7 +25,6 @@ from replens.device_agent.counting.recognition.body_model import (
 from replens.device_agent.counting.recognition.features import (
     BODY,
     DESCRIPTOR_SIZE,
-    FloatArray,
     descriptor,
 )
 
@@ -191,7 +191,7 @@ def _nuisance(j: Joints, kind: int) -> Joints:
     return j
 
 
-def _poses(motion: Motion, kind: int) -> FloatArray:
+def _poses(motion: Motion, kind: int) -> Float64Array:
     """(len(PHASES), 33, 3) world points from rest to turn for one nuisance variant."""
     rest, turn = _nuisance(motion.rest, kind), _nuisance(motion.turn, kind)
     rest_r = _nuisance(motion.rest_right, kind) if motion.rest_right else None
@@ -207,7 +207,7 @@ def _poses(motion: Motion, kind: int) -> FloatArray:
 
 
 @cache
-def key_pose_bank(exercise: Exercise) -> FloatArray:
+def key_pose_bank(exercise: Exercise) -> Float64Array:
     """(n_templates, len(PHASES), DESCRIPTOR_SIZE) descriptors of an exercise's generated poses.
 
     A template is one motion, nuisance variant and camera view; its rows are the phases from rest
@@ -223,5 +223,5 @@ def key_pose_bank(exercise: Exercise) -> FloatArray:
     span = np.maximum(xy.max(axis=-2, keepdims=True) - lo, 1e-9)
     rows = ((xy - lo) / span)[..., BODY, :].reshape(*xy.shape[:3], -1)
     desc = descriptor(rows)  # (views, n_var, phases, D)
-    out: FloatArray = np.ascontiguousarray(desc.transpose(1, 0, 2, 3).reshape(-1, len(PHASES), DESCRIPTOR_SIZE))
+    out: Float64Array = np.ascontiguousarray(desc.transpose(1, 0, 2, 3).reshape(-1, len(PHASES), DESCRIPTOR_SIZE))
     return out

@@ -14,7 +14,8 @@ from collections import deque
 
 import numpy as np
 
-from replens.device_agent.counting.recognition.features import BODY, FloatArray
+from replens.arrays import Float64Array
+from replens.device_agent.counting.recognition.features import BODY
 
 BUCKET_S = 0.1  # the recogniser's bucket length (one row per bucket)
 ANCHOR_RANGE = 0.3  # torso lengths: a hand or foot moving less than this over the window is anchored
@@ -24,7 +25,7 @@ _HIPS = (BODY.index(23), BODY.index(24))
 _ENDS = {"hands": (BODY.index(15), BODY.index(16)), "feet": (BODY.index(27), BODY.index(28))}
 
 
-def is_normalised(xy: FloatArray) -> bool:
+def is_normalised(xy: Float64Array) -> bool:
     """True for a frame already min-max normalised per axis (both axes span exactly 0..1)."""
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     return bool(np.all(np.abs(lo) < 1e-6) and np.all(np.abs(hi - 1.0) < 1e-6))
@@ -34,13 +35,13 @@ class Placement:
     """Per bucket: the 13 body points in torso lengths (image units / torso), or nothing."""
 
     def __init__(self, window: int) -> None:
-        self._rows: deque[FloatArray | None] = deque(maxlen=window)
+        self._rows: deque[Float64Array | None] = deque(maxlen=window)
 
-    def push(self, row: FloatArray | None) -> None:
+    def push(self, row: Float64Array | None) -> None:
         """One bucket's mean body points divided by its torso length; None for normalised input."""
         self._rows.append(row)
 
-    def _matrix(self) -> FloatArray | None:
+    def _matrix(self) -> Float64Array | None:
         rows = [r for r in self._rows if r is not None]
         if len(rows) < max(10, len(self._rows) // 2):  # mostly normalised input: no position
             return None

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float64Array
 from replens.contract.exercises import Exercise
 from replens.device_agent.counting.profiles import PoseSignal, profile_for
 from replens.device_agent.counting.recognition.features import (
     ROW_SIZE,
     BodyParts,
-    FloatArray,
     body_row,
     descriptor,
     normalise,
@@ -116,7 +116,7 @@ class _KeyPoseFit:
         self._hist = np.zeros((window, n_templates), dtype=np.float32)
         self._n = 0
 
-    def push(self, descriptor: FloatArray) -> None:
+    def push(self, descriptor: Float64Array) -> None:
         """Add one bucket's weighted descriptor."""
         x = descriptor.astype(np.float32)
         sq = (self._norms + np.float32(x @ x) - 2.0 * (x @ self._bank_t)).reshape(self._phases, -1)
@@ -163,7 +163,7 @@ class ExerciseRecognizer:
         """Forget the set (call between sets)."""
         s = self.settings
         self._window = max(2, round(s.window_s / BUCKET_S))
-        self._rows: deque[FloatArray] = deque(maxlen=self._window)
+        self._rows: deque[Float64Array] = deque(maxlen=self._window)
         self._placement = Placement(self._window)
         self._fit = _KeyPoseFit(self.candidates, self._window)
         self._sum = np.zeros(ROW_SIZE)
@@ -216,7 +216,7 @@ class ExerciseRecognizer:
             return self.current
         return None
 
-    def _add(self, t_s: float, norm: FloatArray, xy: FloatArray) -> None:
+    def _add(self, t_s: float, norm: Float64Array, xy: Float64Array) -> None:
         """Add a frame to the open bucket; close it first when it is ``BUCKET_S`` old."""
         if self._bucket_t0 is not None and t_s - self._bucket_t0 >= BUCKET_S and self._count:
             row = self._sum / self._count
@@ -253,12 +253,12 @@ class ExerciseRecognizer:
         self.current = self._decide(t_s)
         return self.current
 
-    def _window_scores(self) -> tuple[FloatArray, float]:
+    def _window_scores(self) -> tuple[Float64Array, float]:
         """Per candidate score of the current window, and the best periodicity among their signals."""
         parts = BodyParts(np.array(self._rows))
         facts = body_facts(parts, self._placement.anchors())
         fits = self._fit.fits()
-        signals: dict[PoseSignal, FloatArray] = {}  # exercises sharing a signal compute it once...
+        signals: dict[PoseSignal, Float64Array] = {}  # exercises sharing a signal compute it once...
         rhos: dict[tuple[PoseSignal, int, int], float] = {}  # ...and its periodicity per lag range
         scores = np.zeros(len(self.candidates))
         best = 0.0
@@ -312,7 +312,7 @@ class ExerciseRecognizer:
             held = self.candidates.index(self.current.exercise)
             if held != lead and held in order and mean[lead] < mean[held] + self.settings.switch_margin:
                 lead = held
-        rest = [i for i in order if i != lead]
+        rest = [int(i) for i in np.argsort(-p) if int(i) != lead]  # eligible or not: the next most likely
         runner = rest[0] if rest else None
         return Recognition(
             exercise=self.candidates[lead],
@@ -323,7 +323,7 @@ class ExerciseRecognizer:
         )
 
 
-def _points(landmarks: npt.ArrayLike | None) -> FloatArray | None:
+def _points(landmarks: npt.ArrayLike | None) -> Float64Array | None:
     """(33, 2) finite points of a frame, or None for no pose (None, all zeros, NaN, wrong shape)."""
     if landmarks is None:
         return None

@@ -22,8 +22,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from replens.arrays import Float64Array
 from replens.contract.exercises import Exercise
-from replens.device_agent.counting.recognition.features import BodyParts, FloatArray
+from replens.device_agent.counting.recognition.features import BodyParts
 
 BoolArray = npt.NDArray[np.bool_]
 Phase = Literal["always", "rest", "turn", "window"]  # "window": a fact about the whole window
@@ -73,9 +74,9 @@ class Rules:
         object.__setattr__(self, "direction", tuple((f, d / norm) for f, d in moving))
 
 
-def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+def _ratio(num: Float64Array, den: Float64Array) -> Float64Array:
     den = np.where(np.abs(den) < 0.05, np.copysign(0.05, den), den)
-    out: FloatArray = np.clip(num / den, -3.0, 3.0)
+    out: Float64Array = np.clip(num / den, -3.0, 3.0)
     return out
 
 
@@ -84,12 +85,12 @@ class Facts:
     """Per row of a window: the named orderings, and the ratios as rows of one matrix."""
 
     cues: dict[str, BoolArray]
-    ratios: FloatArray  # (len(RATIOS), n)
+    ratios: Float64Array  # (len(RATIOS), n)
     window: dict[str, bool | None]  # facts about the whole window; None = unknown (skipped)
 
-    def ratio(self, name: str) -> FloatArray:
+    def ratio(self, name: str) -> Float64Array:
         """One ratio's values."""
-        out: FloatArray = self.ratios[RATIOS.index(name)]
+        out: Float64Array = self.ratios[RATIOS.index(name)]
         return out
 
 
@@ -130,9 +131,9 @@ def body_facts(p: BodyParts, window: dict[str, bool | None]) -> Facts:
     return Facts(bools, np.array([ratios[k] for k in RATIOS]), window)
 
 
-def _middle(block: FloatArray) -> FloatArray:
+def _middle(block: Float64Array) -> Float64Array:
     """Per row, the middle value (a median without np.median's per-call overhead)."""
-    out: FloatArray = np.sort(block, axis=1)[:, block.shape[1] // 2]
+    out: Float64Array = np.sort(block, axis=1)[:, block.shape[1] // 2]
     return out
 
 
@@ -145,7 +146,7 @@ def _gauss(value: float, expected: float, sigma: float) -> float:
     return 0.5 - min(0.5 * z * z, LEVEL_CLIP)
 
 
-def rule_score(rules: Rules, facts: Facts, signal: FloatArray, *, rest_high: bool) -> float:
+def rule_score(rules: Rules, facts: Facts, signal: Float64Array, *, rest_high: bool) -> float:
     """Log-likelihood-ratio score of one exercise's rules over a window (higher fits better)."""
     if rules.direction:  # split by the movement the exercise describes; high = towards the turn
         split = sum((w * facts.ratio(f) for f, w in rules.direction), np.zeros(len(signal)))

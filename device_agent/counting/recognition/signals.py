@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from replens.arrays import Float64Array
 from replens.device_agent.counting.profiles import JOINTS, LANDMARKS, PoseSignal
-from replens.device_agent.counting.recognition.features import BODY, BodyParts, FloatArray, joint_angle
+from replens.device_agent.counting.recognition.features import BODY, BodyParts, joint_angle
 
 
 def _side_index(name: str, side: int) -> int:
     return BODY.index(LANDMARKS[name][side])
 
 
-def profile_signal(parts: BodyParts, spec: PoseSignal) -> FloatArray:
+def profile_signal(parts: BodyParts, spec: PoseSignal) -> Float64Array:
     """The profile's signal per row: degrees for joint angles, torso lengths for a height."""
     if spec.height is None:
         total = np.zeros(len(parts))
@@ -31,11 +32,11 @@ def profile_signal(parts: BodyParts, spec: PoseSignal) -> FloatArray:
     up = 0.5 * (parts.point(_side_index(upper, 0))[:, 1] + parts.point(_side_index(upper, 1))[:, 1])
     low = 0.5 * (parts.point(_side_index(lower, 0))[:, 1] + parts.point(_side_index(lower, 1))[:, 1])
     torso = np.hypot(parts.x("S") - parts.x("H"), parts.y("S") - parts.y("H")) + 1e-6
-    out: FloatArray = (low - up) / torso
+    out: Float64Array = (low - up) / torso
     return out
 
 
-def periodicity(x: FloatArray, min_lag: int, max_lag: int) -> float:
+def periodicity(x: Float64Array, min_lag: int, max_lag: int) -> float:
     """Height (0..1) of the autocorrelation's highest peak between ``min_lag`` and ``max_lag`` samples.
 
     The peak is looked for only after the first dip of the autocorrelation, so the slow decay of a

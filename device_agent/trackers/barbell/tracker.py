@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -10,8 +11,9 @@ import numpy as np
 import numpy.typing as npt
 
 from replens.contract.exercises import Exercise
+from replens.device_agent.counting.bar_recognition import RecognizingTrajectoryCounter
 from replens.device_agent.counting.counter import TimingOverrides
-from replens.device_agent.counting.events import CountEvent
+from replens.device_agent.counting.recognizing import StationEvent
 from replens.device_agent.counting.trajectory import TrajectoryRepEngine
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.barbell.boxes import Boxes
@@ -124,6 +126,8 @@ class BarbellPipeline:
         rest_position: overrides the exercise's rest side (e.g. "high" for a Romanian deadlift).
         min_rom_m: smallest bar excursion that counts as a rep.
         timing: the station's counter timings (see :class:`TrajectoryRepEngine`).
+        recognise: tell the lift apart among ``candidates`` (None: every barbell lift) from the bar path,
+            instead of counting ``exercise``.
     """
 
     def __init__(
@@ -136,14 +140,23 @@ class BarbellPipeline:
         rest_position: Literal["low", "high"] | None = None,
         min_rom_m: float = 0.12,
         timing: TimingOverrides | None = None,
+        recognise: bool = False,
+        candidates: tuple[Exercise, ...] | None = None,
     ) -> None:
         self.tracker = tracker
-        self.engine = TrajectoryRepEngine(exercise, meters_per_unit=meters_per_unit, plate_diameter_m=plate_diameter_m,
-                                          rest_position=rest_position, min_rom_m=min_rom_m, timing=timing)
+        self.engine: TrajectoryRepEngine | RecognizingTrajectoryCounter
+        if recognise:
+            self.engine = RecognizingTrajectoryCounter(candidates, meters_per_unit=meters_per_unit,
+                                                       plate_diameter_m=plate_diameter_m, min_rom_m=min_rom_m,
+                                                       timing=timing)
+        else:
+            self.engine = TrajectoryRepEngine(exercise, meters_per_unit=meters_per_unit,
+                                              plate_diameter_m=plate_diameter_m, rest_position=rest_position,
+                                              min_rom_m=min_rom_m, timing=timing)
         self.last_sample: BarSample | None = None
         self.last_signal: float | None = None
 
-    def update(self, frame: Frame) -> list[CountEvent]:
+    def update(self, frame: Frame) -> Sequence[StationEvent]:
         sample = self.last_sample = self.tracker.update(frame)
         if sample is None:
             self.last_signal = None
@@ -151,6 +164,6 @@ class BarbellPipeline:
         self.last_signal = frame.image.shape[0] - sample.y
         return self.engine.update(sample.t_s, sample.x, sample.y, sample.plate_size)
 
-    def finish(self, t_s: float) -> list[CountEvent]:
+    def finish(self, t_s: float) -> Sequence[StationEvent]:
         return self.engine.finish(t_s)
 

@@ -1,0 +1,56 @@
+"""What Home Assistant's controls send: command topics, payloads and templates, built from the contract's models.
+
+Every command carries ``by: homeassistant``, so the hub can tell (and record) that Home Assistant sent it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from replens.contract import ClaimLastCommand, EditLastCommand, Exercise, StationCommand, StationCommandKind, Topics
+from replens.contract.edits import HOMEASSISTANT_BY
+from replens.integrations.homeassistant.entities import NOBODY, Command
+
+BY = HOMEASSISTANT_BY
+EDIT_ID = "ha.{{ now().timestamp() }}"
+"""The edit id Home Assistant renders for each choice: unique per choice, the same if MQTT delivers it twice."""
+ALL_EXERCISES = tuple(e.value for e in Exercise if e is not Exercise.AUTO)
+"""The correction select's options where the hub does not know which exercises a station hosts."""
+
+Payload = dict[str, Any]
+
+
+def _station_command(station: str, kind: StationCommandKind) -> str:
+    return StationCommand(station=station, command=kind, by=BY).model_dump_json(by_alias=True)
+
+
+def command_payload(topics: Topics, command: Command, agent_id: str, station: str, options: Sequence[str]) -> Payload:
+    """The command side of an entity; ``options``: a select's choices (member names, or exercises)."""
+    if command is Command.COUNTING:
+        return {"command_topic": topics.agent_command(agent_id), "state_on": "ON", "state_off": "OFF",
+                "payload_on": _station_command(station, StationCommandKind.RESUME),
+                "payload_off": _station_command(station, StationCommandKind.PAUSE)}
+    if command is Command.END_SET:
+        return {"command_topic": topics.agent_command(agent_id),
+                "payload_press": _station_command(station, StationCommandKind.END_SET)}
+    if command is Command.EDIT_LAST:
+        return {"command_topic": topics.edit_last, "command_template": _edit_template(agent_id, station),
+                "options": list(options)}
+    # The selected option goes into the JSON with tojson, so any name (quotes included) stays valid JSON.
+    template = ClaimLastCommand(agent_id=agent_id, station=station, member="@member@", by=BY).model_dump_json(
+        by_alias=True).replace('"@member@"', "{{ value | tojson }}")
+    return {"command_topic": topics.claim_last, "command_template": template,
+            "options": [*sorted(options, key=str.casefold), NOBODY]}
+
+
+def _edit_template(agent_id: str, station: str) -> str:
+    """An ``EditLastCommand`` with the chosen exercise and a fresh edit id filled in by Home Assistant."""
+    sample = EditLastCommand(edit_id="x", agent_id=agent_id, station=station, exercise=Exercise.SQUAT, by=BY)
+    template = sample.model_dump_json(by_alias=True)
+    for fixed, rendered in (('"edit_id":"x"', f'"edit_id":"{EDIT_ID}"'),
+                            ('"exercise":"squat"', '"exercise":{{ value | tojson }}')):
+        if fixed not in template:
+            raise RuntimeError(f"EditLastCommand no longer serialises {fixed}: {template}")
+        template = template.replace(fixed, rendered)
+    return template
