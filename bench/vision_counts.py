@@ -117,7 +117,7 @@ def count_ours(frames: list[np.ndarray], fps: float, exercise: str) -> Result:
     events += pipeline.finish(len(frames) / fps)
     spent = time.perf_counter() - start
     reps = sum(isinstance(e, RepCompleted) for e in events)
-    sets = counted_sets(events, station.exercise)
+    sets = counted_sets(events, station.named)
     return Result(reps, _quality(sets), {"pose": found / max(len(frames), 1), "ms": 1e3 * spent / max(len(frames), 1)})
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from replens.config.agent import PoseTrackerConfig, StationConfig
 from replens.contract import Exercise
 from replens.device_agent.counting.events import RepCompleted
+from replens.device_agent.counting.recognizing import StationEvent
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.pose.roi import Roi
 from replens.device_agent.trackers.pose.tracker import PoseResult
@@ -68,7 +69,7 @@ def test_frames_of_a_track_found_again_are_missing_to_the_counter_not_jumps() ->
             results.append(PoseResult(pose, 0.9, roi, t))
     station = StationConfig(exercise=Exercise.SQUAT, tracker=PoseTrackerConfig())
     pipeline = PosePipeline(PoseTrackerConfig(), station, tracker=Replay(results))
-    events = []
+    events: list[StationEvent] = []
     for i in range(len(results)):
         events += pipeline.update(Frame(np.zeros((480, 640, 3), dtype=np.uint8), i / FPS, 0.0, i))
     events += pipeline.finish(len(results) / FPS)
