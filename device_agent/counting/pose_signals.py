@@ -24,6 +24,7 @@ N_LANDMARKS = 33
 BUCKET_S = 0.1  # window statistics work on means of this many seconds of frames
 SCALE_CONFIRM_S = 0.5  # no body unit before this much of the body has been seen: then their median...
 SCALE_TAU_S = 2.0  # ...which follows the body this slowly afterwards
+_PENDING_MAX_S = 3.0  # frames waiting for a body unit are kept this long at most
 _BONE_TAU_S = 1.0  # a limb's length in the image changes (foreshortening) about as fast as a rep...
 _BONE_JUMP = math.log(2.0)  # ...so halving or doubling against its last second is a landmark error
 
@@ -171,7 +172,7 @@ class ProfileSignal:
         self._scale = BodyScale()
         upper, lower = spec.height if spec.height is not None else ("nose", "nose")
         self._upper, self._lower = LANDMARKS[upper], LANDMARKS[lower]
-        self._pending: list[tuple[float, float, float]] = []  # (t, height px, confidence) before a unit
+        self._pending: list[tuple[float, float | None, float]] = []  # (t, height px, confidence) before a unit
 
     @property
     def holding(self) -> bool:
@@ -186,41 +187,54 @@ class ProfileSignal:
         if self.triplets:
             return self._angles(t_s, xy)
         dy, unit = self._height(t_s, xy)
-        return None if unit is None else dy / unit
+        return None if unit is None or dy is None else dy / unit
 
-    def push(self, t_s: float, xy: Float64Array, confidence: float) -> list[Sample]:
+    def push(self, t_s: float, xy: Float64Array, confidence: float,
+             trusted: npt.NDArray[np.bool_] | None = None) -> list[Sample]:
         """Feed one frame; returns the (time, value or None, confidence) samples known now, oldest first.
 
-        A height's frames wait until its body unit is confirmed, and are then all measured in it.
+        ``trusted`` (33,) says which landmarks to use (None: all); a value that needs an untrusted one is
+        None. A height's frames wait until its body unit is confirmed, and are then all measured in it.
         """
         if self.triplets:
-            return [(t_s, self._angles(t_s, xy), confidence)]
-        dy, unit = self._height(t_s, xy)
+            return [(t_s, self._angles(t_s, xy, trusted), confidence)]
+        dy, unit = self._height(t_s, xy, trusted)
         if unit is None:
             self._pending.append((t_s, dy, confidence))
+            while self._pending and t_s - self._pending[0][0] > _PENDING_MAX_S:
+                self._pending.pop(0)  # never a unit for these: they stay missing
             return []
-        out: list[Sample] = [(t, d / unit, c) for t, d, c in self._pending]
+        out: list[Sample] = [(t, None if d is None else d / unit, c) for t, d, c in self._pending]
         self._pending.clear()
-        out.append((t_s, dy / unit, confidence))
+        out.append((t_s, None if dy is None else dy / unit, confidence))
         return out
 
-    def _height(self, t_s: float, xy: Float64Array) -> tuple[float, float | None]:
-        """How far the upper landmark is above the lower one, in pixels, and the body unit (if known)."""
-        unit = self._scale.update(t_s, xy)
-        (u0, u1), (l0, l1) = self._upper, self._lower
-        dy = 0.5 * (float(xy[l0, 1]) + float(xy[l1, 1]) - float(xy[u0, 1]) - float(xy[u1, 1]))
-        return dy, unit  # image y points down: lower minus upper is the height
+    def _height(self, t_s: float, xy: Float64Array,
+                trusted: npt.NDArray[np.bool_] | None = None) -> tuple[float | None, float | None]:
+        """How far the upper landmarks are above the lower ones in pixels (None: not seen), and the body unit.
 
-    def _angles(self, t_s: float, xy: Float64Array) -> float | None:
-        """Sum over joints of the mean of the sane sides.
+        Only trusted sides count; the unit learns only from frames whose shoulders and hips are trusted.
+        """
+        torso_seen = trusted is None or bool(trusted[11] and trusted[12] and trusted[23] and trusted[24])
+        unit = self._scale.update(t_s, xy) if torso_seen else self._scale.value
+        upper, lower = _mean_y(xy, self._upper, trusted), _mean_y(xy, self._lower, trusted)
+        if upper is None or lower is None:
+            return None, unit
+        return lower - upper, unit  # image y points down: lower minus upper is the height
+
+    def _angles(self, t_s: float, xy: Float64Array, trusted: npt.NDArray[np.bool_] | None = None) -> float | None:
+        """Sum over joints of the mean of the sane sides (whose landmarks are all trusted).
 
         Falling back to one side steps the signal by half the left-right difference at most, far
         less than the noise a broken side adds.
         """
         rows = xy.tolist()
         ok = self._bones.update(t_s, rows)
-        total = 0.0
         triplets = self.triplets
+        if trusted is not None:
+            ok = [k_ok and bool(trusted[a] and trusted[b] and trusted[c]) for k_ok, (a, b, c) in zip(ok, triplets,
+                                                                                                   strict=True)]
+        total = 0.0
         for k in range(0, len(triplets), 2):
             (la, lb, lc), (ra, rb, rc) = triplets[k], triplets[k + 1]
             left, right = _angle(rows[la], rows[lb], rows[lc]), _angle(rows[ra], rows[rb], rows[rc])
@@ -231,6 +245,12 @@ class ProfileSignal:
             else:
                 return None
         return total
+
+
+def _mean_y(xy: Float64Array, sides: tuple[int, int], trusted: npt.NDArray[np.bool_] | None) -> float | None:
+    """Mean image y of a landmark's trusted sides (both when ``trusted`` is None); None when neither is."""
+    ys = [float(xy[k, 1]) for k in dict.fromkeys(sides) if trusted is None or trusted[k]]
+    return sum(ys) / len(ys) if ys else None
 
 
 def _angle(a: list[float], b: list[float], c: list[float]) -> float:
@@ -280,6 +300,7 @@ class RobustRange:
     """Recent amplitude of a scalar signal: 97th minus 3rd percentile of its recent 0.1 s means."""
 
     def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
         self._means = Buckets(window_s, float)
         self.value = 0.0
 

@@ -143,9 +143,13 @@ class RecognizingPoseCounter:
         """Reps counted so far in the open set if the set is ``exercise``."""
         return len(self._reps[self._engine_of[exercise]])
 
-    def update(self, t_s: float, landmarks: npt.ArrayLike | None) -> list[RecognizingEvent]:
-        """Feed one frame to the recogniser and every counter; returns the recognised exercise's events."""
-        per_engine = self._book([engine.update(t_s, landmarks) for engine in self._engines])
+    def update(self, t_s: float, landmarks: npt.ArrayLike | None, *,
+               frame_size: tuple[int, int] | None = None) -> list[RecognizingEvent]:
+        """Feed one frame to the recogniser and every counter; returns the recognised exercise's events.
+
+        ``frame_size`` (width, height in pixels) goes to every counter (see :meth:`PoseRepEngine.update`).
+        """
+        per_engine = self._book([engine.update(t_s, landmarks, frame_size=frame_size) for engine in self._engines])
         self._recognizer.update(t_s, landmarks)
         rec = self._recognizer.decide(t_s) if self._restrict() else self._recognizer.current
         return self._route(per_engine, rec)

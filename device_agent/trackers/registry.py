@@ -122,7 +122,7 @@ class PosePipeline:
     def update(self, frame: Frame) -> Sequence[StationEvent]:
         pose = self.last_pose = self._pose(frame)
         measured = pose.landmarks if pose is not None and pose.measured else None  # repeated or settling: missing
-        events = self.engine.update(frame.t_s, measured)
+        events = self.engine.update(frame.t_s, measured, frame_size=frame_size(frame.image))
         self.last_signal = self.engine.last_value
         return events
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from replens.contract.exercises import Exercise
-from replens.device_agent.counting.events import CountEvent, RepCompleted
+from replens.device_agent.counting.events import CountEvent, RepCompleted, SetEnded
 from replens.device_agent.counting.pose import PoseRepEngine, count_pose_series
 from replens.device_agent.counting.pose_signals import BoneCheck
 from replens.device_agent.counting.profiles import PROFILES
@@ -344,3 +344,45 @@ def test_front_view_squats_whose_hip_angle_moves_26_degrees() -> None:
 
     frames, times = render(frame, 2.0 + 6 * 2.6 + 2.0, seed=23)
     assert n_reps(count_pose_series(frames, times, Exercise.SQUAT)) == 6
+
+
+def close_camera_squats(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Squats filmed close up: the frame (640x300) ends above the knees. BlazePose still places knees and
+    ankles below the frame, with low visibility and jitter that grows with the distance from the image."""
+    rng = np.random.default_rng(seed)
+    track = reps_track(n, [1.8, 1.4], rest_s=0.8)
+    frames, times = render(lambda t: standing(q=track(t), arm=0.3), 2.0 + n * 2.4 + 2.0, seed=seed)
+    out = np.zeros((len(times), 33, 4))
+    out[:, :, :3] = frames
+    out[:, :, 3] = 0.95
+    legs = [25, 26, 27, 28, 29, 30, 31, 32]
+    out[:, legs, 3] = 0.3
+    out[:, legs, :2] += rng.normal(0.0, 60.0, (len(times), len(legs), 2))  # guessed, not seen
+    return out, times, (640, 300)
+
+
+def run_engine(frames: np.ndarray, times: np.ndarray, exercise: Exercise, frame_size: tuple[int, int] | None,
+               ) -> list[CountEvent]:
+    engine = PoseRepEngine(exercise)
+    events: list[CountEvent] = []
+    for t, frame in zip(times.tolist(), frames, strict=True):
+        events += engine.update(t, frame, frame_size=frame_size)
+    return events + engine.finish(float(times[-1]) + 1e-3)
+
+
+def test_when_the_profiles_joints_are_out_of_sight_the_head_counts_and_the_set_says_so() -> None:
+    """Issue 15: with the lower body out of frame (knee visibility about 0.3), the squat's hip angle was
+    made of guessed knees and counted noise. Landmarks with a low visibility or outside the image are
+    not trusted; the head's height in the frame counts instead, and the set's quality says "fallback"."""
+    frames, times, size = close_camera_squats(6, seed=24)
+    events = run_engine(frames, times, Exercise.SQUAT, size)
+    assert n_reps(events) == 6
+    assert [e.quality for e in events if isinstance(e, SetEnded)] == ["fallback"]
+
+
+def test_a_set_seen_whole_is_good_quality() -> None:
+    frames, times = squat_clip(5, seed=25)
+    seen = np.concatenate([frames, np.full((*frames.shape[:2], 1), 0.95)], axis=2)
+    events = run_engine(seen, times, Exercise.SQUAT, (640, 480))
+    assert n_reps(events) == 5
+    assert [e.quality for e in events if isinstance(e, SetEnded)] == ["good"]
