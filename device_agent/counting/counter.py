@@ -149,8 +149,7 @@ class RepCounter:
         The counter is then as new, ready for the next source (whose first set has no rest before it).
         """
         events = self.update(None, t_s)  # gaps and set timeouts up to the end, as for live data
-        last = self._filter.flush() if self._live else None  # the newest sample, held back by the median
-        events += self._accept(self._detector.flush(last))
+        events += self._accept(self._detector.flush())
         if self._reps_in_set:
             events.append(self._end_set())
         self._filter.reset()

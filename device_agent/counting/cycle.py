@@ -181,13 +181,8 @@ class CycleDetector:
             return self._rising(prev, f)
         return self._returned(prev, f)
 
-    def flush(self, last: Filtered | None = None) -> Cycle | None:
-        """End of data: a cycle that has come back near rest counts, one still away does not.
-
-        ``last`` is the newest sample, which the median filter held back (see ``SignalFilter.flush``);
-        with no later sample to confirm it, it ends a rep only when it is back inside the rest band
-        itself, not merely most of the way back.
-        """
+    def flush(self) -> Cycle | None:
+        """End of data: a cycle that has come back near rest counts, one still away does not."""
         exc, prev, cycle = self._exc, self._prev, None
         if exc is not None and self._phase is _Phase.RETURNED:
             cycle = self._close(exc, self._ret_min)
@@ -195,9 +190,6 @@ class CycleDetector:
             rom = exc.peak.value - exc.low
             if rom >= self._min_range and prev[1] <= exc.low + self._return_margin(rom):
                 cycle = exc.close(prev[1], self._h0)
-            elif rom >= self._min_range and last is not None and last.median <= exc.low + self._band:
-                exc.observe_fall(prev, last, self._h0, self._tol)
-                cycle = exc.close(last.median, self._h0)
         self.reset()
         return cycle
 

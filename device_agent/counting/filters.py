@@ -50,19 +50,6 @@ class Median3:
         median = sorted(x for _, x, _ in self._window)[1]
         return t_mid, median, conf_mid
 
-    def flush(self) -> tuple[float, float, float] | None:
-        """End of data: the newest sample, which no later one will put in the middle of a window.
-
-        It is given the median of its window with itself repeated (the edge replicated), so a rep
-        that comes back to rest on the very last frame is not lost to the filter's one-sample lag.
-        """
-        if len(self._window) < 2:
-            return None
-        t_last, x_last, conf_last = self._window[-1]
-        median = sorted([self._window[-2][1], x_last, x_last])[1]
-        self._window.clear()
-        return t_last, median, conf_last
-
 
 class TimeEma:
     """Exponential smoothing with a time constant, so irregular sampling smooths the same as regular.
@@ -108,13 +95,7 @@ class SignalFilter:
 
     def push(self, t_s: float, x: float, confidence: float) -> Filtered | None:
         """Clean one raw sample; None while the median window is still filling."""
-        return self._filtered(self._median.push(t_s, x, confidence))
-
-    def flush(self) -> Filtered | None:
-        """End of data: the newest sample, cleaned as well as its missing right-hand neighbour allows."""
-        return self._filtered(self._median.flush())
-
-    def _filtered(self, mid: tuple[float, float, float] | None) -> Filtered | None:
+        mid = self._median.push(t_s, x, confidence)
         if mid is None:
             return None
         t_mid, median, conf = mid
