@@ -18,7 +18,7 @@ against the truth, per-set quality, and over each clip group the share exact, th
 rep, and the MAE (mean |counted − true| in reps). Every miss is listed.
 
 Usage: python bench/vision_counts.py [--markdown] [--only NAME] [--group shared|workouttracker]
-       [--mediapipe-venv DIR | --mediapipe-ref DIR | --no-mediapipe] [--jobs N]
+       [--mediapipe-venv DIR | --mediapipe-ref DIR | --no-mediapipe]
 """
 
 from __future__ import annotations
