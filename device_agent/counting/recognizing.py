@@ -135,6 +135,7 @@ class RecognizingPoseCounter:
         """Forget the set: every counter's reps since it began, the decision, the recogniser."""
         self._reps: list[list[RepMeasurement]] = [[] for _ in self._engines]
         self._partials = [0] * len(self._engines)
+        self._quality: list[str | None] = [None] * len(self._engines)  # each counter's last ended set's
         self._started: SetStarted | None = None  # the leader's start, once passed on
         self._leader: Exercise | None = None
         self._recognizer.reset()
@@ -180,6 +181,7 @@ class RecognizingPoseCounter:
                     self._open.add(i)
                 elif isinstance(ev, SetEnded):
                     self._open.discard(i)
+                    self._quality[i] = ev.quality
                 else:
                     self._partials[i] += 1
                 mine.append(ev)
@@ -239,7 +241,7 @@ class RecognizingPoseCounter:
         reps = self._reps[self._engine_of[leader]]
         out: list[RecognizingEvent] = []
         if reps:
-            end = SetEnded(reps[-1].end_s)
+            end = SetEnded(reps[-1].end_s, self._quality[self._engine_of[leader]])
             if rec is None:
                 out.append(RecognizedEvent(end, leader, 0.0))
             else:
