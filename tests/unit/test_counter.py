@@ -533,9 +533,10 @@ def test_a_last_rep_back_at_rest_on_the_last_frames_counts(frames_back: int) -> 
 def test_a_single_last_frame_at_rest_does_not_end_a_rep() -> None:
     """Issue 15, failure mode 4, taken back: counting a rep whose return to rest is seen on the last frame
     only (the median's held-back sample, edge replicated) added a rep their annotation does not have in 4
-    RepCount-A videos (train143's truth is 0) and in none fixed one; in two of them the last frame was a
-    landmark jump of 3-4 times the step before it. One frame cannot tell a return from a glitch, which is
-    what the median of three is there for: a movement still away from rest, then one sample back, is no rep."""
+    RepCount-A videos (train143's truth is 0) and fixed none there or in the 33 real clips; in two of them
+    the last frame jumped by 2 and 3.8 times the step before it. One frame cannot tell a return from a
+    glitch, which is what the median of three is there for: a movement still away from rest, then one
+    sample back, is no rep."""
     stream: Stream = []
     t = 0.0
     levels = [0.0] * 30 + ([0.0] * 10 + [100.0] * 20) * 2 + [0.0] * 10 + [100.0] * 20 + [0.0]
