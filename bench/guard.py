@@ -76,7 +76,8 @@ def main() -> int:
     start = time.perf_counter()
     failures = []
     for name, counted, truth in shared_clips():
-        print(f"shared clip {name}: {counted} reps, true {truth}" + ("" if counted == truth else "  REGRESSION"))
+        mark = "" if counted == truth else "  WRONG (must be exact)"
+        print(f"shared clip {name}: {counted} reps, true {truth}{mark}")
         if counted != truth:
             failures.append(f"{name} counted {counted}, true {truth}")
     mae, obo, n = repcount_given()
