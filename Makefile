@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-ha check lint typecheck docs unit integration bench bench-load bench-counting bench-vision bench-identity bench-page clean
+.PHONY: demo test test-ha check lint typecheck docs unit integration bench bench-load bench-counting bench-vision bench-identity bench-page bench-guard clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,12 @@ bench-counting: $(STAMP)
 bench-vision: $(STAMP)
 	$(BIN)/python bench/trackers_speed.py
 	$(BIN)/python bench/pose_tracker.py
+	$(BIN)/python bench/vision_counts.py
+
+# Accuracy guard (CI runs it when ../shared/eval exists, about a minute): the 3 shared clips count exactly and
+# RepCount-A with the exercise given is no worse than bench/baselines.json. Without the data it passes, saying so.
+bench-guard: $(STAMP)
+	$(BIN)/python bench/guard.py
 
 # Face identity on the real test photos: accuracy, time per face, entrance pipeline fps.
 bench-identity: $(STAMP)

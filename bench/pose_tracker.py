@@ -25,7 +25,10 @@ fails (no network), the comparison is skipped with a message and ours is still r
 worker).
 
 Data: ``REPLENS_EVAL_DIR`` (default ``../shared/eval`` from the repo root) must hold ``videos/``.
-Usage: python bench/pose_tracker.py [--device CPU] [--precision f32] [--threads 1] [--markdown]
+Timing: both pipelines run ``--repeats`` times (3) on each clip, alternating, and each frame's fastest
+pass counts for each (the machine is shared; the least disturbed pass is what the code costs).
+
+Usage: python bench/pose_tracker.py [--device CPU] [--precision f32] [--threads 1] [--repeats 3] [--markdown]
        [--mediapipe-venv DIR | --mediapipe-ref DIR | --no-mediapipe]
 """
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -172,6 +176,22 @@ def track(frames: list[np.ndarray], fps: float, tracker: Any) -> tuple[np.ndarra
     return series, bridged, cost
 
 
+def best_of(repeats: int, python: Path | None, clip: Path, out: Path, frames: list[np.ndarray], tracker: Any,
+            ref: Reference, ours_s: np.ndarray) -> tuple[Reference, np.ndarray]:
+    """Time both pipelines ``repeats`` times in all, alternating; per frame, each one's fastest pass.
+
+    The machine is shared: the fastest pass of a frame is the one least disturbed by other work, for
+    both pipelines alike (``timeit`` reports the minimum for the same reason).
+    """
+    for _ in range(repeats - 1):
+        if python is not None and ref.seconds is not None:
+            again = run_mediapipe(python, clip, out)
+            if isinstance(again, Reference) and again.seconds is not None and len(again.seconds) == len(ref.seconds):
+                ref = dataclasses.replace(ref, seconds=np.minimum(ref.seconds, again.seconds))
+        ours_s = np.minimum(ours_s, track(frames, MEDIAPIPE_FPS, tracker)[2])
+    return ref, ours_s
+
+
 def count_reps(series: np.ndarray, fps: float, exercise: str) -> int:
     from replens.device_agent.counting.events import RepCompleted
     from replens.device_agent.counting.pose import PoseRepEngine
@@ -234,6 +254,8 @@ def main() -> None:
     parser.add_argument("--precision", default="f32")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed passes of both pipelines, alternating; each frame's least disturbed time counts")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--mediapipe-venv", type=Path, default=MEDIAPIPE_VENV,
                        help=f"environment with mediapipe {MEDIAPIPE_VERSION} (made when missing)")
@@ -287,6 +309,7 @@ def main() -> None:
             if ref is None:
                 continue
             ours, _, ours_s = track(frames, MEDIAPIPE_FPS, plain)
+            ref, ours_s = best_of(args.repeats, python, videos / clip, Path(tmp), frames, plain, ref, ours_s)
             n = min(len(ours), len(ref.series))
             same = "yes" if ref.sha1 == frames_sha1(frames) else ("?" if ref.sha1 is None else "NO")
             if len(ref.series) != len(ours):
@@ -298,7 +321,7 @@ def main() -> None:
                 count_reps(ref.series, fps, exercise), same)
             peer_versions = ref.versions
     load_after = os.getloadavg()
-    precision = tracker.landmark_model.model.precision
+    precision = getattr(tracker.landmark_model, "model").precision  # noqa: B009 - the shipped LandmarkModel
     print(f"ours: BlazePose full on OpenVINO {ov.__version__.split('-')[0]}, device {args.device}, "
           f"precision {precision}, {args.threads} inference thread(s); "
           f"OpenCV {cv2.__version__}; {os.cpu_count()} cores")

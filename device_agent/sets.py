@@ -54,6 +54,7 @@ class CountedSet:
     exercise_confidence: float = 1.0
     runner_up: Exercise | None = None
     runner_up_confidence: float | None = None
+    quality: str | None = None  # pose stations, once ended: "good", "fallback" or "poor"
 
     @property
     def velocity_loss_pct(self) -> float | None:
@@ -117,7 +118,7 @@ class SetAssembler:
             counted = replace(counted, partial_reps=counted.partial_reps + 1)
             drafts.append(self._set_draft(counted, SetPhase.UPDATE))
         elif isinstance(event, SetEnded):
-            ended = replace(counted, ended_wall_s=wall_offset_s + event.end_s)
+            ended = replace(counted, ended_wall_s=wall_offset_s + event.end_s, quality=event.quality)
             if self._hold_reps:
                 drafts += [self._rep_draft(ended, rep, wall_offset_s) for rep in ended.reps]
             drafts.append(self._set_draft(ended, SetPhase.END))
@@ -181,6 +182,7 @@ class SetAssembler:
             "exercise_confidence": min(1.0, max(0.0, counted.exercise_confidence)),
             "runner_up": counted.runner_up if phase is SetPhase.END else None,
             "runner_up_confidence": counted.runner_up_confidence if phase is SetPhase.END else None,
+            "quality": counted.quality if phase is SetPhase.END else None,
         })
 
 

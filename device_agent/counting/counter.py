@@ -110,6 +110,11 @@ class RepCounter:
         return self._reps_in_set > 0
 
     @property
+    def idle(self) -> bool:
+        """No set open and no movement under way: nothing would be lost by starting afresh."""
+        return not self._reps_in_set and not self._detector.in_progress
+
+    @property
     def reps_in_set(self) -> int:
         """Reps counted so far in the open set (0 between sets)."""
         return self._reps_in_set

@@ -3,6 +3,13 @@
 Works in the "rest is low" orientation (the counter negates the signal for a high rest). State
 decisions use the smoothed signal so noise cannot flip them; levels and times use the median signal
 (see :mod:`rep_timing`). Everything is O(1) per sample.
+
+A rep must start from rest. Where the data begins (a clip, a stream, the end of a gap) the detector
+takes the first level as its rest, but it may be the middle of a movement: a clip that opens half way
+down a squat. Until the signal has stayed at a level for ``settle_s`` or come back from a cycle, the
+rest is unconfirmed, and a cycle that leaves from an unconfirmed rest is dropped when the level it
+comes back to lies well beyond the one it left from (more than ``RETURN_FRAC`` of its range): it
+started part way through.
 """
 
 from __future__ import annotations
@@ -66,6 +73,7 @@ class _Excursion:
     fall_speed: float = 0.0
     conf_sum: float = 0.0
     conf_n: int = 0
+    anchored: bool = True  # it left from a rest level the detector had confirmed
     median_back: bool = False  # the unsmoothed signal has been back on the rest side
     chatter: bool = False  # ...and then left again while the smoothed one never returned
     back_s: float = 0.0  # when the unsmoothed signal was lowest while back on the rest side...
@@ -151,6 +159,8 @@ class CycleDetector:
         self._exc: _Excursion | None = None
         self._ret_min = 0.0
         self._anchor = (0.0, 0.0)  # (time, median level) of the last noticeable movement while returned
+        self._rest_known = False  # the rest level has been seen as one (still there, or returned to)
+        self._rest_since = 0.0  # when the detector last (re)learned its rest level
 
     @property
     def in_progress(self) -> bool:
@@ -162,7 +172,7 @@ class CycleDetector:
         prev = self._prev
         self._prev = (f.t_s, f.median)
         if prev is None or self._low is None:
-            self._low = f.smooth
+            self._low, self._rest_since = f.smooth, f.t_s
             return None
         if self._phase is _Phase.REST:
             self._rest(prev, f)
@@ -175,7 +185,7 @@ class CycleDetector:
         """End of data: a cycle that has come back near rest counts, one still away does not."""
         exc, prev, cycle = self._exc, self._prev, None
         if exc is not None and self._phase is _Phase.RETURNED:
-            cycle = exc.close(self._ret_min, self._h0)
+            cycle = self._close(exc, self._ret_min)
         elif exc is not None and prev is not None and self._phase is _Phase.RISING:
             rom = exc.peak.value - exc.low
             if rom >= self._min_range and prev[1] <= exc.low + self._return_margin(rom):
@@ -186,9 +196,19 @@ class CycleDetector:
     def _return_margin(self, rom: float) -> float:
         return max(self._band, RETURN_FRAC * rom)
 
+    def _close(self, exc: _Excursion, end_level: float) -> Cycle | None:
+        """The finished cycle, or None when it left from an unconfirmed rest that was no rest at all."""
+        self._rest_known = True
+        rom = exc.peak.value - exc.low
+        if not exc.anchored and exc.low - end_level > RETURN_FRAC * rom:
+            return None  # the data began part way through this movement
+        return exc.close(end_level, self._h0)
+
     def _rest(self, prev: tuple[float, float], f: Filtered) -> None:
         assert self._low is not None
         self._onset.update(prev, f.t_s, f.median, self._low, self._h0)
+        if f.t_s - self._rest_since >= self._settle_s:
+            self._rest_known = True
         if f.smooth > self._low + self._band:
             self._start(f, self._low)
         elif f.smooth < self._low:
@@ -198,7 +218,8 @@ class CycleDetector:
             self._low += (f.smooth - self._low) * follow
 
     def _start(self, f: Filtered, low: float) -> None:
-        self._exc = _Excursion(low=low, leave_s=f.t_s, onset=self._onset, peak=Turn.at(f.t_s, f.median))
+        self._exc = _Excursion(low=low, leave_s=f.t_s, onset=self._onset, peak=Turn.at(f.t_s, f.median),
+                               anchored=self._rest_known)
         self._exc.up_max = f.speed
         self._onset = Ladder.empty(rising=True)
         self._phase = _Phase.RISING
@@ -215,6 +236,7 @@ class CycleDetector:
         exc.observe_fall(prev, f, self._h0, self._tol)
         if f.t_s - exc.leave_s > self._max_rep_s:
             self._to_rest(f.smooth)  # too slow for a rep: set-up movement; re-learn the rest level here
+            self._rest_known, self._rest_since = False, f.t_s
             return None
         rom = exc.peak.value - exc.low
         if self._watch_chatter(exc, f, rom):
@@ -225,6 +247,7 @@ class CycleDetector:
             if not exc.chatter and rom >= PARTIAL_FRAC * self._min_range:
                 self.partial = (exc.leave_s, f.t_s, rom)  # the counter flags it if a set is under way
             self._to_rest(min(exc.low, f.smooth))  # a wobble or a vibration, not a rep
+            self._rest_known = True  # ...that came back where it left: that level is a rest
             return None
         self._phase = _Phase.RETURNED
         self._ret_min = f.smooth
@@ -250,9 +273,9 @@ class CycleDetector:
                 return self._split_enabled and exc.back_smooth <= exc.low + SPLIT_BACK_FRAC * rom
         return False
 
-    def _split(self, exc: _Excursion, f: Filtered) -> Cycle:
+    def _split(self, exc: _Excursion, f: Filtered) -> Cycle | None:
         """Close the excursion where the median signal was back at rest; the new one left from there."""
-        cycle = exc.close(exc.back_level, self._h0)
+        cycle = self._close(exc, exc.back_level)
         onset = Ladder.empty(rising=True)
         self._exc = _Excursion(low=exc.back_level, leave_s=exc.back_s, onset=onset, peak=Turn.at(f.t_s, f.median))
         self._exc.up_max = f.speed
@@ -264,7 +287,7 @@ class CycleDetector:
         exc.observe_fall(prev, f, self._h0, self._tol)
         self._onset.update(prev, f.t_s, f.median, self._ret_min, self._h0)
         if f.smooth > self._ret_min + self._band:  # moving away again: the next rep confirms this one
-            cycle = exc.close(self._ret_min, self._h0)
+            cycle = self._close(exc, self._ret_min)
             self._start(f, self._ret_min)
             return cycle
         if abs(f.median - self._anchor[1]) > self._band:  # still moving: restart the stillness clock
@@ -273,6 +296,6 @@ class CycleDetector:
         landed = exc.landed_s(self._h0)  # back at the start level: the clock runs from the landing
         if f.t_s - (self._anchor[0] if landed is None else landed) < self._settle_s:
             return None
-        cycle = exc.close(self._ret_min, self._h0)
+        cycle = self._close(exc, self._ret_min)
         self._to_rest(self._ret_min, keep_onset=True)  # the next rep may already be leaving
         return cycle

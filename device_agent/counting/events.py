@@ -66,6 +66,7 @@ class SetEnded:
     """
 
     end_s: float
+    quality: str | None = None  # pose engines: "good", "fallback" or "poor" (see pose_trust.quality)
 
 
 CountEvent = SetStarted | RepCompleted | PartialRep | SetEnded

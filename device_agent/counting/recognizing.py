@@ -135,6 +135,7 @@ class RecognizingPoseCounter:
         """Forget the set: every counter's reps since it began, the decision, the recogniser."""
         self._reps: list[list[RepMeasurement]] = [[] for _ in self._engines]
         self._partials = [0] * len(self._engines)
+        self._quality: list[str | None] = [None] * len(self._engines)  # each counter's last ended set's
         self._started: SetStarted | None = None  # the leader's start, once passed on
         self._leader: Exercise | None = None
         self._recognizer.reset()
@@ -143,9 +144,13 @@ class RecognizingPoseCounter:
         """Reps counted so far in the open set if the set is ``exercise``."""
         return len(self._reps[self._engine_of[exercise]])
 
-    def update(self, t_s: float, landmarks: npt.ArrayLike | None) -> list[RecognizingEvent]:
-        """Feed one frame to the recogniser and every counter; returns the recognised exercise's events."""
-        per_engine = self._book([engine.update(t_s, landmarks) for engine in self._engines])
+    def update(self, t_s: float, landmarks: npt.ArrayLike | None, *,
+               frame_size: tuple[int, int] | None = None) -> list[RecognizingEvent]:
+        """Feed one frame to the recogniser and every counter; returns the recognised exercise's events.
+
+        ``frame_size`` (width, height in pixels) goes to every counter (see :meth:`PoseRepEngine.update`).
+        """
+        per_engine = self._book([engine.update(t_s, landmarks, frame_size=frame_size) for engine in self._engines])
         self._recognizer.update(t_s, landmarks)
         rec = self._recognizer.decide(t_s) if self._restrict() else self._recognizer.current
         return self._route(per_engine, rec)
@@ -176,6 +181,7 @@ class RecognizingPoseCounter:
                     self._open.add(i)
                 elif isinstance(ev, SetEnded):
                     self._open.discard(i)
+                    self._quality[i] = ev.quality
                 else:
                     self._partials[i] += 1
                 mine.append(ev)
@@ -235,7 +241,7 @@ class RecognizingPoseCounter:
         reps = self._reps[self._engine_of[leader]]
         out: list[RecognizingEvent] = []
         if reps:
-            end = SetEnded(reps[-1].end_s)
+            end = SetEnded(reps[-1].end_s, self._quality[self._engine_of[leader]])
             if rec is None:
                 out.append(RecognizedEvent(end, leader, 0.0))
             else:

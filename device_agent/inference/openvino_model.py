@@ -129,6 +129,9 @@ def read_user_model(path: Path, core: ov.Core) -> ov.Model:
 class CompiledModel:
     """A verified model compiled for one device; call it with one NHWC float32 batch.
 
+    ``outputs`` keeps only those of the model's outputs, in that order (None: all). OpenVINO then drops
+    the layers that feed only the others, so a head nobody reads costs nothing.
+
     Raises:
         ModelError: the file is missing, its sha256 differs from the manifest, OpenVINO cannot read
             it, or its input shape is not the manifest's.
@@ -142,6 +145,7 @@ class CompiledModel:
         *,
         models_dir: Path = MODELS_DIR,
         core: ov.Core | None = None,
+        outputs: tuple[int, ...] | None = None,
     ) -> None:
         self.settings = settings or InferenceSettings()
         manifest = load_manifest(models_dir)
@@ -151,6 +155,9 @@ class CompiledModel:
         self.path = models_dir / self.spec.file
         core = core or ov.Core()
         model = self._read(core)
+        if outputs is not None:
+            results = model.get_results()
+            model = ov.Model([results[i] for i in outputs], model.get_parameters(), model.get_friendly_name())
         self._compiled = self._compile(core, model)
         self._request = self._compiled.create_infer_request()
         log.info("model %s compiled on %s (precision %s)", name, self.settings.device, self.precision)

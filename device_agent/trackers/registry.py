@@ -120,8 +120,9 @@ class PosePipeline:
         self.last_signal: float | None = None
 
     def update(self, frame: Frame) -> Sequence[StationEvent]:
-        self.last_pose = self._pose(frame)
-        events = self.engine.update(frame.t_s, None if self.last_pose is None else self.last_pose.landmarks)
+        pose = self.last_pose = self._pose(frame)
+        measured = pose.landmarks if pose is not None and pose.measured else None  # repeated or settling: missing
+        events = self.engine.update(frame.t_s, measured, frame_size=frame_size(frame.image))
         self.last_signal = self.engine.last_value
         return events
 

@@ -116,6 +116,7 @@ def _sets_json(sets: list[CountedSet]) -> dict[str, Any]:
                if s.runner_up is not None else {}),
             "reps": len(reps),
             "partial_reps": s.partial_reps,
+            "quality": s.quality,
             "start_s": rnd(reps[0].start_s),
             "end_s": rnd(reps[-1].end_s),
             "rest_before_s": rnd(s.rest_before_s),

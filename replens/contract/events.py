@@ -114,6 +114,11 @@ class SetEvent(SequencedEvent):
         default=None, description="On ``end`` at a station with several exercises: the next most likely one."
     )
     runner_up_confidence: Fraction | None = Field(default=None, description="The runner-up's confidence.")
+    quality: Literal["good", "fallback", "poor"] | None = Field(
+        default=None, description="On ``end`` at a pose station: ``good`` when the exercise's joints were seen in "
+        "most of the set's frames, ``fallback`` when they were out of sight and the head's height in the frame "
+        "counted the reps, ``poor`` when neither was seen well (trust the count less). Null elsewhere."
+    )
 
 
 class RepEvent(SequencedEvent):

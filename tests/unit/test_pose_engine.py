@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from replens.contract.exercises import Exercise
-from replens.device_agent.counting.events import CountEvent, RepCompleted
+from replens.device_agent.counting.events import CountEvent, RepCompleted, SetEnded
 from replens.device_agent.counting.pose import PoseRepEngine, count_pose_series
 from replens.device_agent.counting.pose_signals import BoneCheck
 from replens.device_agent.counting.profiles import PROFILES
@@ -283,3 +283,106 @@ def test_one_arm_dropping_out_for_a_second_makes_no_reps() -> None:
 
     frames, times = render(frame, 2.0 + 6 * 3.1 + 3.0, seed=15)
     assert n_reps(count_pose_series(frames, times, Exercise.BENCH_PRESS)) == 6
+
+
+def test_auto_counts_a_set_that_starts_with_the_first_frame() -> None:
+    """Issue 15: ``auto`` had no signal for its first 1.0-1.4 s (no axis yet), so a set that began
+    with the stream lost its first rep. The frames before the first axis are now replayed on it."""
+    track = reps_track(5, [1.2, 1.0], rest_s=0.4, lead_s=0.1)
+    frames, times = render(lambda t: standing(q=track(t), arm=0.3), 0.1 + 5 * 1.6 + 2.0, seed=21)
+    assert n_reps(count_pose_series(frames, times, Exercise.SQUAT)) == 5
+    assert n_reps(count_pose_series(frames, times, Exercise.AUTO)) == 5
+
+
+def test_a_wrong_pose_in_the_first_frames_sets_neither_the_body_unit_nor_the_amplitude() -> None:
+    """Issue 15: a body partly hidden as a clip began measured 41 % of its true size for 0.2 s. The
+    body unit started from that first frame, and the heights measured in it filled the amplitude
+    window, so for about 10 s every real rep looked partial."""
+    track = reps_track(6, [1.5, 1.2], rest_s=0.6, lead_s=1.0)
+
+    def frame(t: float) -> np.ndarray:
+        pts = pushup(170.0 - 85.0 * track(t))
+        if t < 0.2:  # the torso seen a third of its length: shoulders right, hips far too close
+            pts[23:25] = pts[11:13] + 0.41 * (pts[23:25] - pts[11:13])
+        return pts
+
+    frames, times = render(frame, 1.0 + 6 * 1.95 + 2.0, seed=22)
+    assert n_reps(count_pose_series(frames, times, Exercise.PUSH_UP)) == 6
+
+
+def front_squat(depth: float) -> np.ndarray:
+    """A squat seen from the front: the thighs come towards the camera (shorter in the image) and the
+    knees go out, so the hip angle in the image opens by only 26 degrees at full depth."""
+    pts = np.zeros((33, 2))
+    drop = 0.35 * depth
+    out = math.radians(26.0) * depth
+    thigh = 0.45 * (1.0 - 0.5 * depth)
+    for side, sign in ((0, -1.0), (1, 1.0)):
+        hip = np.array([0.15 * sign, 0.9 - drop])
+        knee = hip + thigh * np.array([sign * math.sin(out), -math.cos(out)])
+        ankle = np.array([0.22 * sign, 0.0])
+        shoulder = np.array([0.2 * sign, 1.45 - drop])
+        elbow_pt, wrist = shoulder + np.array([0.05 * sign, -0.28]), shoulder + np.array([0.06 * sign, -0.55])
+        for k, p in ((27, ankle), (25, knee), (23, hip), (11, shoulder), (13, elbow_pt), (15, wrist)):
+            pts[k + side] = p
+        pts[29 + side], pts[31 + side] = ankle + np.array([0.0, -0.02]), ankle + np.array([0.0, -0.05])
+        for k in (17, 19, 21):
+            pts[k + side] = wrist
+    pts[0:11] = np.array([0.0, 1.7 - drop]) + np.linspace(-0.05, 0.05, 11)[:, None]
+    return np.column_stack([320 + 220 * pts[:, 0], 440 - 220 * pts[:, 1]])
+
+
+def test_front_view_squats_whose_hip_angle_moves_26_degrees() -> None:
+    """Issue 15: seen from the front, the hip angle of a full squat moves only about 26 degrees, right at
+    the squat's old 25 degree floor, so a rep a little less deep than the others was not counted."""
+    track = reps_track(6, [2.0, 1.6], rest_s=0.8)
+    depths = [1.0, 0.9, 0.85, 1.0, 0.9, 0.85]
+
+    def frame(t: float) -> np.ndarray:
+        rep = min(5, max(0, int((t - 2.0) // 2.6)))
+        return front_squat(depths[rep] * track(t))
+
+    frames, times = render(frame, 2.0 + 6 * 2.6 + 2.0, seed=23)
+    assert n_reps(count_pose_series(frames, times, Exercise.SQUAT)) == 6
+
+
+def close_camera_squats(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Squats filmed close up: the frame (640x300) ends above the knees. BlazePose still places knees and
+    ankles below the frame, with low visibility and jitter that grows with the distance from the image."""
+    rng = np.random.default_rng(seed)
+    track = reps_track(n, [1.8, 1.4], rest_s=0.8)
+    frames, times = render(lambda t: standing(q=track(t), arm=0.3), 2.0 + n * 2.4 + 2.0, seed=seed)
+    out = np.zeros((len(times), 33, 4))
+    out[:, :, :3] = frames
+    out[:, :, 3] = 0.95
+    legs = [25, 26, 27, 28, 29, 30, 31, 32]
+    out[:, legs, 3] = 0.3
+    out[:, legs, :2] += rng.normal(0.0, 60.0, (len(times), len(legs), 2))  # guessed, not seen
+    return out, times, (640, 300)
+
+
+def run_engine(frames: np.ndarray, times: np.ndarray, exercise: Exercise, frame_size: tuple[int, int] | None,
+               ) -> list[CountEvent]:
+    engine = PoseRepEngine(exercise)
+    events: list[CountEvent] = []
+    for t, frame in zip(times.tolist(), frames, strict=True):
+        events += engine.update(t, frame, frame_size=frame_size)
+    return events + engine.finish(float(times[-1]) + 1e-3)
+
+
+def test_when_the_profiles_joints_are_out_of_sight_the_head_counts_and_the_set_says_so() -> None:
+    """Issue 15: with the lower body out of frame (knee visibility about 0.3), the squat's hip angle was
+    made of guessed knees and counted noise. Landmarks with a low visibility or outside the image are
+    not trusted; the head's height in the frame counts instead, and the set's quality says "fallback"."""
+    frames, times, size = close_camera_squats(6, seed=24)
+    events = run_engine(frames, times, Exercise.SQUAT, size)
+    assert n_reps(events) == 6
+    assert [e.quality for e in events if isinstance(e, SetEnded)] == ["fallback"]
+
+
+def test_a_set_seen_whole_is_good_quality() -> None:
+    frames, times = squat_clip(5, seed=25)
+    seen = np.concatenate([frames, np.full((*frames.shape[:2], 1), 0.95)], axis=2)
+    events = run_engine(seen, times, Exercise.SQUAT, (640, 480))
+    assert n_reps(events) == 5
+    assert [e.quality for e in events if isinstance(e, SetEnded)] == ["good"]

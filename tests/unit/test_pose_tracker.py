@@ -62,6 +62,18 @@ def test_shipped_models_compile_at_f32_with_one_thread(name: str) -> None:
     assert all(np.isfinite(out).all() for out in model(np.zeros(model.spec.input_shape, dtype=np.float32)))
 
 
+def test_a_model_compiled_with_some_outputs_gives_those_outputs_unchanged() -> None:
+    """The landmark model is compiled without its segmentation mask and world landmarks (a third of its
+    inference time); what it does give must be exactly what the whole model gives."""
+    whole = CompiledModel("pose_landmark_full")
+    kept = CompiledModel("pose_landmark_full", outputs=(0, 1, 3))
+    batch = np.random.default_rng(3).random(whole.spec.input_shape, dtype=np.float32)
+    full, part = whole(batch), kept(batch)
+    assert len(part) == 3
+    for k, i in enumerate((0, 1, 3)):
+        np.testing.assert_array_equal(part[k], full[i])
+
+
 def test_f32_is_what_the_compiled_model_reports() -> None:
     """Regression: without an explicit hint the CPU plugin picks bf16 where it can (landmarks move ~19 px)."""
     assert CompiledModel("pose_detection", InferenceSettings(precision="f32")).precision == "f32"

@@ -17,7 +17,7 @@ from replens.device_agent.counting.recognizing import (
     counting_key,
 )
 from replens.device_agent.sets import counted_sets
-from tests.unit.test_pose_engine import render, squat_clip
+from tests.unit.test_pose_engine import close_camera_squats, render, squat_clip
 from tests.unit.test_recognition import per_frame_normalised, walk_then_squats
 
 
@@ -119,3 +119,16 @@ def test_a_change_of_mind_in_the_frame_of_a_rep_neither_loses_nor_doubles_it() -
     assert counted.exercise is Exercise.SQUAT
     assert [r.index for r in counted.reps] == list(range(1, 7))
     assert list(counted.reps) == [e.rep for e in plain(Exercise.SQUAT, frames, times)]
+
+
+def test_the_set_carries_the_recognised_counters_quality() -> None:
+    """Issue 15: a station with several exercises ended its sets with no quality, although its counters
+    knew whether the exercise's joints were seen."""
+    frames, times, size = close_camera_squats(6, seed=24)
+    counter = RecognizingPoseCounter([Exercise.SQUAT])
+    events: list[RecognizingEvent] = []
+    for t, f in zip(times.tolist(), frames, strict=True):
+        events += counter.update(t, f, frame_size=size)
+    events += counter.finish(float(times[-1]) + 1e-3)
+    ends = [e.event for e in events if isinstance(e, RecognizedEvent) and isinstance(e.event, SetEnded)]
+    assert [e.quality for e in ends] == ["fallback"]
