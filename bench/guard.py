@@ -5,7 +5,9 @@ repository; CI has it there); without it, it says so and passes, so a clone with
 tests green. Two checks, each printing its figures:
 
 * the 3 shared clips through the production pose pipeline (``PosePipeline``, as in
-  ``bench/vision_counts.py``) must each count exactly their labelled reps;
+  ``bench/vision_counts.py``) must each count exactly their labelled reps; a clip recorded in
+  ``bench/baselines.json`` as a known miss (with its cause) must count exactly or what was recorded,
+  and is printed as a known miss on every run until the fix that makes it exact removes the record;
 * RepCount-A with the exercise given (as in ``bench/repcount.py``): MAE must not be above, and OBO
   not below, the accepted figures in ``bench/baselines.json`` (compared at the 4 decimals recorded
   there; the counting is deterministic, so any change is a real one).
@@ -66,20 +68,33 @@ def regressions(accepted: dict[str, float], mae: float, obo: float) -> list[str]
     return out
 
 
+def clip_failures(rows: list[tuple[str, int, int]], known: dict[str, dict[str, object]]) -> list[str]:
+    """Prints each shared clip's count; returns what is wrong: a clip not exact, unless it is a known miss that
+    still counts exactly what was recorded (any other count of it is a change someone must look at)."""
+    out = []
+    for name, counted, truth in rows:
+        miss = known.get(name)
+        if counted == truth:
+            mark = "" if miss is None else f"  now exact: remove its known miss from {BASELINES.name}"
+        elif miss is not None and counted == int(str(miss["counted"])):
+            mark = f"  KNOWN MISS: {miss['why']}"
+        else:
+            mark = "  WRONG (must be exact)" if miss is None else f"  CHANGED from its known miss ({miss['counted']})"
+            out.append(f"{name} counted {counted}, true {truth}")
+        print(f"shared clip {name}: {counted} reps, true {truth}{mark}")
+    return out
+
+
 def main() -> int:
     """Run both checks; 0 when nothing regressed (or there is no data), 1 otherwise."""
     if not (EVAL_DIR / "repcount" / "labels.csv").is_file():
         print(f"accuracy guard: no evaluation data at {EVAL_DIR}; skipped")
         return 0
     sys.path.insert(0, str(ROOT / "bench"))
-    accepted = json.loads(BASELINES.read_text(encoding="utf-8"))["repcount_given"]
+    baselines = json.loads(BASELINES.read_text(encoding="utf-8"))
+    accepted = baselines["repcount_given"]
     start = time.perf_counter()
-    failures = []
-    for name, counted, truth in shared_clips():
-        mark = "" if counted == truth else "  WRONG (must be exact)"
-        print(f"shared clip {name}: {counted} reps, true {truth}{mark}")
-        if counted != truth:
-            failures.append(f"{name} counted {counted}, true {truth}")
+    failures = clip_failures(shared_clips(), baselines.get("shared_clip_known_misses", {}))
     mae, obo, n = repcount_given()
     print(f"RepCount-A given ({n} videos): MAE {mae:.4f} (accepted {accepted['mae']:.4f}), "
           f"OBO {obo:.4f} (accepted {accepted['obo']:.4f})")
