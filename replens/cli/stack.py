@@ -33,7 +33,8 @@ ACL_FILE = MOSQUITTO_DIR / "acl"
 CERTS_DIR = MOSQUITTO_DIR / "certs"
 CA_KEY_FILE = Path("secrets") / "mqtt-ca.key"
 COMPOSE_CONFIG = Path("config") / "compose.yaml"
-SECRETS = ("INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_TOKEN", "GRAFANA_ADMIN_PASSWORD", "GRAFANA_INFLUX_PASSWORD")
+SECRETS = ("INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_TOKEN", "GRAFANA_ADMIN_PASSWORD", "GRAFANA_INFLUX_PASSWORD",
+           "STAFF_DESK_PASSWORD")
 BROKER_HOSTNAMES = ["mosquitto", "localhost", "127.0.0.1", "::1"]  # the compose service, then this machine
 
 
@@ -90,7 +91,9 @@ def init_stack(folder: Path, *, force: bool, hostnames: list[str] | None = None)
         f"Wrote {env_path} (secrets, owner-only), {folder / PASSWD_FILE}, {folder / ACL_FILE} and the broker's "
         f"TLS certificate in {certs} (camera boxes need {certs / 'ca.crt'}).\n"
         "Next: [bold]docker compose up -d[/bold], then open Grafana on http://localhost:3000 "
-        f"(user admin, password in {env_path} as GRAFANA_ADMIN_PASSWORD)."
+        f"(user admin, password in {env_path} as GRAFANA_ADMIN_PASSWORD), and the members' page on "
+        f"http://localhost:8180 (staff: desk, password in {env_path} as STAFF_DESK_PASSWORD; members get links "
+        "from replens members invite)."
     )
     return 0
 

@@ -145,7 +145,8 @@ def test_a_missing_placeholder_outside_a_secret_field_is_an_error_at_once(tmp_pa
     assert ":10: mqtt -> host: REPLENS_BROKER_HOST is not set" in message
 
 
-COMPOSE_HUB_ENV = {"REPLENS_MQTT_HUB_PASSWORD": "hub-pw", "REPLENS_INFLUX_TOKEN": "tok"}
+COMPOSE_HUB_ENV = {"REPLENS_MQTT_HUB_PASSWORD": "hub-pw", "REPLENS_INFLUX_TOKEN": "tok",
+                   "REPLENS_STAFF_DESK_PASSWORD": "desk-password-1"}
 COMPOSE_AGENT_ENV = {"REPLENS_MQTT_AGENT_DEMO_PASSWORD": "agent-pw"}
 
 
@@ -233,6 +234,27 @@ def test_docker_compose_mounts_exist_and_configs_validate():
     assert "allow_anonymous false" in mosquitto_conf
     datasource = yaml.safe_load((ROOT / "integrations/grafana/provisioning/datasources/replens.yaml").read_text())
     assert datasource["datasources"][0]["jsonData"]["dbName"] == "replens"
+
+
+def test_every_compose_secret_reaches_its_service_and_stack_init_writes_it(tmp_path):
+    """compose.yaml's placeholders are given to the hub or an agent by docker-compose.yml, from .env keys that
+    `replens stack init` writes: a secret added to one file and not the others fails here, not at `up`."""
+    import re
+
+    from replens.cli.stack import init_stack, read_env
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    given = {key: str(value) for service in compose["services"].values()
+             for key, value in (service.get("environment") or {}).items()}
+    placeholders = set(re.findall(r"\{(REPLENS_[A-Z0-9_]+)\}", (ROOT / "config" / "compose.yaml").read_text()))
+    assert placeholders and placeholders <= set(given), placeholders - set(given)
+    (tmp_path / "docker-compose.yml").write_text((ROOT / "docker-compose.yml").read_text())
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "compose.yaml").write_text((ROOT / "config" / "compose.yaml").read_text())
+    init_stack(tmp_path, force=False)
+    written = set(read_env(tmp_path / ".env"))
+    needed = set(re.findall(r"\$\{([A-Z0-9_]+):\?", (ROOT / "docker-compose.yml").read_text()))
+    assert needed <= written, needed - written
 
 
 def test_pose_tracker_section_and_its_typos(tmp_path):
