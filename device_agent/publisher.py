@@ -127,6 +127,9 @@ class Publisher:
             )
             if info.rc == mqtt.MQTT_ERR_SUCCESS:  # the link may have gone since: then the will says offline
                 info.wait_for_publish(timeout=2.0)
+        # paho's network thread may run one more loop between disconnect() closing the socket and loop_stop(),
+        # and logs that as an ERROR ("Client is not connected"): nothing anyone should act on in a clean stop.
+        self._client.disable_logger()
         self._client.disconnect()
         self._client.loop_stop()
         if self._drainer.is_alive():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 import tempfile
 import threading
@@ -122,6 +123,8 @@ def run_demo_loop(web_port: int, *, console: Console | None = None, stop: thread
 
     console = console or Console()
     stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _as_ctrl_c)  # `kill`, `timeout`, a service manager: stop as on Ctrl-C
     for chatty in ("amqtt", "transitions"):  # the embedded broker logs every connection and state change at INFO
         logging.getLogger(chatty).setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="replens-demo-") as scratch:
@@ -151,6 +154,10 @@ def run_demo_loop(web_port: int, *, console: Console | None = None, stop: thread
             hub_thread.stop()
             broker.stop()
     return 0
+
+
+def _as_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait(event: Any, timeout_s: float) -> bool:
