@@ -19,7 +19,16 @@ from replens.config import RepLensConfig
 from replens.errors import RepLensError
 
 if TYPE_CHECKING:
-    from replens.members import MembersStore
+    from replens.members import Member, MembersStore
+
+
+def member_named(config: RepLensConfig, name: str) -> Member:
+    """The enrolled member called ``name`` (or with that id); the gallery is closed again at once."""
+    store = open_members(config)
+    try:
+        return store.get(name)
+    finally:
+        store.close()
 
 
 def open_members(config: RepLensConfig) -> MembersStore:
@@ -106,11 +115,7 @@ def invite_member(config: RepLensConfig, name: str, *, days: float | None, qr: b
         raise RepLensError("the members' page is off: configure hub.web (docs/members-page.md) first")
     if days is not None and not 0 < days <= 365:
         raise RepLensError(f"--days: give 0 < days <= 365 (got {days})")
-    store = open_members(config)
-    try:
-        member = store.get(name)
-    finally:
-        store.close()
+    member = member_named(config, name)
     access = AccessStore(access_path(config.hub_data_dir()))
     try:
         invite = access.invite(member.id, timedelta(days=days if days is not None else web.invite_days))
@@ -130,11 +135,7 @@ def invite_member(config: RepLensConfig, name: str, *, days: float | None, qr: b
 def revoke_member(config: RepLensConfig, name: str) -> int:
     from replens.hub.web.access import AccessStore, access_path
 
-    store = open_members(config)
-    try:
-        member = store.get(name)
-    finally:
-        store.close()
+    member = member_named(config, name)
     access = AccessStore(access_path(config.hub_data_dir()))
     try:
         access.revoke(member.id)
