@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from replens.contract import ClaimLastCommand, EditLastCommand, Exercise, StationCommand, StationCommandKind, Topics
+from replens.contract import (
+    MAX_LOAD_KG,
+    ClaimLastCommand,
+    EditLastCommand,
+    Exercise,
+    LoadUnit,
+    StationCommand,
+    StationCommandKind,
+    Topics,
+)
 from replens.contract.edits import HOMEASSISTANT_BY
 from replens.integrations.homeassistant.entities import NOBODY, Command
 
@@ -22,7 +31,7 @@ Payload = dict[str, Any]
 
 
 def _station_command(station: str, kind: StationCommandKind) -> str:
-    return StationCommand(station=station, command=kind, by=BY).model_dump_json(by_alias=True)
+    return StationCommand(station=station, command=kind, by=BY).model_dump_json(by_alias=True, exclude_none=True)
 
 
 def command_payload(topics: Topics, command: Command, agent_id: str, station: str, options: Sequence[str]) -> Payload:
@@ -34,6 +43,9 @@ def command_payload(topics: Topics, command: Command, agent_id: str, station: st
     if command is Command.END_SET:
         return {"command_topic": topics.agent_command(agent_id),
                 "payload_press": _station_command(station, StationCommandKind.END_SET)}
+    if command is Command.SET_LOAD:
+        return {"command_topic": topics.agent_command(agent_id), "command_template": _load_template(station),
+                "min": 0, "max": MAX_LOAD_KG, "step": 0.25, "mode": "box"}
     if command is Command.EDIT_LAST:
         return {"command_topic": topics.edit_last, "command_template": _edit_template(agent_id, station),
                 "options": list(options)}
@@ -54,3 +66,12 @@ def _edit_template(agent_id: str, station: str) -> str:
             raise RuntimeError(f"EditLastCommand no longer serialises {fixed}: {template}")
         template = template.replace(fixed, rendered)
     return template
+
+
+def _load_template(station: str) -> str:
+    """A ``set_load`` ``StationCommand`` with the number's value (kg) filled in by Home Assistant."""
+    sample = StationCommand(station=station, command=StationCommandKind.SET_LOAD, load=1.0, unit=LoadUnit.KG, by=BY)
+    template = sample.model_dump_json(by_alias=True)
+    if '"load":1.0' not in template:
+        raise RuntimeError(f"StationCommand no longer serialises its load as expected: {template}")
+    return template.replace('"load":1.0', '"load":{{ value }}')

@@ -20,6 +20,7 @@ class Platform(StrEnum):
     SWITCH = "switch"
     BUTTON = "button"
     SELECT = "select"
+    NUMBER = "number"
 
 
 class Source(StrEnum):
@@ -40,6 +41,7 @@ class Command(StrEnum):
     END_SET = "end_set"  # button
     CLAIM_LAST = "claim_last"  # select of member names
     EDIT_LAST = "edit_last"  # select of exercises: corrects the last set's
+    SET_LOAD = "set_load"  # number: the station's current load (kg)
 
 
 STATION = "@station@"
@@ -101,6 +103,11 @@ STATION_ENTITIES: tuple[EntityDescription, ...] = (
     EntityDescription(
         "last_set_member", Platform.SELECT, "last set was", Source.LAST_SET,
         f"{{{{ value_json.member_name or '{NOBODY}' }}}}", command=Command.CLAIM_LAST, icon="mdi:account-question",
+    ),
+    EntityDescription(
+        "load", Platform.NUMBER, "load", Source.AGENT_STATE,
+        f"{{{{ {_STATION_JSON}.load_kg if {_STATION_JSON}.load_kg is not none else 'None' }}}}",
+        command=Command.SET_LOAD, device_class="weight", unit="kg", icon="mdi:weight-kilogram",
     ),
     EntityDescription(
         "correct_exercise", Platform.SELECT, "correct exercise", Source.LAST_SET, "{{ value_json.exercise }}",

@@ -87,11 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--hostname", action="append", default=[], metavar="NAME",
                       help="name or address camera boxes use for this machine, for the broker's certificate (repeat)")
     _add_mqtt_commands(commands)
+    _add_station_commands(commands)
 
     docs = commands.add_parser("docs", help="regenerate docs/ from the code (JSON Schemas, config reference)")
     docs.add_argument("--dir", type=Path, default=Path("docs"))
     docs.add_argument("--check", action="store_true", help="exit 1 when docs/ is stale instead of writing")
     return parser
+
+
+def _add_station_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stations = commands.add_parser("stations", help="steer a station over MQTT").add_subparsers(
+        dest="stations_command", required=True, metavar="ACTION"
+    )
+    load = stations.add_parser("load", help="the load on a station's bar or stack now, for the set under way and "
+                               "later sets (waits until the agent confirms it)")
+    load.add_argument("station", metavar="AGENT.STATION", help="e.g. rack_1.bench")
+    load.add_argument("load", type=float, help="the load, in --unit")
+    load.add_argument("--unit", choices=["kg", "lb"], help="default: the station's units in the config, else kg")
+    load.add_argument("--wait", type=float, default=10.0, metavar="S", help="seconds to wait for the agent")
+    _config_option(load)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -243,7 +257,7 @@ def _dispatch(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one branch pe
         return run_count(args)
     if args.command == "members":
         return _members(args)
-    if args.command == "sets":
+    if args.command in ("sets", "stations"):
         return _sets(args)
     if args.command == "grafana":
         from replens.cli.grafana import push_to_grafana
@@ -291,9 +305,14 @@ def _members(args: argparse.Namespace) -> int:
 
 
 def _sets(args: argparse.Namespace) -> int:
+    """``replens sets …`` and ``replens stations …``: what a set was, and what a station lifts now."""
     from replens.cli import sets
 
     config = _load(args.config)
+    if args.command == "stations":
+        from replens.cli.stations import set_load
+
+        return set_load(config, args.station, args.load, args.unit, wait_s=args.wait)
     if args.sets_command == "list":
         return sets.list_sets(config, member=args.member, unattributed=args.unattributed, limit=args.limit,
                               as_json=args.json)

@@ -30,6 +30,7 @@ from replens.contract.events import (
 )
 from replens.contract.exercises import Exercise
 from replens.contract.kinds import EventKind
+from replens.contract.load import KG_PER_LB, MAX_LOAD_KG, LoadUnit, checked_load_kg, from_kg, to_kg
 from replens.contract.topics import DEFAULT_PREFIX, Topics
 from replens.contract.views import (
     ClaimLastCommand,
@@ -45,6 +46,8 @@ from replens.contract.views import (
 __all__ = [
     "DEFAULT_PREFIX",
     "EVENT_MODELS",
+    "KG_PER_LB",
+    "MAX_LOAD_KG",
     "SCHEMA_VERSION",
     "Ack",
     "AgentState",
@@ -63,6 +66,7 @@ __all__ = [
     "Exercise",
     "IdentitySource",
     "LastSet",
+    "LoadUnit",
     "MemberState",
     "Presence",
     "PresentMember",
@@ -82,12 +86,15 @@ __all__ = [
     "Topics",
     "VisitEvent",
     "VisitRole",
+    "checked_load_kg",
     "decode",
     "decode_ack",
     "decode_batch",
     "decode_incoming",
     "encode_batch",
     "exercise_named",
+    "from_kg",
     "set_id_for",
+    "to_kg",
     "utc_from_unix",
 ]

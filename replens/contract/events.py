@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from replens.contract.exercises import Exercise
 from replens.contract.kinds import EventKind
+from replens.contract.load import LoadUnit
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -104,7 +105,8 @@ class SetEvent(SequencedEvent):
         default=None, description="Clothing colour of the lifter (pose stations), for attribution by the hub."
     )
     weight_kg: WeightKg | None = Field(
-        default=None, description="Load lifted, from the station's configured weight_kg; null when unknown."
+        default=None, description="Load lifted in kg: the station's current load (its config's weight_kg until a "
+        "set_load command changes it); null when unknown."
     )
     exercise_confidence: Fraction = Field(
         default=1.0, description="How sure the agent is of ``exercise``: 1 at a station with one exercise, the "
@@ -145,6 +147,10 @@ class StationState(BaseModel):
     exercises: list[Exercise] = Field(
         default_factory=list, max_length=32, description="At a station that recognises its exercise: the ones it "
         "chooses among (Home Assistant offers them to correct a set). Empty: not said; every exercise is offered.")
+    load_kg: WeightKg | None = Field(
+        default=None, description="The station's current load: the set under way and later sets carry it. Null: "
+        "unknown. Kept across agent restarts.")
+    units: LoadUnit = Field(default=LoadUnit.KG, description="The unit people enter and read this station's load in.")
 
 
 class AgentState(WireModel):

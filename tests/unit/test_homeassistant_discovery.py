@@ -87,6 +87,13 @@ EXPECTED_STATION = {
         options=["ann lee", "Bob", "(nobody)"],
         command_template='{"schema":1,"agent_id":"rack_1","station":"bench","member":{{ value | tojson }},'
                          '"by":"homeassistant"}'),
+    "homeassistant/number/replens/rack_1_bench_load/config": station(
+        "number", "load", "Bench load", state_topic=STATE, command_topic=COMMAND, device_class="weight",
+        unit_of_measurement="kg", icon="mdi:weight-kilogram", min=0, max=2000.0, step=0.25, mode="box",
+        value_template="{{ value_json.stations['bench'].load_kg if value_json.stations['bench'].load_kg is not none "
+                       "else 'None' }}",
+        command_template='{"schema":1,"station":"bench","command":"set_load","load":{{ value }},"unit":"kg",'
+                         '"by":"homeassistant"}'),
     "homeassistant/select/replens/rack_1_bench_correct_exercise/config": station(
         "select", "correct_exercise", "Bench correct exercise", state_topic=LAST_SET,
         command_topic="replens/hub/edit_last", value_template="{{ value_json.exercise }}", icon="mdi:swap-horizontal",
@@ -136,7 +143,7 @@ def test_payloads_are_sorted_compact_json() -> None:
         assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
     reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
     assert configs[reps] == encode(EXPECTED_STATION[reps])
-    assert len(configs) == 1 + 3 + 10 + 6  # hub status, agent diagnostics, station, member
+    assert len(configs) == 1 + 3 + 11 + 6  # hub status, agent diagnostics, station, member
     diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
     assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
 
@@ -158,6 +165,13 @@ def test_command_payloads_are_valid_contract_messages() -> None:
     select = EXPECTED_STATION["homeassistant/select/replens/rack_1_bench_last_set_member/config"]
     rendered = str(select["command_template"]).replace("{{ value | tojson }}", json.dumps('Ann "the rock" Lee'))
     assert ClaimLastCommand.model_validate_json(rendered).member == 'Ann "the rock" Lee'
+
+
+def test_the_load_number_sends_a_set_load_command_in_kg() -> None:
+    number = EXPECTED_STATION["homeassistant/number/replens/rack_1_bench_load/config"]
+    command = StationCommand.model_validate_json(str(number["command_template"]).replace("{{ value }}", "102.5"))
+    assert (command.station, command.command, command.load_kg, command.by) == (
+        "bench", StationCommandKind.SET_LOAD, 102.5, "homeassistant")
 
 
 def test_the_correction_select_sends_an_edit_of_the_last_set_with_a_fresh_id() -> None:

@@ -1,0 +1,80 @@
+"""A station's load set from Home Assistant and the CLI, end to end: real Mosquitto, hub, agent and InfluxDB 1.6.7.
+
+The agent counts the sample clip in real time. Home Assistant's number (its command template rendered as Home
+Assistant renders it) sets the load before the set; ``replens stations load`` changes it in pounds while the set
+is under way; the set's InfluxDB point carries the second load, in kg, and so does the next set.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from replens.cli.demo import DEMO_STATION, demo_agent_config, sample_clip
+from replens.config import RepLensConfig
+from replens.hub.runner import HubThread
+from tests.integration.harness import wait_for, write_config
+from tests.integration.test_homeassistant import AGENT, AgentThread, Watcher
+
+pytestmark = pytest.mark.integration
+
+LB_225_IN_KG = 102.058
+
+
+def gym_config(tmp_path: Path, mosquitto: Any, influx_db: Any) -> tuple[Path, RepLensConfig]:
+    agent = demo_agent_config(sample_clip()).model_dump(mode="json", exclude_none=True)
+    agent["source"].update(realtime=True, loop=True)
+    agent["stations"][DEMO_STATION].update(weight_kg=40.0, units="lb")
+    return write_config(tmp_path, mosquitto, influx_db, agents={AGENT: agent}, extra={"homeassistant": {
+        "republish_delay_max_s": 0.2, "refresh_s": 1, "discovery_format": "component"}})
+
+
+def set_points(influx_db: Any) -> dict[str, tuple[float | None, int]]:
+    """set_id → (weight_kg, reps) of every set point."""
+    server, db = influx_db
+    rows = server.rows('SELECT "weight_kg", "reps", "set_id" FROM "set"', db)
+    return {str(r["set_id"]): (r["weight_kg"], int(r["reps"])) for r in rows}
+
+
+def test_load_from_home_assistant_and_the_cli_reaches_the_sets_in_influxdb(tmp_path, mosquitto, influx_db) -> None:
+    path, config = gym_config(tmp_path, mosquitto, influx_db)
+    topics, node = config.mqtt.topics, config.mqtt.prefix
+    watcher = Watcher(mosquitto, "homeassistant/#", f"{topics.prefix}/#")
+    station = lambda: (watcher.json(topics.agent_state(AGENT)) or {}).get("stations", {}).get(DEMO_STATION, {})  # noqa: E731
+    hub = HubThread(config)
+    hub.start()
+    try:
+        number_topic = f"homeassistant/number/{node}/{AGENT}_{DEMO_STATION}_load/config"
+        wait_for(lambda: bool(watcher.latest(number_topic)), 10, "the load number's discovery")
+        number = watcher.json(number_topic)
+        assert number is not None and number["unit_of_measurement"] == "kg"
+        with AgentThread(config) as agent:
+            wait_for(lambda: station().get("load_kg") == 40.0, 15, "the configured starting load")
+            watcher.publish(number["command_topic"], number["command_template"].replace("{{ value }}", "100"))
+            wait_for(lambda: station().get("load_kg") == 100.0, 10, "Home Assistant's load echoed")
+            wait_for(lambda: station().get("reps", 0) >= 1, 30, "the set under way")
+            under_way = station()["set_id"]
+            cli = subprocess.run(
+                [sys.executable, "-m", "replens.cli.main", "stations", "load", f"{AGENT}.{DEMO_STATION}", "225",
+                 "--config", str(path)], capture_output=True, text=True, timeout=30, check=False)
+            assert cli.returncode == 0, cli.stderr
+            assert f"load 225 lb ({LB_225_IN_KG:g} kg)" in cli.stdout  # the station's units: lb
+            wait_for(lambda: len(agent.stations[0].finished) >= 2, 60, "two sets counted")
+            finished = agent.stations[0].finished
+            assert finished[0].set_id == under_way
+            wait_for(lambda: all(s.set_id in set_points(influx_db) for s in finished[:2]), 15, "both sets stored")
+            stored = set_points(influx_db)
+            assert stored[under_way] == (LB_225_IN_KG, len(finished[0].reps))
+            assert stored[finished[1].set_id][0] == LB_225_IN_KG
+        bad = subprocess.run(
+            [sys.executable, "-m", "replens.cli.main", "stations", "load", f"{AGENT}.{DEMO_STATION}", "-5",
+             "--config", str(path)], capture_output=True, text=True, timeout=30, check=False)
+        assert bad.returncode == 1 and "load: a load cannot be negative" in bad.stderr
+        print(f"\n[load] sets in InfluxDB (weight_kg, reps): {stored}")
+    finally:
+        hub.stop()
+        watcher.close()
