@@ -28,6 +28,16 @@ ALL_EXERCISES = tuple(e.value for e in Exercise if e is not Exercise.AUTO)
 """The correction select's options where the hub does not know which exercises a station hosts."""
 
 Payload = dict[str, Any]
+MAX_REPS_SHOWN = 1000
+"""The reps number's upper end in Home Assistant (the contract allows more; no set has this many)."""
+_EDITED = {Command.EDIT_LAST: "exercise", Command.EDIT_LAST_LOAD: "weight_kg", Command.EDIT_LAST_REPS: "reps"}
+"""The corrections of the last set: the field each one edits."""
+_NUMBERS: dict[Command, Payload] = {
+    Command.SET_LOAD: {"min": 0, "max": MAX_LOAD_KG, "step": 0.25, "mode": "box"},
+    Command.EDIT_LAST_LOAD: {"min": 0, "max": MAX_LOAD_KG, "step": 0.25, "mode": "box"},
+    Command.EDIT_LAST_REPS: {"min": 0, "max": MAX_REPS_SHOWN, "step": 1, "mode": "box"},
+}
+"""Number entities: their range and step (kg for loads)."""
 
 
 def _station_command(station: str, kind: StationCommandKind) -> str:
@@ -45,10 +55,11 @@ def command_payload(topics: Topics, command: Command, agent_id: str, station: st
                 "payload_press": _station_command(station, StationCommandKind.END_SET)}
     if command is Command.SET_LOAD:
         return {"command_topic": topics.agent_command(agent_id), "command_template": _load_template(station),
-                "min": 0, "max": MAX_LOAD_KG, "step": 0.25, "mode": "box"}
-    if command is Command.EDIT_LAST:
-        return {"command_topic": topics.edit_last, "command_template": _edit_template(agent_id, station),
-                "options": list(options)}
+                **_NUMBERS[command]}
+    if command in _EDITED:
+        payload = {"command_topic": topics.edit_last,
+                   "command_template": _edit_template(agent_id, station, _EDITED[command])}
+        return payload | (_NUMBERS[command] if command in _NUMBERS else {"options": list(options)})
     # The selected option goes into the JSON with tojson, so any name (quotes included) stays valid JSON.
     template = ClaimLastCommand(agent_id=agent_id, station=station, member="@member@", by=BY).model_dump_json(
         by_alias=True).replace('"@member@"', "{{ value | tojson }}")
@@ -56,12 +67,21 @@ def command_payload(topics: Topics, command: Command, agent_id: str, station: st
             "options": [*sorted(options, key=str.casefold), NOBODY]}
 
 
-def _edit_template(agent_id: str, station: str) -> str:
-    """An ``EditLastCommand`` with the chosen exercise and a fresh edit id filled in by Home Assistant."""
-    sample = EditLastCommand(edit_id="x", agent_id=agent_id, station=station, exercise=Exercise.SQUAT, by=BY)
-    template = sample.model_dump_json(by_alias=True)
-    for fixed, rendered in (('"edit_id":"x"', f'"edit_id":"{EDIT_ID}"'),
-                            ('"exercise":"squat"', '"exercise":{{ value | tojson }}')):
+_SAMPLES: dict[str, tuple[object, str, str]] = {
+    "exercise": (Exercise.SQUAT, '"exercise":"squat"', '"exercise":{{ value | tojson }}'),
+    "weight_kg": (1.5, '"weight_kg":1.5', '"weight_kg":{{ value | float }}'),
+    "reps": (7, '"reps":7', '"reps":{{ value | int }}'),
+}
+"""Per corrected field: a sample value, how it serialises, and what Home Assistant renders in its place."""
+
+
+def _edit_template(agent_id: str, station: str, field: str) -> str:
+    """An ``EditLastCommand`` of one field, with the chosen value and a fresh edit id filled in by Home Assistant."""
+    value, fixed_value, rendered_value = _SAMPLES[field]
+    sample = EditLastCommand.model_validate({"edit_id": "x", "agent_id": agent_id, "station": station, field: value,
+                                             "by": BY})
+    template = sample.model_dump_json(by_alias=True, exclude_none=True)
+    for fixed, rendered in (('"edit_id":"x"', f'"edit_id":"{EDIT_ID}"'), (fixed_value, rendered_value)):
         if fixed not in template:
             raise RuntimeError(f"EditLastCommand no longer serialises {fixed}: {template}")
         template = template.replace(fixed, rendered)

@@ -42,6 +42,8 @@ class Command(StrEnum):
     CLAIM_LAST = "claim_last"  # select of member names
     EDIT_LAST = "edit_last"  # select of exercises: corrects the last set's
     SET_LOAD = "set_load"  # number: the station's current load (kg)
+    EDIT_LAST_LOAD = "edit_last_load"  # number: corrects the last set's load (kg)
+    EDIT_LAST_REPS = "edit_last_reps"  # number: corrects the last set's reps
 
 
 STATION = "@station@"
@@ -108,6 +110,15 @@ STATION_ENTITIES: tuple[EntityDescription, ...] = (
         "load", Platform.NUMBER, "load", Source.AGENT_STATE,
         f"{{{{ {_STATION_JSON}.load_kg if {_STATION_JSON}.load_kg is not none else 'None' }}}}",
         command=Command.SET_LOAD, device_class="weight", unit="kg", icon="mdi:weight-kilogram",
+    ),
+    EntityDescription(
+        "correct_load", Platform.NUMBER, "last set load", Source.LAST_SET,
+        "{{ value_json.weight_kg if value_json.weight_kg is not none else 'None' }}",
+        command=Command.EDIT_LAST_LOAD, device_class="weight", unit="kg", icon="mdi:weight-kilogram",
+    ),
+    EntityDescription(
+        "correct_reps", Platform.NUMBER, "last set reps (correct)", Source.LAST_SET, "{{ value_json.reps }}",
+        command=Command.EDIT_LAST_REPS, unit="reps", icon="mdi:counter",
     ),
     EntityDescription(
         "correct_exercise", Platform.SELECT, "correct exercise", Source.LAST_SET, "{{ value_json.exercise }}",

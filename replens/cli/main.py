@@ -169,9 +169,14 @@ def _add_set_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     claim.add_argument("--nobody", action="store_true",
                        help="nobody enrolled did it: the set stays without a member and automatic attribution "
                        "leaves it alone")
-    edit = sets.add_parser("edit", help="correct a set: its exercise (InfluxDB and Home Assistant follow)")
+    edit = sets.add_parser("edit", help="correct a set: its exercise, load, reps or member (InfluxDB and Home "
+                           "Assistant follow)")
     edit.add_argument("set_id")
-    edit.add_argument("--exercise", required=True, metavar="NAME", help="the exercise the set really was")
+    edit.add_argument("--exercise", metavar="NAME", help="the exercise the set really was")
+    edit.add_argument("--load", type=float, metavar="LOAD", help="the load really lifted, in --unit")
+    edit.add_argument("--unit", choices=["kg", "lb"], default="kg", help="the unit of --load (default kg)")
+    edit.add_argument("--reps", type=int, metavar="N", help="the reps really done")
+    edit.add_argument("--member", metavar="NAME", help="whose set it was (a claim)")
     edit.add_argument("--by", help="who corrects it, for the audit trail (default: your login name)")
     history = sets.add_parser("edits", help="a set's corrections: who, what, when and through which path")
     history.add_argument("set_id")
@@ -317,7 +322,8 @@ def _sets(args: argparse.Namespace) -> int:
         return sets.list_sets(config, member=args.member, unattributed=args.unattributed, limit=args.limit,
                               as_json=args.json)
     if args.sets_command == "edit":
-        return sets.edit_set(config, args.set_id, args.exercise, args.by)
+        return sets.edit_set(config, args.set_id, sets.SetEditArgs(
+            exercise=args.exercise, load=args.load, unit=args.unit, reps=args.reps, member=args.member, by=args.by))
     if args.sets_command == "edits":
         return sets.set_history(config, args.set_id, as_json=args.json)
     if (args.member is None) == (not args.nobody):

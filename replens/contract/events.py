@@ -241,6 +241,8 @@ class SetField(StrEnum):
     """What a person may correct in a recorded set (``SetEdit``); the agent's own value is kept beside it."""
 
     EXERCISE = "exercise"
+    WEIGHT_KG = "weight_kg"
+    REPS = "reps"
 
 
 class SetAttribution(WireModel):
@@ -268,6 +270,11 @@ class SetAttribution(WireModel):
     exercise_confidence: Fraction | None = Field(default=None, description="The agent's confidence in it.")
     edited: list[SetField] = Field(
         default_factory=list, max_length=16, description="The fields that hold a person's correction.")
+    weight_kg: WeightKg | None = Field(default=None, description="The effective load (a correction, else the "
+                                       "agent's).")
+    counted_reps: Count | None = Field(default=None, description="What the agent counted; differs from ``reps`` "
+                                       "when a person corrected it.")
+    agent_weight_kg: WeightKg | None = Field(default=None, description="The load the agent's event carried.")
 
 
 class PresentMember(BaseModel):

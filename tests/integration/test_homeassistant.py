@@ -125,7 +125,8 @@ def with_format(config: RepLensConfig, discovery_format: str) -> RepLensConfig:
 def station_topics(node: str, station: str) -> set[str]:
     keys = {"sensor": ["reps", "last_set_reps", "last_set_exercise", "last_set_weight"],
             "binary_sensor": ["set_active"], "event": ["set_completed"], "switch": ["counting"],
-            "button": ["end_set"], "select": ["last_set_member", "correct_exercise"], "number": ["load"]}
+            "button": ["end_set"], "select": ["last_set_member", "correct_exercise"],
+            "number": ["load", "correct_load", "correct_reps"]}
     return {f"homeassistant/{p}/{node}/{AGENT}_{station}_{k}/config" for p, ks in keys.items() for k in ks}
 
 

@@ -16,8 +16,13 @@ import pytest
 
 from replens.cli.demo import DEMO_STATION, demo_agent_config, sample_clip
 from replens.config import RepLensConfig
+from replens.contract import Exercise, SetEdit
 from replens.hub.runner import HubThread
+from replens.integrations.homeassistant.discovery import DiscoveryContext, station_configs
+from replens.integrations.homeassistant.entities import Platform
 from tests.integration.harness import wait_for, write_config
+from tests.integration.test_corrections_delivery import AGENT as AGENT_ID
+from tests.integration.test_corrections_delivery import Wire, drained
 from tests.integration.test_homeassistant import AGENT, AgentThread, Watcher
 
 pytestmark = pytest.mark.integration
@@ -78,3 +83,60 @@ def test_load_from_home_assistant_and_the_cli_reaches_the_sets_in_influxdb(tmp_p
     finally:
         hub.stop()
         watcher.close()
+
+
+def load_points(influx_db: Any, set_id: str) -> list[tuple[int, float | None, int]]:
+    """(time ns, weight_kg, reps) of every point of the set."""
+    server, db = influx_db
+    rows = server.rows(f'SELECT "weight_kg", "reps" FROM "set" WHERE "set_id" = \'{set_id}\'', db)
+    return sorted((int(r["time"]), r["weight_kg"], int(r["reps"])) for r in rows)
+
+
+def test_load_and_reps_edits_rewrite_the_point_once_across_duplicates_and_restarts(tmp_path, mosquitto,
+                                                                                  influx_db) -> None:
+    """Over MQTT twice, the same edit after a hub restart, then Home Assistant's numbers on the last set."""
+    _, config = write_config(tmp_path, mosquitto, influx_db)
+    wire = Wire(mosquitto, config.mqtt.topics)
+    topics = config.mqtt.topics
+    try:
+        hub_thread = HubThread(config)
+        hub = hub_thread.start()
+        try:
+            set_id = wire.lift([Exercise.BENCH_PRESS], reps=5)
+            wait_for(lambda: len(load_points(influx_db, set_id)) == 1, 15, "the set's point")
+            ((started_ns, weight, reps),) = load_points(influx_db, set_id)
+            assert (weight, reps) == (None, 5)
+            edit = SetEdit(edit_id="phone-7", set_id=set_id, weight_kg=80.0, reps=4, by="Ann's phone")
+            wire.send(topics.edit, edit)
+            wire.send(topics.edit, edit)  # delivered twice
+            wait_for(lambda: hub.counters.counts["edits_duplicate"] == 1, 10, "the duplicate recognised")
+            wait_for(lambda: load_points(influx_db, set_id) == [(started_ns, 80.0, 4)], 15, "the point rewritten")
+            drained(hub)
+            assert hub.counters.counts["edits"] == 1 and len(wire.about(set_id)) == 1
+        finally:
+            hub_thread.stop()
+        hub_thread = HubThread(config)
+        hub = hub_thread.start()
+        try:
+            wire.send(topics.edit, edit)  # the same edit after the restart
+            wait_for(lambda: hub.counters.counts["edits_duplicate"] == 1, 10, "the replay recognised")
+            ctx = DiscoveryContext(topics)
+            numbers = station_configs(ctx, AGENT_ID, "floor", [])
+            for key, value in (("correct_load", "82.5"), ("correct_reps", "6")):
+                template = numbers[ctx.config_topic(Platform.NUMBER, f"{AGENT_ID}_floor_{key}")]["command_template"]
+                rendered = template.replace("{{ now().timestamp() }}", f"1764158400.{key}").replace(
+                    "{{ value | float }}", value).replace("{{ value | int }}", value)
+                wire.send_raw(topics.edit_last, rendered)
+            wait_for(lambda: load_points(influx_db, set_id) == [(started_ns, 82.5, 6)], 15, "Home Assistant's edits")
+            drained(hub)
+            assert hub.counters.counts["edits"] == 2
+            trail = [(t.field.value, t.old, t.new, t.via.value) for t in hub.journal.set_edits(set_id)]
+            assert trail == [("weight_kg", None, 80.0, "mqtt"), ("reps", 5, 4, "mqtt"),
+                             ("weight_kg", 80.0, 82.5, "homeassistant"), ("reps", 4, 6, "homeassistant")]
+            (stored,) = hub.journal.sets_by_id([set_id])
+            assert (stored.counted_reps, stored.agent_weight_kg) == (5, None)
+            print(f"\n[load edits] {set_id}: points {load_points(influx_db, set_id)}, trail {trail}")
+        finally:
+            hub_thread.stop()
+    finally:
+        wire.close()
