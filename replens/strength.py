@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from replens.contract.exercises import Exercise
+from replens.contract.records import RecordKind
 
 MAX_REPS_FOR_E1RM = 12
 """Above this many reps the rep-based formulas drift apart and away from tested 1RMs: no estimate."""
@@ -146,14 +147,6 @@ def velocity_e1rm(exercise: Exercise, points: Sequence[LoadVelocity], *, min_r2:
     if threshold is None:
         return VelocityEstimate(None, profile, Refusal.NO_THRESHOLD)
     return VelocityEstimate(profile.load_at(threshold), profile)
-
-
-class RecordKind(StrEnum):
-    """What a personal record beats: per member and exercise."""
-
-    HEAVIEST_LOAD = "heaviest_load"
-    MOST_REPS_AT_LOAD = "most_reps_at_load"
-    BEST_E1RM = "best_e1rm"
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS set_edits (
     by TEXT, at REAL NOT NULL, PRIMARY KEY (edit_id, field)
 );
 CREATE INDEX IF NOT EXISTS set_edits_set ON set_edits(set_id);
+CREATE TABLE IF NOT EXISTS personal_records (
+    set_id TEXT NOT NULL, kind TEXT NOT NULL, member TEXT NOT NULL, exercise TEXT NOT NULL, value REAL NOT NULL,
+    previous REAL, PRIMARY KEY (set_id, kind)
+);
+CREATE INDEX IF NOT EXISTS personal_records_member ON personal_records(member);
 """
 
 COLUMNS_ADDED: dict[str, dict[str, str]] = {

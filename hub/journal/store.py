@@ -19,7 +19,7 @@ from pathlib import Path
 from replens.contract import Event, Exercise, IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
 from replens.contract.edits import EditVia, SetEdit
 from replens.errors import TransientError
-from replens.hub.journal import corrections, edits
+from replens.hub.journal import corrections, edits, personal_records
 from replens.hub.journal.corrections import EditOutcome
 from replens.hub.journal.edits import Forgotten
 from replens.hub.journal.outgoing import Announcement, PointOp, pending_announcements, queue_delete, queue_point
@@ -153,7 +153,10 @@ class Journal(JournalReader):
         Raises UnknownSetError, and changes nothing, for a set the journal does not have.
         """
         with self._lock, self._transaction():
-            return corrections.edit(self._db, change, via, at or datetime.now(UTC))
+            outcome = corrections.edit(self._db, change, via, at or datetime.now(UTC))
+            if outcome.changed:
+                personal_records.judge(self._db, change.set_id)
+            return outcome
 
     def forget_member(self, member: str) -> Forgotten:
         """Delete a member's visits and attributions, rewrite their InfluxDB points, leave no trace in the file."""
@@ -208,6 +211,7 @@ class Journal(JournalReader):
         if previous is not effective.exercise:  # a new set (reps may have come first), or the agent decided again
             corrections.retag(self._db, effective, previous)
         self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score))
+        personal_records.judge(self._db, event.set_id)
         return True
 
     def _apply_rep(self, event: RepEvent) -> None:

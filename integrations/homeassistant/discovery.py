@@ -139,7 +139,7 @@ def _entity(ctx: DiscoveryContext, desc: EntityDescription, *, unique_id: str, n
     if desc.diagnostic:
         payload.update(entity_category="diagnostic", enabled_by_default=False)
     if desc.platform is Platform.EVENT:
-        payload["event_types"] = ["set_completed"]
+        payload["event_types"] = [desc.key]  # set_completed, personal_record: the event_type its payload names
     return Component(desc.platform, unique_id.removeprefix("replens_"), payload)
 
 
@@ -206,8 +206,10 @@ def station_components(ctx: DiscoveryContext, agent_id: str, station: str, membe
 
 def member_components(ctx: DiscoveryContext, member_id: str, name: str) -> list[Component]:
     """One member's device; depends on the hub only (members are not tied to a camera)."""
+    topics = {Source.MEMBER_STATE: ctx.topics.member_state(member_id),
+              Source.PERSONAL_RECORD: ctx.topics.member_personal_record(member_id)}
     return [_entity(ctx, desc, unique_id=f"replens_member_{member_id}_{desc.key}", name=_title(desc.name),
-                    device=member_device(ctx, member_id, name), state_topic=ctx.topics.member_state(member_id),
+                    device=member_device(ctx, member_id, name), state_topic=topics[desc.source or Source.MEMBER_STATE],
                     availability=ctx.availability(None)) for desc in MEMBER_ENTITIES]
 
 

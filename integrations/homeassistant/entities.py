@@ -31,6 +31,7 @@ class Source(StrEnum):
     LAST_SET = "last_set"
     SET_COMPLETED = "set_completed"
     MEMBER_STATE = "member_state"
+    PERSONAL_RECORD = "personal_record"
     HUB_AVAILABLE = "hub_available"
 
 
@@ -170,6 +171,9 @@ MEMBER_ENTITIES: tuple[EntityDescription, ...] = (
     EntityDescription(
         "present", Platform.BINARY_SENSOR, "present", Source.MEMBER_STATE,
         "{{ 'ON' if value_json.present else 'OFF' }}", device_class="presence",
+    ),
+    EntityDescription(
+        "personal_record", Platform.EVENT, "personal record", Source.PERSONAL_RECORD, icon="mdi:trophy",
     ),
 )
 """Per enrolled member, keyed by member id (never the name); unique_id ``replens_member_<id>_<key>``."""

@@ -31,6 +31,7 @@ from replens.contract.events import (
 from replens.contract.exercises import Exercise
 from replens.contract.kinds import EventKind
 from replens.contract.load import KG_PER_LB, MAX_LOAD_KG, LoadUnit, checked_load_kg, from_kg, to_kg
+from replens.contract.records import PersonalRecordEvent, RecordKind
 from replens.contract.topics import DEFAULT_PREFIX, Topics
 from replens.contract.views import (
     ClaimLastCommand,
@@ -68,8 +69,10 @@ __all__ = [
     "LastSet",
     "LoadUnit",
     "MemberState",
+    "PersonalRecordEvent",
     "Presence",
     "PresentMember",
+    "RecordKind",
     "RepEvent",
     "RepSummary",
     "SetAttribution",

@@ -7,8 +7,10 @@ is under way; the set's InfluxDB point carries the second load, in kg, and so do
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +18,15 @@ import pytest
 
 from replens.cli.demo import DEMO_STATION, demo_agent_config, sample_clip
 from replens.config import RepLensConfig
-from replens.contract import Exercise, SetEdit
+from replens.contract import Exercise, SetEdit, SetEvent, SetPhase, set_id_for
 from replens.hub.runner import HubThread
 from replens.integrations.homeassistant.discovery import DiscoveryContext, station_configs
 from replens.integrations.homeassistant.entities import Platform
+from replens.members import MembersStore
 from tests.integration.harness import wait_for, write_config
 from tests.integration.test_corrections_delivery import AGENT as AGENT_ID
 from tests.integration.test_corrections_delivery import Wire, drained
-from tests.integration.test_homeassistant import AGENT, AgentThread, Watcher
+from tests.integration.test_homeassistant import AGENT, AgentThread, Watcher, face
 
 pytestmark = pytest.mark.integration
 
@@ -139,4 +142,42 @@ def test_load_and_reps_edits_rewrite_the_point_once_across_duplicates_and_restar
         finally:
             hub_thread.stop()
     finally:
+        wire.close()
+
+
+def test_a_personal_record_raises_the_event_and_writes_a_record_point(tmp_path, mosquitto, influx_db) -> None:
+    _, config = write_config(tmp_path, mosquitto, influx_db)
+    topics = config.mqtt.topics
+    wire = Wire(mosquitto, topics)
+    events = Watcher(mosquitto, topics.member_personal_record("+"))
+    server, db = influx_db
+    members = MembersStore(config.members_db())
+    members.add("Ann Lee", [face()], consent=True)
+    ann = members.get("Ann Lee").id
+    members.close()
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    hub_thread = HubThread(config)
+    hub_thread.start()
+    try:
+        for number, (weight, reps) in enumerate([(60.0, 8), (60.0, 6), (70.0, 3)]):
+            began = start + timedelta(minutes=5 * number)
+            wire.send(topics.agent_events(AGENT_ID, "sets"), SetEvent(
+                agent_id=AGENT_ID, seq=int(began.timestamp()), set_id=set_id_for(AGENT_ID, "rack", began.timestamp()),
+                station="rack", exercise=Exercise.BENCH_PRESS, event=SetPhase.END, reps=reps, started_at=began,
+                ended_at=began + timedelta(seconds=30), weight_kg=weight, member=ann))
+        topic = topics.member_personal_record(ann)
+        wait_for(lambda: len(events.messages.get(topic, [])) == 4, 15, "four records announced")
+        said = [json.loads(payload) for payload, _qos, _retain in events.messages[topic]]
+        assert [(e["event_type"], e["kind"], e["value"], e["previous"]) for e in said] == [
+            ("personal_record", "heaviest_load", 60.0, None), ("personal_record", "best_e1rm", 76.0, None),
+            ("personal_record", "heaviest_load", 70.0, 60.0), ("personal_record", "best_e1rm", 77.0, 76.0)]
+        # 60 × 6 beats nothing; 70 × 3 is the heaviest, and its e1RM (77 kg) beats 60 × 8's (76 kg)
+        wait_for(lambda: len(server.rows('SELECT "value" FROM "record"', db)) == 4, 15, "four record points")
+        rows = server.rows('SELECT "value", "previous", "kind", "member" FROM "record"', db)
+        assert sorted((r["kind"], r["value"]) for r in rows) == [("best_e1rm", 76.0), ("best_e1rm", 77.0),
+                                                                 ("heaviest_load", 60.0), ("heaviest_load", 70.0)]
+        print(f"\n[records] events {[(e['kind'], e['value']) for e in said]}, points {rows}")
+    finally:
+        hub_thread.stop()
+        events.close()
         wire.close()

@@ -136,6 +136,9 @@ EXPECTED_MEMBER = {
     "homeassistant/binary_sensor/replens/member_m3f9a0c21be_present/config": member(
         "binary_sensor", "present", "Present", value_template="{{ 'ON' if value_json.present else 'OFF' }}",
         device_class="presence"),
+    "homeassistant/event/replens/member_m3f9a0c21be_personal_record/config": member(
+        "event", "personal_record", "Personal record", icon="mdi:trophy", event_types=["personal_record"],
+        state_topic="replens/member/m3f9a0c21be/personal_record"),
 }
 
 
@@ -155,7 +158,7 @@ def test_payloads_are_sorted_compact_json() -> None:
         assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
     reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
     assert configs[reps] == encode(EXPECTED_STATION[reps])
-    assert len(configs) == 1 + 3 + 13 + 6  # hub status, agent diagnostics, station, member
+    assert len(configs) == 1 + 3 + 13 + 7  # hub status, agent diagnostics, station, member
     diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
     assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
 

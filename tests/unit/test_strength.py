@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from replens.contract import Exercise
+from replens.contract import Exercise, RecordKind
 from replens.strength import (
     MINIMAL_VELOCITY_M_S,
     LiftedSet,
     LoadVelocity,
     PersonalRecord,
-    RecordKind,
     Refusal,
     brzycki_kg,
     epley_kg,
