@@ -13,10 +13,11 @@ from __future__ import annotations
 import sqlite3
 
 from replens.contract import PersonalRecordEvent, RecordKind, SetEvent, SetPhase
+from replens.hub.journal.body import body_weight_kg
 from replens.hub.journal.corrections import overrides_of, shown
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_delete, queue_point
 from replens.hub.storage.points import RecordPoint, ns
-from replens.strength import LiftedSet, PersonalRecord, records
+from replens.strength import LiftedSet, PersonalRecord, lifted_kg, records
 
 _EFFECTIVE_WEIGHT = "COALESCE(json_extract(overrides, '$.weight_kg'), json_extract(payload, '$.weight_kg'))"
 
@@ -32,12 +33,15 @@ def judge(db: sqlite3.Connection, set_id: str) -> list[PersonalRecord]:
     payload, stored, member, phase, started_ts = row
     event = shown(SetEvent.model_validate_json(payload), overrides_of(stored))
     found: list[PersonalRecord] = []
-    if member is not None and phase == SetPhase.END.value and event.weight_kg is not None:
-        earlier = db.execute(
+    body = body_weight_kg(db, member)
+    load = lifted_kg(event.exercise, event.weight_kg, body)
+    if member is not None and phase == SetPhase.END.value and load is not None:
+        rows = db.execute(
             f"SELECT {_EFFECTIVE_WEIGHT}, reps FROM sets WHERE member = ? AND exercise = ? AND phase = 'end' "
-            f"AND started_ts < ? AND set_id != ? AND {_EFFECTIVE_WEIGHT} IS NOT NULL",
-            (member, event.exercise.value, started_ts, set_id)).fetchall()
-        found = records([LiftedSet(float(w), int(r)) for w, r in earlier], LiftedSet(event.weight_kg, event.reps))
+            "AND started_ts < ? AND set_id != ?", (member, event.exercise.value, started_ts, set_id)).fetchall()
+        earlier = [LiftedSet(kg, int(r)) for w, r in rows
+                   if (kg := lifted_kg(event.exercise, None if w is None else float(w), body)) is not None]
+        found = records(earlier, LiftedSet(load, event.reps))
     kept = {r.kind for r in found}
     for kind, exercise in held.items():
         if kind not in kept or exercise != event.exercise.value:
@@ -71,18 +75,19 @@ def _point(event: SetEvent, kind: RecordKind, exercise: str) -> RecordPoint:
 
 
 def _keep(db: sqlite3.Connection, event: SetEvent, member: str, record: PersonalRecord, *, announce: bool) -> None:
-    assert event.weight_kg is not None
+    load = lifted_kg(event.exercise, event.weight_kg, body_weight_kg(db, member))
+    assert load is not None
     db.execute("INSERT OR REPLACE INTO personal_records(set_id, kind, member, exercise, value, previous) "
                "VALUES (?, ?, ?, ?, ?, ?)", (event.set_id, record.kind.value, member, event.exercise.value,
                                              record.value, record.previous))
     fields: dict[str, float | int | bool | str] = {"member": member, "value": round(record.value, 3),
-                                                   "set_id": event.set_id, "load_kg": event.weight_kg,
+                                                   "set_id": event.set_id, "load_kg": load,
                                                    "reps": event.reps}
     if record.previous is not None:
         fields["previous"] = round(record.previous, 3)
     queue_point(db, _point(event, record.kind, event.exercise.value).line(fields))
     if announce:
         said = PersonalRecordEvent(member=member, exercise=event.exercise, kind=record.kind,
-                                   value=round(record.value, 3), previous=record.previous, load_kg=event.weight_kg,
+                                   value=round(record.value, 3), previous=record.previous, load_kg=load,
                                    reps=event.reps, set_id=event.set_id, at=event.started_at)
         queue_announcement(db, Outgoing.PERSONAL_RECORD, said.to_json().decode())

@@ -20,6 +20,7 @@ from replens.contract import Event, Exercise, IdentitySource, RepEvent, SetAttri
 from replens.contract.edits import EditVia, SetEdit
 from replens.errors import TransientError
 from replens.hub.journal import corrections, edits, personal_records
+from replens.hub.journal.body import body_weight_kg, set_body_weight
 from replens.hub.journal.corrections import EditOutcome
 from replens.hub.journal.edits import Forgotten
 from replens.hub.journal.outgoing import Announcement, PointOp, pending_announcements, queue_delete, queue_point
@@ -158,6 +159,11 @@ class Journal(JournalReader):
                 personal_records.judge(self._db, change.set_id)
             return outcome
 
+    def set_body_weight(self, member: str, kg: float) -> None:
+        """The member's body weight from now on: the load of their bodyweight exercises' later sets."""
+        with self._lock, self._transaction():
+            set_body_weight(self._db, member, kg)
+
     def forget_member(self, member: str) -> Forgotten:
         """Delete a member's visits and attributions, rewrite their InfluxDB points, leave no trace in the file."""
         with self._lock, self._transaction():
@@ -210,7 +216,8 @@ class Journal(JournalReader):
         previous = Exercise(row[5]) if row else None
         if previous is not effective.exercise:  # a new set (reps may have come first), or the agent decided again
             corrections.retag(self._db, effective, previous)
-        self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score))
+        self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score,
+                                   body_weight_kg(self._db, member)))
         personal_records.judge(self._db, event.set_id)
         return True
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from replens.contract import IdentitySource, RepEvent, SetEvent, SetPhase, Stats
 from replens.hub.storage.line_protocol import format_line
 from replens.metrics import velocity_loss_pct
-from replens.strength import brzycki_kg, epley_kg
+from replens.strength import BODYWEIGHT_EXERCISES, brzycki_kg, epley_kg, lifted_kg
 
 SET_MEASUREMENT = "set"
 RECORD_MEASUREMENT = "record"
@@ -63,8 +63,10 @@ def rep_key(event: RepEvent) -> PointKey:
 
 
 def set_line(
-    event: SetEvent, member: str | None, source: IdentitySource | None = None, score: float | None = None
+    event: SetEvent, member: str | None, source: IdentitySource | None = None, score: float | None = None,
+    body_weight_kg: float | None = None,
 ) -> str:
+    """``body_weight_kg``: the member's, for the load of a bodyweight exercise (body plus added weight)."""
     velocities = [r.mean_velocity_m_s for r in event.rep_summaries if r.mean_velocity_m_s is not None]
     fields: dict[str, float | int | bool | str] = {
         "set_id": event.set_id,
@@ -81,9 +83,12 @@ def set_line(
         fields["rest_before_s"] = event.rest_before_s
     if event.weight_kg is not None:
         fields["weight_kg"] = event.weight_kg
-        fields["volume_kg"] = event.weight_kg * event.reps
-        estimates = {"e1rm_epley_kg": epley_kg(event.weight_kg, event.reps),
-                     "e1rm_brzycki_kg": brzycki_kg(event.weight_kg, event.reps)}
+    lifted = lifted_kg(event.exercise, event.weight_kg, body_weight_kg)
+    if lifted is not None:
+        if event.exercise in BODYWEIGHT_EXERCISES:
+            fields["lifted_kg"] = lifted  # body weight plus weight_kg (what was added)
+        fields["volume_kg"] = lifted * event.reps
+        estimates = {"e1rm_epley_kg": epley_kg(lifted, event.reps), "e1rm_brzycki_kg": brzycki_kg(lifted, event.reps)}
         fields.update({k: round(v, 3) for k, v in estimates.items() if v is not None})
     if velocities:
         fields["mean_velocity_m_s"] = sum(velocities) / len(velocities)

@@ -142,6 +142,11 @@ def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     add.add_argument("--face", type=int, help="in photos with several people, the face to enrol (0 = leftmost)")
     listing = members.add_parser("list", help="members enrolled on this box")
     listing.add_argument("--json", action="store_true")
+    setting = members.add_parser("set", help="a member's body weight: the load of their push-ups, pull-ups and dips "
+                                 "(plus what the station says was added)")
+    setting.add_argument("name")
+    setting.add_argument("--body-weight", type=float, required=True, metavar="W", help="body weight, in --unit")
+    setting.add_argument("--unit", choices=["kg", "lb"], default="kg")
     rename = members.add_parser("rename", help="change a member's display name (the id stays)")
     rename.add_argument("name")
     rename.add_argument("new_name")
@@ -150,7 +155,7 @@ def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     identify = members.add_parser("identify", help="who is in these photos")
     identify.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
     identify.add_argument("--json", action="store_true", help="one JSON object per photo")
-    for sub in (add, listing, rename, delete, identify):
+    for sub in (add, listing, setting, rename, delete, identify):
         _config_option(sub)
 
 
@@ -302,6 +307,8 @@ def _members(args: argparse.Namespace) -> int:
         return members.add_member(config, args)
     if action == "list":
         return members.list_members(config, as_json=args.json)
+    if action == "set":
+        return members.set_member(config, args.name, args.body_weight, args.unit)
     if action == "rename":
         return members.rename_member(config, args.name, args.new_name)
     if action == "delete":
