@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 from replens.contract import PersonalRecordEvent, RecordKind, SetEvent, SetPhase
+from replens.hub.journal import profiles
 from replens.hub.journal.body import body_weight_kg
 from replens.hub.journal.corrections import overrides_of, shown
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_delete, queue_point
@@ -49,6 +50,7 @@ def judge(db: sqlite3.Connection, set_id: str) -> list[PersonalRecord]:
             queue_delete(db, _point(event, kind, exercise).key())
     for record in found:
         _keep(db, event, str(member), record, announce=record.kind not in held)
+    profiles.fit(db, set_id)
     return found
 
 
@@ -59,6 +61,7 @@ def forget(db: sqlite3.Connection, member: str) -> None:
                (Outgoing.PERSONAL_RECORD.value, member))
     for set_id in sorted({str(r[0]) for r in rows}):
         _drop(db, set_id)
+    profiles.forget(db, member)
 
 
 def _drop(db: sqlite3.Connection, set_id: str) -> None:

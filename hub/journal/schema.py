@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS personal_records (
     previous REAL, PRIMARY KEY (set_id, kind)
 );
 CREATE INDEX IF NOT EXISTS personal_records_member ON personal_records(member);
+CREATE TABLE IF NOT EXISTS profiles (set_id TEXT PRIMARY KEY, member TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS body_weights (member TEXT PRIMARY KEY, kg REAL NOT NULL, at REAL NOT NULL);
 """
 
