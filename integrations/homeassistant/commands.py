@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from replens.contract import (
+    KG_PER_LB,
     MAX_LOAD_KG,
     ClaimLastCommand,
     EditLastCommand,
@@ -95,3 +96,24 @@ def _load_template(station: str) -> str:
     if '"load":1.0' not in template:
         raise RuntimeError(f"StationCommand no longer serialises its load as expected: {template}")
     return template.replace('"load":1.0', '"load":{{ value }}')
+
+
+def in_pounds(key: str, station: str, payload: Payload) -> Payload:
+    """The entity ``key`` of a station whose ``units`` are lb, shown and set in pounds (RepLens keeps kg).
+
+    Only the load entities change: the station's load number, the last set's load number and its weight sensor.
+    """
+    kg_json = {"load": f"value_json.stations['{station}'].load_kg"}.get(key, "value_json.weight_kg")
+    if key not in ("load", "correct_load", "last_set_weight"):
+        return payload
+    template = f"{{{{ (({kg_json} / {KG_PER_LB}) | round(1)) if {kg_json} is not none else 'None' }}}}"
+    shown = dict(payload, unit_of_measurement=LoadUnit.LB.value, value_template=template)
+    if key == "load":
+        sample = StationCommand(station=station, command=StationCommandKind.SET_LOAD, load=1.0, unit=LoadUnit.LB, by=BY)
+        shown["command_template"] = sample.model_dump_json(by_alias=True).replace('"load":1.0', '"load":{{ value }}')
+    if key == "correct_load":
+        shown["command_template"] = str(payload["command_template"]).replace(
+            "{{ value | float }}", f"{{{{ ((value | float) * {KG_PER_LB}) | round(3) }}}}")
+    if key in ("load", "correct_load"):
+        shown.update(max=round(MAX_LOAD_KG / KG_PER_LB, 1), step=0.5)
+    return shown

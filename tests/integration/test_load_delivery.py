@@ -58,12 +58,15 @@ def test_load_from_home_assistant_and_the_cli_reaches_the_sets_in_influxdb(tmp_p
     try:
         number_topic = f"homeassistant/number/{node}/{AGENT}_{DEMO_STATION}_load/config"
         wait_for(lambda: bool(watcher.latest(number_topic)), 10, "the load number's discovery")
-        number = watcher.json(number_topic)
-        assert number is not None and number["unit_of_measurement"] == "kg"
+        assert (watcher.json(number_topic) or {})["unit_of_measurement"] == "kg"  # before the agent says lb
         with AgentThread(config) as agent:
             wait_for(lambda: station().get("load_kg") == 40.0, 15, "the configured starting load")
-            watcher.publish(number["command_topic"], number["command_template"].replace("{{ value }}", "100"))
-            wait_for(lambda: station().get("load_kg") == 100.0, 10, "Home Assistant's load echoed")
+            wait_for(lambda: (watcher.json(number_topic) or {}).get("unit_of_measurement") == "lb", 10,
+                     "the number in the station's units")
+            number = watcher.json(number_topic)
+            assert number is not None and "/ 0.45359237" in number["value_template"]
+            watcher.publish(number["command_topic"], number["command_template"].replace("{{ value }}", "220.5"))
+            wait_for(lambda: station().get("load_kg") == 100.017, 10, "Home Assistant's load (220.5 lb) echoed")
             wait_for(lambda: station().get("reps", 0) >= 1, 30, "the set under way")
             under_way = station()["set_id"]
             cli = subprocess.run(

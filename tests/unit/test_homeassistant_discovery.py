@@ -199,6 +199,22 @@ def test_the_correction_numbers_send_edits_of_the_last_sets_load_and_reps() -> N
     assert (reps.reps, reps.weight_kg, reps.station) == (8, None, "bench")
 
 
+def test_a_station_in_pounds_shows_and_takes_its_loads_in_pounds() -> None:
+    configs = {t.split("/")[3]: json.loads(p) for t, p in all_configs(
+        CTX, {"rack_1": ["bench"]}, {}, "component", pounds={("rack_1", "bench")}).items()}
+    load, correct, weight = configs["rack_1_bench_load"], configs["rack_1_bench_correct_load"], configs[
+        "rack_1_bench_last_set_weight"]
+    assert {load["unit_of_measurement"], correct["unit_of_measurement"], weight["unit_of_measurement"]} == {"lb"}
+    assert load["max"] == 4409.2 and load["step"] == 0.5
+    command = StationCommand.model_validate_json(load["command_template"].replace("{{ value }}", "225"))
+    assert (command.load, command.unit, command.load_kg) == (225, "lb", 102.058)
+    assert weight["value_template"] == ("{{ ((value_json.weight_kg / 0.45359237) | round(1)) if value_json.weight_kg "
+                                        "is not none else 'None' }}")
+    assert '"weight_kg":{{ ((value | float) * 0.45359237) | round(3) }}' in correct["command_template"]
+    assert configs["rack_1_bench_correct_reps"] == json.loads(encode(
+        EXPECTED_STATION["homeassistant/number/replens/rack_1_bench_correct_reps/config"]))  # reps are reps
+
+
 def test_the_correction_select_sends_an_edit_of_the_last_set_with_a_fresh_id() -> None:
     select = EXPECTED_STATION["homeassistant/select/replens/rack_1_bench_correct_exercise/config"]
     rendered = str(select["command_template"]).replace("{{ value | tojson }}", json.dumps("lunge")).replace(
