@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from replens.contract import Event, Exercise, IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
+from replens.contract import (
+    Event,
+    Exercise,
+    IdentitySource,
+    RepEvent,
+    SetAttribution,
+    SetEvent,
+    SetPhase,
+    Stats,
+    VisitEvent,
+)
 from replens.contract.edits import EditVia, SetEdit
 from replens.errors import TransientError
 from replens.hub.journal import corrections, edits, personal_records
@@ -218,7 +228,8 @@ class Journal(JournalReader):
             corrections.retag(self._db, effective, previous)
         self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score,
                                    body_weight_kg(self._db, member)))
-        personal_records.judge(self._db, event.set_id)
+        if event.event is SetPhase.END:  # records and profiles are judged on ended sets; updates before cost nothing
+            personal_records.judge(self._db, event.set_id)
         return True
 
     def _apply_rep(self, event: RepEvent) -> None:
