@@ -78,6 +78,9 @@ class Agent:
                 self.publisher.on_enrol = self.enrol
             for station in self.stations:
                 station.paused = bool(self.outbox.flag(_paused_key(station.station_id)))
+                grams = self.outbox.flag(_load_key(station.station_id))
+                if grams is not None:  # a set_load command before a restart wins over the config's weight_kg
+                    station.set_load(grams / 1000.0)
         self._commands: queue.SimpleQueue[StationCommand] = queue.SimpleQueue()
         self._frame_costs_s: deque[float] = deque(maxlen=600)
         self._unstored: deque[Draft] = deque()  # events the outbox could not take yet (disk full)
@@ -188,16 +191,29 @@ class Agent:
                 self._emit(station.finish(t_s))
             elif command.command is StationCommandKind.PAUSE:
                 self._emit(station.pause(t_s))
+            elif command.command is StationCommandKind.SET_LOAD and command.load_kg is not None:
+                self._set_load(station, command.load_kg)
             else:
                 station.resume()
-            if command.command is not StationCommandKind.END_SET and self.outbox is not None:
-                try:
-                    self.outbox.set_flag(_paused_key(station.station_id), int(station.paused))
-                except TransientError as err:
-                    log.error("agent %s: station %s: %s", self.agent_id, station.station_id, err)
+            if command.command in (StationCommandKind.PAUSE, StationCommandKind.RESUME):
+                self._keep(station, _paused_key(station.station_id), int(station.paused))
             changed = True
         if changed:
             self._publish_state()
+
+    def _set_load(self, station: Station, load_kg: float) -> None:
+        """Stored first (grams, in the outbox's meta), so the load a set carries is the one a restart keeps."""
+        self._keep(station, _load_key(station.station_id), round(load_kg * 1000))
+        log.info("agent %s: station %s: load %.3g kg", self.agent_id, station.station_id, load_kg)
+        self._emit(station.set_load(load_kg))
+
+    def _keep(self, station: Station, key: str, value: int) -> None:
+        if self.outbox is None:
+            return
+        try:
+            self.outbox.set_flag(key, value)
+        except TransientError as err:
+            log.error("agent %s: station %s: %s", self.agent_id, station.station_id, err)
 
     def _step(self, frame: Frame) -> None:
         began = time.perf_counter()
@@ -290,3 +306,7 @@ class Agent:
 
 def _paused_key(station_id: str) -> str:
     return f"paused:{station_id}"
+
+
+def _load_key(station_id: str) -> str:
+    return f"load_g:{station_id}"

@@ -1,7 +1,8 @@
 """A realistic synthetic week of gym data: members, stations, sets and reps with tempo and bar velocity.
 
 Used by the dashboard tests (fed through the real agent outbox and hub), the report tests and
-``scripts/generate_week.py``. Its events come out of the same set assembler as a station's.
+``scripts/generate_week.py``. Its events come out of the same set assembler as a station's, each set carrying
+its load (``weight_kg``) as a station's current load would.
 Pure and seeded: the same ``now`` and seed give the same week. Loads and velocities follow one generic
 load-velocity profile (``V0_M_S`` with no load, ``MVT_M_S`` at the one-rep max), reps slow down within
 a set (velocity loss) and members get a little stronger from session to session.
@@ -19,7 +20,7 @@ from replens.device_agent.drafts import Draft
 from replens.device_agent.sets import SetAssembler
 
 V0_M_S = 1.6
-"""Generic mean concentric velocity with no load (the dashboards' 1RM estimate uses the same profile)."""
+"""Generic mean concentric velocity with no load."""
 MVT_M_S = 0.3
 """Minimum velocity threshold: the mean concentric velocity of a one-rep max."""
 
@@ -120,7 +121,8 @@ class PlannedSet:
         counted += [RepCompleted(rep) for rep in reps]
         if self.ended:
             counted.append(SetEnded(end_s=reps[-1].end_s))
-        return SetAssembler(self.agent_id, self.station, self.exercise).take(counted, self.started_at.timestamp())
+        assembler = SetAssembler(self.agent_id, self.station, self.exercise, weight_kg=self.weight_kg)
+        return assembler.take(counted, self.started_at.timestamp())
 
 
 @dataclass(frozen=True, slots=True)

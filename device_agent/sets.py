@@ -128,6 +128,14 @@ class SetAssembler:
         self.open = counted
         return drafts
 
+    def set_load(self, weight_kg: float) -> list[Draft]:
+        """The load changed: the set under way carries it from now on (an ``update`` says so), and later sets."""
+        self.weight_kg = weight_kg
+        counted = self.open
+        if counted is None or not counted.reps:
+            return []  # no set event yet: the set's first one will carry the load
+        return [self._set_draft(counted, SetPhase.UPDATE)]
+
     def _changed(self, change: ExerciseChanged) -> list[Draft]:
         """The recogniser changed its mind: the new exercise's reps so far replace the set's."""
         counted = self.open

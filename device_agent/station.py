@@ -27,6 +27,7 @@ class Station:
         self.recognises = config.recognises
         self.paused = False
         """Set by a pause command: frames are ignored, nothing is counted, until resumed."""
+        self.units = config.units
         self.pipeline = pipeline or make_pipeline(config)
         self.sets = SetAssembler(agent_id, station_id, config.named, weight_kg=config.weight_kg,
                                  appearance=self._appearance_since, hold_reps=config.recognises)
@@ -74,6 +75,14 @@ class Station:
     def resume(self) -> None:
         self.paused = False
 
+    def set_load(self, weight_kg: float) -> list[Draft]:
+        """The load on the bar or stack now: for the set under way (an update carries it) and later sets."""
+        return self.sets.set_load(weight_kg)
+
+    @property
+    def load_kg(self) -> float | None:
+        return self.sets.weight_kg
+
     @property
     def exercise(self) -> Exercise:
         """The set under way's exercise (as recognised so far, at a station that recognises), else the station's."""
@@ -99,4 +108,6 @@ class Station:
             reps=len(open_set.reps) if open_set else 0,
             paused=self.paused,
             exercises=list(self.candidates) if self.recognises and self.candidates is not None else [],
+            load_kg=self.sets.weight_kg,
+            units=self.units,
         )

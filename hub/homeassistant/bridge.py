@@ -25,7 +25,7 @@ import aiomqtt
 
 from replens import __version__
 from replens.config import RepLensConfig
-from replens.contract import AgentState, ClaimCommand, ClaimLastCommand
+from replens.contract import AgentState, ClaimCommand, ClaimLastCommand, LoadUnit
 from replens.errors import TransientError
 from replens.hub.homeassistant.discovery_plan import MIGRATE, DiscoveryPlan, Published, plan
 from replens.hub.homeassistant.views import JournalViews
@@ -57,6 +57,7 @@ class HomeAssistantBridge:
         self._published = published
         self._state_stations = stations  # agent id → station ids, from the agents' retained state
         self._hosted: dict[tuple[str, str], list[str]] = {}  # (agent, station) → exercises it says it hosts
+        self._pounds: set[tuple[str, str]] = set()  # (agent, station) whose units are lb
         self._members: dict[str, str] = {}
         self._members_signature: tuple[float, int] | None = None
         self._views_sent: dict[str, bytes] = {}  # retained view topic → payload last published
@@ -88,16 +89,20 @@ class HomeAssistantBridge:
         stations = sorted(state.stations)
         hosted = {(state.agent_id, s): [e.value for e in st.exercises] for s, st in state.stations.items()
                   if st.exercises}
+        pounds = {(state.agent_id, s) for s, st in state.stations.items() if st.units is LoadUnit.LB}
         mine = {k: v for k, v in self._hosted.items() if k[0] == state.agent_id}
-        if self._state_stations.get(state.agent_id) != stations or mine != hosted:
+        my_pounds = {k for k in self._pounds if k[0] == state.agent_id}
+        if self._state_stations.get(state.agent_id) != stations or mine != hosted or my_pounds != pounds:
             self._state_stations[state.agent_id] = stations
             self._hosted = {k: v for k, v in self._hosted.items() if k[0] != state.agent_id} | hosted
+            self._pounds = {k for k in self._pounds if k[0] != state.agent_id} | pounds
             self._discovery_due = True
             self.due.set()
 
     def forget_agent(self, agent_id: str) -> None:
         """Its retained state was cleared: the agent is gone (unless the config file still names it)."""
         self._hosted = {k: v for k, v in self._hosted.items() if k[0] != agent_id}
+        self._pounds = {k for k in self._pounds if k[0] != agent_id}
         if self._state_stations.pop(agent_id, None) is not None:
             log.info("hub: agent %s cleared its state; removing it from Home Assistant", agent_id)
             self._discovery_due = True
@@ -193,9 +198,9 @@ class HomeAssistantBridge:
         stations, members = self.stations(), self._members
         wanted, other_form = {}, {}
         if self._settings.discovery:
-            wanted = all_configs(self._ctx, stations, members, fmt, self._hosted)
+            wanted = all_configs(self._ctx, stations, members, fmt, self._hosted, pounds=self._pounds)
             other_form = all_configs(self._ctx, stations, members, "component" if fmt == "device" else "device",
-                                     self._hosted)
+                                     self._hosted, pounds=self._pounds)
         steps = plan(self._published, wanted, other_form, force=force)
         target = Published.of(wanted, self._ctx.is_device_topic)
         # Record first what may be on the broker, so a hub killed half-way still clears it after a restart.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import aiomqtt
 
-from replens.contract import Presence, Topics
+from replens.contract import PersonalRecordEvent, Presence, Topics
 from replens.errors import TransientError
 from replens.hub.identity.attributor import Attributor
 from replens.hub.journal import Journal, Outgoing
@@ -88,6 +88,10 @@ class Announcer:
             for item in batch:
                 if item.kind is Outgoing.HUB_SETS:
                     await client.publish(self._topics.hub_sets, item.payload, qos=1)
+                    self.published += 1
+                elif item.kind is Outgoing.PERSONAL_RECORD:
+                    member = PersonalRecordEvent.model_validate_json(item.payload).member
+                    await client.publish(self._topics.member_personal_record(member), item.payload, qos=1)
                     self.published += 1
                 else:
                     self.presence_due.set()

@@ -1,6 +1,6 @@
 """The hub's durable record: agents, sets, reps, visits, and what is still owed to InfluxDB and MQTT."""
 
-from replens.hub.journal.corrections import EditOutcome, FieldChange
+from replens.hub.journal.corrections import EditOutcome, FieldChange, ForgottenMemberSetError
 from replens.hub.journal.edits import Forgotten, TakenError, UnknownSetError
 from replens.hub.journal.outgoing import Announcement, Outgoing, PointOp
 from replens.hub.journal.reads import JournalReader
@@ -13,6 +13,7 @@ __all__ = [
     "EditOutcome",
     "FieldChange",
     "Forgotten",
+    "ForgottenMemberSetError",
     "Inbound",
     "Journal",
     "JournalReader",

@@ -22,12 +22,17 @@ from replens.contract import Exercise, IdentitySource, RepEvent, SetAttribution,
 from replens.contract.edits import EditVia, SetChanges, SetEdit
 from replens.contract.events import SetField
 from replens.errors import RepLensError
+from replens.hub.journal.body import body_weight_kg
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_delete, queue_point
 from replens.hub.storage.points import rep_key, rep_line, set_key, set_line
 
 
 class UnknownSetError(RepLensError):
     """A claim or an edit names a set the journal does not have (yet)."""
+
+
+class ForgottenMemberSetError(UnknownSetError):
+    """An edit names the set of a member who was deleted: it stays as the deletion left it."""
 
 
 def unknown_set(set_id: str) -> UnknownSetError:
@@ -103,21 +108,26 @@ def announcement(agent: SetEvent, overrides: dict[str, Any], member: str | None,
         reps=event.reps, started_at=event.started_at, ended_at=event.ended_at, member=member,
         identity_source=source, identity_score=score, at=at, recognised_exercise=agent.exercise,
         exercise_confidence=agent.exercise_confidence, edited=sorted(SetField(f) for f in overrides),
+        weight_kg=event.weight_kg, counted_reps=agent.reps, agent_weight_kg=agent.weight_kg,
     )
 
 
 def edit(db: sqlite3.Connection, change: SetEdit, via: EditVia, at: datetime) -> EditOutcome:
     """Apply a person's correction once per ``edit_id``: audit rows, overrides, points, announcement.
 
-    Raises UnknownSetError, and changes nothing, for a set the journal does not have.
+    Raises UnknownSetError, and changes nothing, for a set the journal does not have, and
+    ForgottenMemberSetError (one) for the set of a deleted member.
     """
     if db.execute("SELECT 1 FROM set_edits WHERE edit_id = ? LIMIT 1", (change.edit_id,)).fetchone():
         return EditOutcome(change.set_id, duplicate=True)
-    row = db.execute("SELECT payload, overrides, member, identity_source, identity_score FROM sets WHERE set_id = ?",
-                     (change.set_id,)).fetchone()
+    row = db.execute("SELECT payload, overrides, member, identity_source, identity_score, claimed FROM sets "
+                     "WHERE set_id = ?", (change.set_id,)).fetchone()
     if row is None:
         raise unknown_set(change.set_id)
-    payload, stored, member, source, score = row
+    payload, stored, member, source, score, claimed = row
+    if claimed and member is None and source is None:  # what forget_member leaves (a claim of nobody says claim)
+        raise ForgottenMemberSetError(f"set {change.set_id!r} was a deleted member's: it stays anonymous and as it "
+                                      "was; nothing changed")
     agent, overrides = SetEvent.model_validate_json(payload), overrides_of(stored)
     before = shown(agent, overrides)
     overrides.update(change.model_dump(mode="json", include={f.value for f in change.changes()}))
@@ -134,7 +144,7 @@ def edit(db: sqlite3.Connection, change: SetEdit, via: EditVia, at: datetime) ->
         return EditOutcome(change.set_id, duplicate=False, changes=changes)
     identity = IdentitySource(source) if source else None
     retag(db, after, previous=before.exercise)
-    queue_point(db, set_line(after, member, identity, score))
+    queue_point(db, set_line(after, member, identity, score, body_weight_kg(db, member)))
     said = announcement(agent, overrides, member, identity, score, at=at)
     queue_announcement(db, Outgoing.HUB_SETS, said.to_json().decode())
     return EditOutcome(change.set_id, duplicate=False, changes=changes, announcement=said)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from replens.contract import IdentitySource, SetAttribution, SetEvent
+from replens.hub.journal import personal_records
+from replens.hub.journal.body import body_weight_kg
 from replens.hub.journal.corrections import UnknownSetError, announcement, overrides_of, shown, unknown_set
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_point
 from replens.hub.journal.reads import sets_by_id
@@ -85,6 +87,8 @@ def forget_member(db: sqlite3.Connection, member: str) -> Forgotten:
         db.execute(f"UPDATE {table} SET line = replace(line, ?, ?) WHERE instr(line, ?) > 0", (named, blank, named))
     db.execute("DELETE FROM announcements WHERE topic_kind = ? AND json_extract(payload, '$.member') = ?",
                (Outgoing.HUB_SETS.value, member))
+    personal_records.forget(db, member)
+    db.execute("DELETE FROM body_weights WHERE member = ?", (member,))
     queue_announcement(db, Outgoing.PRESENCE, "")
     return Forgotten(visits=int(visits), sets=len(set_ids))
 
@@ -100,7 +104,8 @@ def _rewrite(
     )
     payload, stored = db.execute("SELECT payload, overrides FROM sets WHERE set_id = ?", (set_id,)).fetchone()
     agent, overrides = SetEvent.model_validate_json(payload), overrides_of(stored)
-    queue_point(db, set_line(shown(agent, overrides), member, source, score))
+    queue_point(db, set_line(shown(agent, overrides), member, source, score, body_weight_kg(db, member)))
+    personal_records.judge(db, set_id)
     said = announcement(agent, overrides, member, source, score, at=datetime.now(UTC))
     queue_announcement(db, Outgoing.HUB_SETS, said.to_json().decode())
     return said

@@ -27,6 +27,7 @@ class Outgoing(StrEnum):
 
     HUB_SETS = "hub_sets"  # payload: a SetAttribution
     PRESENCE = "presence"  # no payload: publish presence again now (members changed)
+    PERSONAL_RECORD = "personal_record"  # payload: a PersonalRecordEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,10 @@ BUSY_TIMEOUT_MS = 10_000
 
 _SET = (
     "SELECT set_id, agent_id, station, exercise, reps, phase, started_at, ended_at, "
-    "json_extract(payload, '$.weight_kg'), member, identity_source, identity_score, claimed, appearance, "
-    "json_extract(payload, '$.exercise'), json_extract(payload, '$.exercise_confidence'), overrides FROM sets"
+    "COALESCE(json_extract(overrides, '$.weight_kg'), json_extract(payload, '$.weight_kg')), member, "
+    "identity_source, identity_score, claimed, appearance, json_extract(payload, '$.exercise'), "
+    "json_extract(payload, '$.exercise_confidence'), overrides, json_extract(payload, '$.reps'), "
+    "json_extract(payload, '$.weight_kg') FROM sets"
 )
 _VISIT = "visit_id, agent_id, camera, role, member, score, frames, started_at, seen_at, ended_at, appearance"
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite's limit on host parameters is far above this
@@ -216,7 +218,7 @@ class JournalReader:
 
 def _to_set(row: tuple[Any, ...]) -> RecordedSet:
     (set_id, agent_id, station, exercise, reps, phase, started, ended, weight, member, source, score, claimed,
-     appearance, recognised, confidence, overrides) = row
+     appearance, recognised, confidence, overrides, counted, agent_weight) = row
     return RecordedSet(
         set_id=set_id, agent_id=agent_id, station=station, exercise=Exercise(exercise), reps=int(reps),
         phase=SetPhase(phase), started_at=datetime.fromisoformat(started),
@@ -226,6 +228,8 @@ def _to_set(row: tuple[Any, ...]) -> RecordedSet:
         claimed=bool(claimed), appearance=None if appearance is None else Appearance.model_validate_json(appearance),
         recognised_exercise=Exercise(recognised), exercise_confidence=1.0 if confidence is None else float(confidence),
         edited=frozenset(SetField(f) for f in json.loads(overrides)) if overrides else frozenset(),
+        counted_reps=None if counted is None else int(counted),
+        agent_weight_kg=None if agent_weight is None else float(agent_weight),
     )
 
 

@@ -62,6 +62,10 @@ class RecordedSet:
     recognised_exercise: Exercise | None = None
     exercise_confidence: float | None = None
     edited: frozenset[SetField] = frozenset()
+    counted_reps: int | None = None
+    """What the agent counted (``reps`` is a person's correction when ``edited`` says so)."""
+    agent_weight_kg: float | None = None
+    """The load the agent's event carried (``weight_kg`` is the effective one)."""
 
     @property
     def ended(self) -> bool:

@@ -50,6 +50,13 @@ CREATE TABLE IF NOT EXISTS set_edits (
     by TEXT, at REAL NOT NULL, PRIMARY KEY (edit_id, field)
 );
 CREATE INDEX IF NOT EXISTS set_edits_set ON set_edits(set_id);
+CREATE TABLE IF NOT EXISTS personal_records (
+    set_id TEXT NOT NULL, kind TEXT NOT NULL, member TEXT NOT NULL, exercise TEXT NOT NULL, value REAL NOT NULL,
+    previous REAL, PRIMARY KEY (set_id, kind)
+);
+CREATE INDEX IF NOT EXISTS personal_records_member ON personal_records(member);
+CREATE TABLE IF NOT EXISTS profiles (set_id TEXT PRIMARY KEY, member TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS body_weights (member TEXT PRIMARY KEY, kg REAL NOT NULL, at REAL NOT NULL);
 """
 
 COLUMNS_ADDED: dict[str, dict[str, str]] = {

@@ -16,10 +16,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from replens.contract import Event, Exercise, IdentitySource, RepEvent, SetAttribution, SetEvent, Stats, VisitEvent
+from replens.contract import (
+    Event,
+    Exercise,
+    IdentitySource,
+    RepEvent,
+    SetAttribution,
+    SetEvent,
+    SetPhase,
+    Stats,
+    VisitEvent,
+)
 from replens.contract.edits import EditVia, SetEdit
 from replens.errors import TransientError
-from replens.hub.journal import corrections, edits
+from replens.hub.journal import corrections, edits, personal_records
+from replens.hub.journal.body import body_weight_kg, set_body_weight
 from replens.hub.journal.corrections import EditOutcome
 from replens.hub.journal.edits import Forgotten
 from replens.hub.journal.outgoing import Announcement, PointOp, pending_announcements, queue_delete, queue_point
@@ -154,7 +165,15 @@ class Journal(JournalReader):
         Raises UnknownSetError, and changes nothing, for a set the journal does not have.
         """
         with self._lock, self._transaction():
-            return corrections.edit(self._db, change, via, at or datetime.now(UTC))
+            outcome = corrections.edit(self._db, change, via, at or datetime.now(UTC))
+            if outcome.changed:
+                personal_records.judge(self._db, change.set_id)
+            return outcome
+
+    def set_body_weight(self, member: str, kg: float) -> None:
+        """The member's body weight from now on: the load of their bodyweight exercises' later sets."""
+        with self._lock, self._transaction():
+            set_body_weight(self._db, member, kg)
 
     def forget_member(self, member: str) -> Forgotten:
         """Delete a member's visits and attributions, rewrite their InfluxDB points, leave no trace in the file."""
@@ -208,7 +227,10 @@ class Journal(JournalReader):
         previous = Exercise(row[5]) if row else None
         if previous is not effective.exercise:  # a new set (reps may have come first), or the agent decided again
             corrections.retag(self._db, effective, previous)
-        self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score))
+        self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score,
+                                   body_weight_kg(self._db, member)))
+        if event.event is SetPhase.END:  # records and profiles are judged on ended sets; updates before cost nothing
+            personal_records.judge(self._db, event.set_id)
         return True
 
     def _apply_rep(self, event: RepEvent) -> None:

@@ -17,8 +17,10 @@ from datetime import datetime
 from replens.contract import IdentitySource, RepEvent, SetEvent, SetPhase, Stats
 from replens.hub.storage.line_protocol import format_line
 from replens.metrics import velocity_loss_pct
+from replens.strength import BODYWEIGHT_EXERCISES, brzycki_kg, epley_kg, lifted_kg
 
 SET_MEASUREMENT = "set"
+RECORD_MEASUREMENT = "record"
 REP_MEASUREMENT = "rep"
 STATS_MEASUREMENT = "agent_stats"
 
@@ -61,8 +63,10 @@ def rep_key(event: RepEvent) -> PointKey:
 
 
 def set_line(
-    event: SetEvent, member: str | None, source: IdentitySource | None = None, score: float | None = None
+    event: SetEvent, member: str | None, source: IdentitySource | None = None, score: float | None = None,
+    body_weight_kg: float | None = None,
 ) -> str:
+    """``body_weight_kg``: the member's, for the load of a bodyweight exercise (body plus added weight)."""
     velocities = [r.mean_velocity_m_s for r in event.rep_summaries if r.mean_velocity_m_s is not None]
     fields: dict[str, float | int | bool | str] = {
         "set_id": event.set_id,
@@ -79,7 +83,13 @@ def set_line(
         fields["rest_before_s"] = event.rest_before_s
     if event.weight_kg is not None:
         fields["weight_kg"] = event.weight_kg
-        fields["volume_kg"] = event.weight_kg * event.reps
+    lifted = lifted_kg(event.exercise, event.weight_kg, body_weight_kg)
+    if lifted is not None:
+        if event.exercise in BODYWEIGHT_EXERCISES:
+            fields["lifted_kg"] = lifted  # body weight plus weight_kg (what was added)
+        fields["volume_kg"] = lifted * event.reps
+        estimates = {"e1rm_epley_kg": epley_kg(lifted, event.reps), "e1rm_brzycki_kg": brzycki_kg(lifted, event.reps)}
+        fields.update({k: round(v, 3) for k, v in estimates.items() if v is not None})
     if velocities:
         fields["mean_velocity_m_s"] = sum(velocities) / len(velocities)
         loss = velocity_loss_pct(velocities)
@@ -122,3 +132,22 @@ def stats_line(stats: Stats) -> str:
     fields.update({k: v for k, v in optional.items() if v is not None})
     fields.update({f"count_{k}": v for k, v in stats.counters.items()})
     return format_line(STATS_MEASUREMENT, {"source": stats.source, "id": stats.id}, fields, ns(stats.at))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPoint:
+    """One personal record of one set: written at the set's start, tagged like the set plus the record's kind."""
+
+    agent_id: str
+    station: str
+    exercise: str
+    kind: str
+    time_ns: int
+
+    def key(self) -> PointKey:
+        return PointKey(RECORD_MEASUREMENT, {"agent": self.agent_id, "station": self.station,
+                                             "exercise": self.exercise, "kind": self.kind}, self.time_ns)
+
+    def line(self, fields: dict[str, float | int | bool | str]) -> str:
+        key = self.key()
+        return format_line(RECORD_MEASUREMENT, key.tags, fields, key.time_ns)

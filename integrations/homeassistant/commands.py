@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from replens.contract import ClaimLastCommand, EditLastCommand, Exercise, StationCommand, StationCommandKind, Topics
+from replens.contract import (
+    KG_PER_LB,
+    MAX_LOAD_KG,
+    ClaimLastCommand,
+    EditLastCommand,
+    Exercise,
+    LoadUnit,
+    StationCommand,
+    StationCommandKind,
+    Topics,
+)
 from replens.contract.edits import HOMEASSISTANT_BY
 from replens.integrations.homeassistant.entities import NOBODY, Command
 
@@ -19,10 +29,20 @@ ALL_EXERCISES = tuple(e.value for e in Exercise if e is not Exercise.AUTO)
 """The correction select's options where the hub does not know which exercises a station hosts."""
 
 Payload = dict[str, Any]
+MAX_REPS_SHOWN = 1000
+"""The reps number's upper end in Home Assistant (the contract allows more; no set has this many)."""
+_EDITED = {Command.EDIT_LAST: "exercise", Command.EDIT_LAST_LOAD: "weight_kg", Command.EDIT_LAST_REPS: "reps"}
+"""The corrections of the last set: the field each one edits."""
+_NUMBERS: dict[Command, Payload] = {
+    Command.SET_LOAD: {"min": 0, "max": MAX_LOAD_KG, "step": 0.25, "mode": "box"},
+    Command.EDIT_LAST_LOAD: {"min": 0, "max": MAX_LOAD_KG, "step": 0.25, "mode": "box"},
+    Command.EDIT_LAST_REPS: {"min": 0, "max": MAX_REPS_SHOWN, "step": 1, "mode": "box"},
+}
+"""Number entities: their range and step (kg for loads)."""
 
 
 def _station_command(station: str, kind: StationCommandKind) -> str:
-    return StationCommand(station=station, command=kind, by=BY).model_dump_json(by_alias=True)
+    return StationCommand(station=station, command=kind, by=BY).model_dump_json(by_alias=True, exclude_none=True)
 
 
 def command_payload(topics: Topics, command: Command, agent_id: str, station: str, options: Sequence[str]) -> Payload:
@@ -34,9 +54,13 @@ def command_payload(topics: Topics, command: Command, agent_id: str, station: st
     if command is Command.END_SET:
         return {"command_topic": topics.agent_command(agent_id),
                 "payload_press": _station_command(station, StationCommandKind.END_SET)}
-    if command is Command.EDIT_LAST:
-        return {"command_topic": topics.edit_last, "command_template": _edit_template(agent_id, station),
-                "options": list(options)}
+    if command is Command.SET_LOAD:
+        return {"command_topic": topics.agent_command(agent_id), "command_template": _load_template(station),
+                **_NUMBERS[command]}
+    if command in _EDITED:
+        payload = {"command_topic": topics.edit_last,
+                   "command_template": _edit_template(agent_id, station, _EDITED[command])}
+        return payload | (_NUMBERS[command] if command in _NUMBERS else {"options": list(options)})
     # The selected option goes into the JSON with tojson, so any name (quotes included) stays valid JSON.
     template = ClaimLastCommand(agent_id=agent_id, station=station, member="@member@", by=BY).model_dump_json(
         by_alias=True).replace('"@member@"', "{{ value | tojson }}")
@@ -44,13 +68,52 @@ def command_payload(topics: Topics, command: Command, agent_id: str, station: st
             "options": [*sorted(options, key=str.casefold), NOBODY]}
 
 
-def _edit_template(agent_id: str, station: str) -> str:
-    """An ``EditLastCommand`` with the chosen exercise and a fresh edit id filled in by Home Assistant."""
-    sample = EditLastCommand(edit_id="x", agent_id=agent_id, station=station, exercise=Exercise.SQUAT, by=BY)
-    template = sample.model_dump_json(by_alias=True)
-    for fixed, rendered in (('"edit_id":"x"', f'"edit_id":"{EDIT_ID}"'),
-                            ('"exercise":"squat"', '"exercise":{{ value | tojson }}')):
+_SAMPLES: dict[str, tuple[object, str, str]] = {
+    "exercise": (Exercise.SQUAT, '"exercise":"squat"', '"exercise":{{ value | tojson }}'),
+    "weight_kg": (1.5, '"weight_kg":1.5', '"weight_kg":{{ value | float }}'),
+    "reps": (7, '"reps":7', '"reps":{{ value | int }}'),
+}
+"""Per corrected field: a sample value, how it serialises, and what Home Assistant renders in its place."""
+
+
+def _edit_template(agent_id: str, station: str, field: str) -> str:
+    """An ``EditLastCommand`` of one field, with the chosen value and a fresh edit id filled in by Home Assistant."""
+    value, fixed_value, rendered_value = _SAMPLES[field]
+    sample = EditLastCommand.model_validate({"edit_id": "x", "agent_id": agent_id, "station": station, field: value,
+                                             "by": BY})
+    template = sample.model_dump_json(by_alias=True, exclude_none=True)
+    for fixed, rendered in (('"edit_id":"x"', f'"edit_id":"{EDIT_ID}"'), (fixed_value, rendered_value)):
         if fixed not in template:
             raise RuntimeError(f"EditLastCommand no longer serialises {fixed}: {template}")
         template = template.replace(fixed, rendered)
     return template
+
+
+def _load_template(station: str) -> str:
+    """A ``set_load`` ``StationCommand`` with the number's value (kg) filled in by Home Assistant."""
+    sample = StationCommand(station=station, command=StationCommandKind.SET_LOAD, load=1.0, unit=LoadUnit.KG, by=BY)
+    template = sample.model_dump_json(by_alias=True)
+    if '"load":1.0' not in template:
+        raise RuntimeError(f"StationCommand no longer serialises its load as expected: {template}")
+    return template.replace('"load":1.0', '"load":{{ value }}')
+
+
+def in_pounds(key: str, station: str, payload: Payload) -> Payload:
+    """The entity ``key`` of a station whose ``units`` are lb, shown and set in pounds (RepLens keeps kg).
+
+    Only the load entities change: the station's load number, the last set's load number and its weight sensor.
+    """
+    kg_json = {"load": f"value_json.stations['{station}'].load_kg"}.get(key, "value_json.weight_kg")
+    if key not in ("load", "correct_load", "last_set_weight"):
+        return payload
+    template = f"{{{{ (({kg_json} / {KG_PER_LB}) | round(1)) if {kg_json} is not none else 'None' }}}}"
+    shown = dict(payload, unit_of_measurement=LoadUnit.LB.value, value_template=template)
+    if key == "load":
+        sample = StationCommand(station=station, command=StationCommandKind.SET_LOAD, load=1.0, unit=LoadUnit.LB, by=BY)
+        shown["command_template"] = sample.model_dump_json(by_alias=True).replace('"load":1.0', '"load":{{ value }}')
+    if key == "correct_load":
+        shown["command_template"] = str(payload["command_template"]).replace(
+            "{{ value | float }}", f"{{{{ ((value | float) * {KG_PER_LB}) | round(3) }}}}")
+    if key in ("load", "correct_load"):
+        shown.update(max=round(MAX_LOAD_KG / KG_PER_LB, 1), step=0.5)
+    return shown

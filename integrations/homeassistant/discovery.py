@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from replens.config.homeassistant import DiscoveryFormat
 from replens.contract import Topics
-from replens.integrations.homeassistant.commands import ALL_EXERCISES, command_payload
+from replens.integrations.homeassistant.commands import ALL_EXERCISES, command_payload, in_pounds
 from replens.integrations.homeassistant.entities import (
     AGENT_ENTITIES,
     HUB_ENTITIES,
@@ -139,7 +139,7 @@ def _entity(ctx: DiscoveryContext, desc: EntityDescription, *, unique_id: str, n
     if desc.diagnostic:
         payload.update(entity_category="diagnostic", enabled_by_default=False)
     if desc.platform is Platform.EVENT:
-        payload["event_types"] = ["set_completed"]
+        payload["event_types"] = [desc.key]  # set_completed, personal_record: the event_type its payload names
     return Component(desc.platform, unique_id.removeprefix("replens_"), payload)
 
 
@@ -179,10 +179,11 @@ def agent_components(ctx: DiscoveryContext, agent_id: str) -> list[Component]:
 
 
 def station_components(ctx: DiscoveryContext, agent_id: str, station: str, member_names: list[str],
-                       exercises: Sequence[str] = ALL_EXERCISES) -> list[Component]:
+                       exercises: Sequence[str] = ALL_EXERCISES, *, pounds: bool = False) -> list[Component]:
     """Every entity of one station, on its agent's device.
 
-    ``member_names`` are the claim select's options, ``exercises`` the correction select's.
+    ``member_names`` are the claim select's options, ``exercises`` the correction select's; ``pounds``: the
+    station's ``units`` are lb, so its load entities show and take pounds.
     """
     state_topics = {
         Source.AGENT_STATE: ctx.topics.agent_state(agent_id),
@@ -200,23 +201,29 @@ def station_components(ctx: DiscoveryContext, agent_id: str, station: str, membe
             options = exercises if desc.command is Command.EDIT_LAST else member_names
             component.payload.update(command_payload(ctx.topics, desc.command, agent_id, station, options))
         _substitute(component.payload, station)
+        if pounds:
+            component = Component(component.platform, component.key, in_pounds(desc.key, station, component.payload))
         components.append(component)
     return components
 
 
 def member_components(ctx: DiscoveryContext, member_id: str, name: str) -> list[Component]:
     """One member's device; depends on the hub only (members are not tied to a camera)."""
+    topics = {Source.MEMBER_STATE: ctx.topics.member_state(member_id),
+              Source.PERSONAL_RECORD: ctx.topics.member_personal_record(member_id)}
     return [_entity(ctx, desc, unique_id=f"replens_member_{member_id}_{desc.key}", name=_title(desc.name),
-                    device=member_device(ctx, member_id, name), state_topic=ctx.topics.member_state(member_id),
+                    device=member_device(ctx, member_id, name), state_topic=topics[desc.source or Source.MEMBER_STATE],
                     availability=ctx.availability(None)) for desc in MEMBER_ENTITIES]
 
 
 Hosted = Mapping[tuple[str, str], Sequence[str]]
 """(agent id, station id) → the exercises the station hosts, where the hub knows them."""
+Pounds = Collection[tuple[str, str]]
+"""(agent id, station id) of the stations whose ``units`` are lb (their agents' retained state says so)."""
 
 
 def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
-            hosted: Hosted | None = None) -> list[Device]:
+            hosted: Hosted | None = None, pounds: Pounds = ()) -> list[Device]:
     """Every device RepLens shows now: the hub, each agent with its stations, each member.
 
     ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: the exercises of
@@ -228,7 +235,8 @@ def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: M
         components = agent_components(ctx, agent_id)
         for station in sorted(station_ids):
             exercises = (hosted or {}).get((agent_id, station)) or ALL_EXERCISES
-            components += station_components(ctx, agent_id, station, names, exercises)
+            components += station_components(ctx, agent_id, station, names, exercises,
+                                             pounds=(agent_id, station) in pounds)
         found.append(Device(f"agent_{agent_id}", components))
     found += [Device(f"member_{member_id}", member_components(ctx, member_id, name))
               for member_id, name in sorted(members.items())]
@@ -266,12 +274,13 @@ def member_configs(ctx: DiscoveryContext, member_id: str, name: str) -> dict[str
 
 
 def all_configs(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
-                discovery_format: DiscoveryFormat = "device", hosted: Hosted | None = None) -> dict[str, bytes]:
+                discovery_format: DiscoveryFormat = "device", hosted: Hosted | None = None, *,
+                pounds: Pounds = ()) -> dict[str, bytes]:
     """Every config RepLens wants retained now, in one topic form: topic → payload bytes.
 
     ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: see :func:`devices`.
     """
-    found = devices(ctx, stations, members, hosted)
+    found = devices(ctx, stations, members, hosted, pounds)
     if discovery_format == "device":
         return {ctx.device_topic(d.key): encode(device_config(d)) for d in found}
     return {topic: encode(payload) for d in found for topic, payload in component_configs(ctx, d.components).items()}

@@ -20,6 +20,7 @@ class Platform(StrEnum):
     SWITCH = "switch"
     BUTTON = "button"
     SELECT = "select"
+    NUMBER = "number"
 
 
 class Source(StrEnum):
@@ -30,6 +31,7 @@ class Source(StrEnum):
     LAST_SET = "last_set"
     SET_COMPLETED = "set_completed"
     MEMBER_STATE = "member_state"
+    PERSONAL_RECORD = "personal_record"
     HUB_AVAILABLE = "hub_available"
 
 
@@ -40,6 +42,9 @@ class Command(StrEnum):
     END_SET = "end_set"  # button
     CLAIM_LAST = "claim_last"  # select of member names
     EDIT_LAST = "edit_last"  # select of exercises: corrects the last set's
+    SET_LOAD = "set_load"  # number: the station's current load (kg)
+    EDIT_LAST_LOAD = "edit_last_load"  # number: corrects the last set's load (kg)
+    EDIT_LAST_REPS = "edit_last_reps"  # number: corrects the last set's reps
 
 
 STATION = "@station@"
@@ -103,6 +108,20 @@ STATION_ENTITIES: tuple[EntityDescription, ...] = (
         f"{{{{ value_json.member_name or '{NOBODY}' }}}}", command=Command.CLAIM_LAST, icon="mdi:account-question",
     ),
     EntityDescription(
+        "load", Platform.NUMBER, "load", Source.AGENT_STATE,
+        f"{{{{ {_STATION_JSON}.load_kg if {_STATION_JSON}.load_kg is not none else 'None' }}}}",
+        command=Command.SET_LOAD, device_class="weight", unit="kg", icon="mdi:weight-kilogram",
+    ),
+    EntityDescription(
+        "correct_load", Platform.NUMBER, "last set load", Source.LAST_SET,
+        "{{ value_json.weight_kg if value_json.weight_kg is not none else 'None' }}",
+        command=Command.EDIT_LAST_LOAD, device_class="weight", unit="kg", icon="mdi:weight-kilogram",
+    ),
+    EntityDescription(
+        "correct_reps", Platform.NUMBER, "last set reps (correct)", Source.LAST_SET, "{{ value_json.reps }}",
+        command=Command.EDIT_LAST_REPS, unit="reps", icon="mdi:counter",
+    ),
+    EntityDescription(
         "correct_exercise", Platform.SELECT, "correct exercise", Source.LAST_SET, "{{ value_json.exercise }}",
         command=Command.EDIT_LAST, icon="mdi:swap-horizontal",
     ),
@@ -152,6 +171,9 @@ MEMBER_ENTITIES: tuple[EntityDescription, ...] = (
     EntityDescription(
         "present", Platform.BINARY_SENSOR, "present", Source.MEMBER_STATE,
         "{{ 'ON' if value_json.present else 'OFF' }}", device_class="presence",
+    ),
+    EntityDescription(
+        "personal_record", Platform.EVENT, "personal record", Source.PERSONAL_RECORD, icon="mdi:trophy",
     ),
 )
 """Per enrolled member, keyed by member id (never the name); unique_id ``replens_member_<id>_<key>``."""

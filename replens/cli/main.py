@@ -90,11 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--hostname", action="append", default=[], metavar="NAME",
                       help="name or address camera boxes use for this machine, for the broker's certificate (repeat)")
     _add_mqtt_commands(commands)
+    _add_station_commands(commands)
 
     docs = commands.add_parser("docs", help="regenerate docs/ from the code (JSON Schemas, config reference)")
     docs.add_argument("--dir", type=Path, default=Path("docs"))
     docs.add_argument("--check", action="store_true", help="exit 1 when docs/ is stale instead of writing")
     return parser
+
+
+def _add_station_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stations = commands.add_parser("stations", help="steer a station over MQTT").add_subparsers(
+        dest="stations_command", required=True, metavar="ACTION"
+    )
+    load = stations.add_parser("load", help="the load on a station's bar or stack now, for the set under way and "
+                               "later sets (waits until the agent confirms it)")
+    load.add_argument("station", metavar="AGENT.STATION", help="e.g. rack_1.bench")
+    load.add_argument("load", type=float, help="the load, in --unit")
+    load.add_argument("--unit", choices=["kg", "lb"], help="default: the station's units in the config, else kg")
+    load.add_argument("--wait", type=float, default=10.0, metavar="S", help="seconds to wait for the agent")
+    _config_option(load)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -131,6 +145,11 @@ def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     add.add_argument("--face", type=int, help="in photos with several people, the face to enrol (0 = leftmost)")
     listing = members.add_parser("list", help="members enrolled on this box")
     listing.add_argument("--json", action="store_true")
+    setting = members.add_parser("set", help="a member's body weight: the load of their push-ups, pull-ups and dips "
+                                 "(plus what the station says was added)")
+    setting.add_argument("name")
+    setting.add_argument("--body-weight", type=float, required=True, metavar="W", help="body weight, in --unit")
+    setting.add_argument("--unit", choices=["kg", "lb"], default="kg")
     rename = members.add_parser("rename", help="change a member's display name (the id stays)")
     rename.add_argument("name")
     rename.add_argument("new_name")
@@ -145,7 +164,7 @@ def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     invite.add_argument("--no-qr", action="store_true", help="print the link only")
     revoke = members.add_parser("revoke", help="make a member's page link and logins stop working")
     revoke.add_argument("name")
-    for sub in (add, listing, rename, delete, identify, invite, revoke):
+    for sub in (add, listing, setting, rename, delete, identify, invite, revoke):
         _config_option(sub)
 
 
@@ -164,9 +183,14 @@ def _add_set_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     claim.add_argument("--nobody", action="store_true",
                        help="nobody enrolled did it: the set stays without a member and automatic attribution "
                        "leaves it alone")
-    edit = sets.add_parser("edit", help="correct a set: its exercise (InfluxDB and Home Assistant follow)")
+    edit = sets.add_parser("edit", help="correct a set: its exercise, load, reps or member (InfluxDB and Home "
+                           "Assistant follow)")
     edit.add_argument("set_id")
-    edit.add_argument("--exercise", required=True, metavar="NAME", help="the exercise the set really was")
+    edit.add_argument("--exercise", metavar="NAME", help="the exercise the set really was")
+    edit.add_argument("--load", type=float, metavar="LOAD", help="the load really lifted, in --unit")
+    edit.add_argument("--unit", choices=["kg", "lb"], default="kg", help="the unit of --load (default kg)")
+    edit.add_argument("--reps", type=int, metavar="N", help="the reps really done")
+    edit.add_argument("--member", metavar="NAME", help="whose set it was (a claim)")
     edit.add_argument("--by", help="who corrects it, for the audit trail (default: your login name)")
     history = sets.add_parser("edits", help="a set's corrections: who, what, when and through which path")
     history.add_argument("set_id")
@@ -250,7 +274,7 @@ def _dispatch(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one branch pe
         return run_count(args)
     if args.command == "members":
         return _members(args)
-    if args.command == "sets":
+    if args.command in ("sets", "stations"):
         return _sets(args)
     if args.command == "grafana":
         from replens.cli.grafana import push_to_grafana
@@ -300,6 +324,7 @@ def _members(args: argparse.Namespace) -> int:
     actions = {
         "add": lambda: members.add_member(config, args),
         "list": lambda: members.list_members(config, as_json=args.json),
+        "set": lambda: members.set_member(config, args.name, args.body_weight, args.unit),
         "rename": lambda: members.rename_member(config, args.name, args.new_name),
         "delete": lambda: members.delete_member(config, args.name),
         "invite": lambda: members.invite_member(config, args.name, days=args.days, qr=not args.no_qr),
@@ -310,14 +335,20 @@ def _members(args: argparse.Namespace) -> int:
 
 
 def _sets(args: argparse.Namespace) -> int:
+    """``replens sets …`` and ``replens stations …``: what a set was, and what a station lifts now."""
     from replens.cli import sets
 
     config = _load(args.config)
+    if args.command == "stations":
+        from replens.cli.stations import set_load
+
+        return set_load(config, args.station, args.load, args.unit, wait_s=args.wait)
     if args.sets_command == "list":
         return sets.list_sets(config, member=args.member, unattributed=args.unattributed, limit=args.limit,
                               as_json=args.json)
     if args.sets_command == "edit":
-        return sets.edit_set(config, args.set_id, args.exercise, args.by)
+        return sets.edit_set(config, args.set_id, sets.SetEditArgs(
+            exercise=args.exercise, load=args.load, unit=args.unit, reps=args.reps, member=args.member, by=args.by))
     if args.sets_command == "edits":
         return sets.set_history(config, args.set_id, as_json=args.json)
     if (args.member is None) == (not args.nobody):

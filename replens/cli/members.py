@@ -18,6 +18,9 @@ from rich.table import Table
 from replens.config import RepLensConfig
 from replens.errors import RepLensError
 
+MIN_BODY_WEIGHT_KG = 20.0
+"""Below this a body weight is a typo (or kilograms typed as something else)."""
+
 if TYPE_CHECKING:
     from replens.members import Member, MembersStore
 
@@ -179,3 +182,32 @@ def identify_photos(config: RepLensConfig, photos: list[Path], *, as_json: bool)
             print(f"{photo}: {who} (score {record['score']}, {result.faces} face(s))")
     return status
 
+
+
+def set_member(config: RepLensConfig, name: str, body_weight: float, unit: str) -> int:
+    """Record a member's body weight in the hub's journal (the hub weighs their later bodyweight sets with it)."""
+    from replens.contract import LoadUnit, checked_load_kg, from_kg
+    from replens.hub.journal import Journal
+
+    try:
+        kg = checked_load_kg(body_weight, LoadUnit(unit), "--body-weight")
+    except ValueError as err:
+        raise RepLensError(str(err)) from None
+    if kg < MIN_BODY_WEIGHT_KG:
+        raise RepLensError(f"--body-weight: {body_weight} {unit} is below 20 kg, no lifter's body weight; a typo?")
+    store = open_members(config)
+    try:
+        found = store.get(name)
+    finally:
+        store.close()
+    path = config.journal_path()
+    if not path.exists():
+        raise RepLensError(f"no hub journal at {path}: has the hub run with this config?")
+    journal = Journal(path)
+    try:
+        journal.set_body_weight(found.id, kg)
+    finally:
+        journal.close()
+    print(f"{found.name}: body weight {from_kg(kg, LoadUnit(unit)):g} {unit} ({kg:g} kg), for push-ups, pull-ups and "
+          "dips from now on")
+    return 0

@@ -66,4 +66,32 @@ def run_report(config: RepLensConfig, member: str, since_text: str, out: Path) -
     render_report(found.name, sets, since, now, out)
     reps = sum(s.reps for s in sets)
     print(f"{out}: {found.name}, {len(sets)} sets, {reps} reps since {since.astimezone():%Y-%m-%d %H:%M}")
+    for line in strength_lines(sets):
+        print(f"  {line}")
     return 0
+
+
+def strength_lines(sets: list[RecordedSet]) -> list[str]:
+    """Per exercise: volume, best rep-based e1RM, and the velocity-based e1RM or why there is none."""
+    from replens.strength import LoadVelocity, epley_kg, velocity_e1rm
+
+    lines = []
+    for exercise in sorted({s.exercise for s in sets}):
+        mine = [s for s in sets if s.exercise == exercise and s.ended]
+        loaded = [s for s in mine if s.weight_kg is not None]
+        if not loaded:
+            lines.append(f"{exercise}: {len(mine)} sets, load not recorded")
+            continue
+        volume = sum(s.volume_kg or 0.0 for s in loaded)
+        best = max((e for s in loaded if s.weight_kg is not None and (e := epley_kg(s.weight_kg, s.reps))),
+                   default=None)
+        points = [LoadVelocity(s.weight_kg, max(s.velocities)) for s in loaded if s.weight_kg and s.velocities]
+        estimate = velocity_e1rm(exercise, points)
+        fit = f", R² {estimate.profile.r2:.2f} over {estimate.profile.distinct_loads} loads" if estimate.profile else ""
+        by_velocity = (f"{estimate.e1rm_kg:.1f} kg" if estimate.e1rm_kg is not None
+                       else f"none ({estimate.refused}{fit})" if points else "none (no bar velocity)")
+        if estimate.e1rm_kg is not None:
+            by_velocity += fit
+        lines.append(f"{exercise}: volume {volume:,.0f} kg in {len(loaded)} sets; best e1RM (Epley) "
+                     f"{'–' if best is None else f'{best:.1f} kg'}; by velocity {by_velocity}")
+    return lines

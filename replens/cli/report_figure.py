@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from replens.strength import epley_kg
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -75,18 +77,21 @@ def _per_day(ax: Axes, sets: list[RecordedSet], days: list[date], colours: dict[
 
 
 def _volume(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str]) -> None:
-    reps = [sum(s.reps for s in sets if s.exercise == e) for e in exercises]
+    """Load × reps per exercise where loads are known, else reps."""
+    loaded = any(s.weight_kg is not None for s in sets)
+    totals = [sum((s.volume_kg or 0.0) if loaded else s.reps for s in sets if s.exercise == e) for e in exercises]
     minutes = [sum(s.under_tension_s for s in sets if s.exercise == e) / 60 for e in exercises]
     counts = [sum(1 for s in sets if s.exercise == e) for e in exercises]
     labels = [e.replace("_", " ") for e in exercises]
-    bars = ax.barh(labels, reps, color=[colours[e] for e in exercises])
+    bars = ax.barh(labels, totals, color=[colours[e] for e in exercises])
     for bar, n, tut in zip(bars, counts, minutes, strict=True):
         ax.annotate(f" {n} sets · {tut:.1f} min under tension", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
                     va="center", fontsize=9)
-    ax.set_xlim(0, max(reps) * 1.6)
+    ax.set_xlim(0, max(*totals, 1.0) * 1.6)
     ax.invert_yaxis()
-    ax.set_xlabel("reps")
-    ax.set_title("Volume per exercise (reps; load not recorded)", loc="left", fontweight="bold")
+    ax.set_xlabel("kg (load × reps)" if loaded else "reps")
+    title = "Volume per exercise (kg)" if loaded else "Volume per exercise (reps; load not recorded)"
+    ax.set_title(title, loc="left", fontweight="bold")
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -120,7 +125,7 @@ def _velocity(ax: Axes, sets: list[RecordedSet], days: list[date], exercises: li
 
 
 def _summary(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str]) -> None:
-    header = ["exercise", "sets", "reps", "best set", "mean velocity", "best velocity", "velocity loss",
+    header = ["exercise", "sets", "reps", "best set", "best e1RM", "mean velocity", "best velocity", "velocity loss",
               "down/hold/up (s)", "mean ROM"]
     rows = []
     for exercise in exercises:
@@ -128,9 +133,11 @@ def _summary(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: d
         reps = [r for s in mine for r in s.rep_details]
         speeds = [v for s in mine if (v := s.mean_velocity_m_s) is not None]
         losses = [v for s in mine if (v := s.velocity_loss_pct) is not None]
+        e1rms = [e for s in mine if s.weight_kg is not None and (e := epley_kg(s.weight_kg, s.reps)) is not None]
         rows.append([
             exercise.replace("_", " "), str(len(mine)), str(sum(s.reps for s in mine)),
             f"{max(s.reps for s in mine)} reps",
+            f"{max(e1rms):.1f} kg" if e1rms else "–",
             f"{sum(speeds) / len(speeds):.2f} m/s" if speeds else "–",
             f"{max(speeds):.2f} m/s" if speeds else "–",
             f"{sum(losses) / len(losses):.0f} %" if losses else "–",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import getpass
 import json
 import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -17,9 +19,15 @@ from rich.table import Table
 
 from replens.cli.members import open_members
 from replens.config import RepLensConfig
-from replens.contract import EditVia, SetEdit, exercise_named
+from replens.contract import EditVia, LoadUnit, SetEdit, SetField, checked_load_kg, exercise_named
 from replens.contract.parsing import first_error
 from replens.errors import RepLensError
+
+if TYPE_CHECKING:
+    from replens.hub.journal import EditOutcome, Journal
+    from replens.members import Member
+
+MAX_REPS = 100_000
 
 
 def _journal(config: RepLensConfig):  # type: ignore[no-untyped-def]
@@ -56,7 +64,9 @@ def list_sets(config: RepLensConfig, *, member: str | None, unattributed: bool, 
                               "member": names.get(s.member) if s.member else None,
                               "identity_source": s.identity_source, "identity_score": s.identity_score,
                               "recognised_exercise": s.recognised_exercise,
-                              "exercise_confidence": s.exercise_confidence, "edited": sorted(s.edited)}))
+                              "exercise_confidence": s.exercise_confidence, "edited": sorted(s.edited),
+                              "weight_kg": s.weight_kg, "agent_weight_kg": s.agent_weight_kg,
+                              "counted_reps": s.counted_reps}))
         return 0
     table = Table("set", "station", "exercise", "reps", "started", "member", "how", title=f"{len(sets)} set(s)")
     for s in sets:
@@ -83,27 +93,82 @@ def claim_set(config: RepLensConfig, set_id: str, member: str | None) -> int:
     return 0
 
 
-def edit_set(config: RepLensConfig, set_id: str, exercise: str, by: str | None) -> int:
-    """Correct a set's exercise; its InfluxDB points move to the new tag and Home Assistant follows."""
-    try:
-        named = exercise_named(exercise)
-    except ValueError as err:
-        raise RepLensError(f"--exercise: {err}") from None
-    try:
-        change = SetEdit(edit_id=f"cli-{uuid.uuid4().hex}", set_id=set_id, exercise=named, by=by or _user())
-    except ValidationError as err:
-        raise RepLensError(f"set {set_id!r}: {first_error(err)}") from None
+@dataclass(frozen=True, slots=True)
+class SetEditArgs:
+    """What ``replens sets edit`` was told: None leaves a field as it is."""
+
+    exercise: str | None = None
+    load: float | None = None
+    unit: str | None = None
+    reps: int | None = None
+    member: str | None = None
+    by: str | None = None
+
+
+def edit_set(config: RepLensConfig, set_id: str, given: SetEditArgs) -> int:
+    """Correct a set's exercise, load or reps (one edit, one audit entry per field), and claim it for a member.
+
+    Every value is checked before anything is written: a bad one changes nothing.
+    """
+    changes = _changes(given)
+    if not changes and given.member is None:
+        raise RepLensError("give what to correct: --exercise, --load, --reps and/or --member")
+    member = _member(config, given.member) if given.member is not None else None
+    edit: SetEdit | None = None
+    if changes:
+        try:
+            edit = SetEdit(edit_id=f"cli-{uuid.uuid4().hex}", set_id=set_id, by=given.by or _user(), **changes)
+        except ValidationError as err:
+            raise RepLensError(f"set {set_id!r}: {first_error(err)}") from None
     journal = _journal(config)
     try:
-        outcome = journal.edit(change, EditVia.CLI)
-        (edited,) = journal.sets_by_id([set_id])
+        if edit is not None:
+            outcome = journal.edit(edit, EditVia.CLI)
+            _say(set_id, outcome, journal)
+        if member is not None:
+            journal.claim(set_id, member.id, by="cli")
+            print(f"set {set_id}: claimed for {member.name}")
     finally:
         journal.close()
-    for c in outcome.changes:
-        done = f"{c.old} → {c.new}" if outcome.changed else f"stays {c.new} (kept as a correction)"
-        print(f"set {set_id}: {c.field} {done}; the camera recognised {edited.recognised_exercise} "
-              f"({edited.exercise_confidence:.2f})")
     return 0
+
+
+def _changes(given: SetEditArgs) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    if given.exercise is not None:
+        try:
+            changes["exercise"] = exercise_named(given.exercise)
+        except ValueError as err:
+            raise RepLensError(f"--exercise: {err}") from None
+    if given.load is not None:
+        try:
+            changes["weight_kg"] = checked_load_kg(given.load, LoadUnit(given.unit or "kg"), "--load")
+        except ValueError as err:
+            raise RepLensError(str(err)) from None
+    if given.reps is not None:
+        if not 0 <= given.reps <= MAX_REPS:
+            raise RepLensError(f"--reps: {given.reps} is not a count of reps (0 to {MAX_REPS})")
+        changes["reps"] = given.reps
+    return changes
+
+
+def _member(config: RepLensConfig, name: str) -> Member:
+    store = open_members(config)
+    try:
+        return store.get(name)
+    finally:
+        store.close()
+
+
+def _say(set_id: str, outcome: EditOutcome, journal: Journal) -> None:
+    (edited,) = journal.sets_by_id([set_id])
+    camera = {SetField.EXERCISE: f"the camera recognised {edited.recognised_exercise} "
+                                 f"({edited.exercise_confidence:.2f})",
+              SetField.WEIGHT_KG: f"the station's load was {edited.agent_weight_kg}",
+              SetField.REPS: f"the camera counted {edited.counted_reps}"}
+    for c in outcome.changes:
+        done = f"{c.old} → {c.new}" if c.old != c.new else f"stays {c.new} (kept as a correction)"
+        print(f"set {set_id}: {c.field} {done}; {camera[c.field]}")
 
 
 def set_history(config: RepLensConfig, set_id: str, *, as_json: bool) -> int:

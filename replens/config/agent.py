@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, Validati
 from replens.config.base import StrictModel
 from replens.contract.events import Id
 from replens.contract.exercises import BARBELL_LIFTS, Exercise
+from replens.contract.load import LoadUnit
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -277,8 +278,14 @@ class StationConfig(StrictModel):
         default=None,
         ge=0,
         le=2000,
-        description="Load lifted at this station in kg, when it is fixed (a loaded bar, a pinned stack). Sets carry "
-        "it, and Home Assistant's volume (reps × kg) uses it; null = unknown, volume 0.",
+        description="The station's starting load in kg (always kg, whatever units says). Sets carry the current "
+        "load; it changes with a set_load command (Home Assistant's number, replens stations load, MQTT), which "
+        "the agent keeps across restarts and which then wins over this value. null = unknown, volume 0.",
+    )
+    units: LoadUnit = Field(
+        default=LoadUnit.KG,
+        description="The unit people enter and read this station's load in (kg or lb): Home Assistant's load "
+        "number and replens stations load without --unit. RepLens stores kilograms either way.",
     )
     recognise_faces: bool = Field(
         default=False,

@@ -30,6 +30,8 @@ from replens.contract.events import (
 )
 from replens.contract.exercises import Exercise
 from replens.contract.kinds import EventKind
+from replens.contract.load import KG_PER_LB, MAX_LOAD_KG, LoadUnit, checked_load_kg, from_kg, to_kg
+from replens.contract.records import PersonalRecordEvent, RecordKind
 from replens.contract.topics import DEFAULT_PREFIX, Topics
 from replens.contract.views import (
     ClaimLastCommand,
@@ -45,6 +47,8 @@ from replens.contract.views import (
 __all__ = [
     "DEFAULT_PREFIX",
     "EVENT_MODELS",
+    "KG_PER_LB",
+    "MAX_LOAD_KG",
     "SCHEMA_VERSION",
     "Ack",
     "AgentState",
@@ -63,9 +67,12 @@ __all__ = [
     "Exercise",
     "IdentitySource",
     "LastSet",
+    "LoadUnit",
     "MemberState",
+    "PersonalRecordEvent",
     "Presence",
     "PresentMember",
+    "RecordKind",
     "RepEvent",
     "RepSummary",
     "SetAttribution",
@@ -82,12 +89,15 @@ __all__ = [
     "Topics",
     "VisitEvent",
     "VisitRole",
+    "checked_load_kg",
     "decode",
     "decode_ack",
     "decode_batch",
     "decode_incoming",
     "encode_batch",
     "exercise_named",
+    "from_kg",
     "set_id_for",
+    "to_kg",
     "utc_from_unix",
 ]

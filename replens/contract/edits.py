@@ -2,8 +2,9 @@
 
 Every edit carries an ``edit_id`` chosen by its sender (a UUID will do): the hub applies an id once, so
 the same edit delivered twice, or again after a restart, changes nothing the second time. A field left
-out (null) is not changed. Today a set's exercise can be corrected; load, reps and member join the same
-messages later, which is why every field is optional and at least one is required.
+out (null) is not changed: every field is optional and at least one is required. A set's exercise, load
+(``weight_kg``, always kilograms on the wire) and reps can be corrected; whose set it was is a claim
+(``ClaimCommand``), which ``replens sets edit --member`` sends along.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from replens.contract.events import Id, SetField, SetId, WireModel
+from replens.contract.events import Count, Id, SetField, SetId, WeightKg, WireModel
 from replens.contract.exercises import Exercise
 
 EditId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
@@ -39,6 +40,8 @@ class SetChanges(WireModel):
     """The fields one edit corrects; each optional, at least one given."""
 
     exercise: Exercise | None = Field(default=None, description="The exercise the set really was (not auto).")
+    weight_kg: WeightKg | None = Field(default=None, description="The load really lifted, in kg (0 to 2000).")
+    reps: Count | None = Field(default=None, description="The reps really done; the agent's rep events stay.")
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:

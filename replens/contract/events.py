@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from replens.contract.exercises import Exercise
 from replens.contract.kinds import EventKind
+from replens.contract.load import LoadUnit
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -104,7 +105,8 @@ class SetEvent(SequencedEvent):
         default=None, description="Clothing colour of the lifter (pose stations), for attribution by the hub."
     )
     weight_kg: WeightKg | None = Field(
-        default=None, description="Load lifted, from the station's configured weight_kg; null when unknown."
+        default=None, description="Load lifted in kg: the station's current load (its config's weight_kg until a "
+        "set_load command changes it); null when unknown."
     )
     exercise_confidence: Fraction = Field(
         default=1.0, description="How sure the agent is of ``exercise``: 1 at a station with one exercise, the "
@@ -150,6 +152,10 @@ class StationState(BaseModel):
     exercises: list[Exercise] = Field(
         default_factory=list, max_length=32, description="At a station that recognises its exercise: the ones it "
         "chooses among (Home Assistant offers them to correct a set). Empty: not said; every exercise is offered.")
+    load_kg: WeightKg | None = Field(
+        default=None, description="The station's current load: the set under way and later sets carry it. Null: "
+        "unknown. Kept across agent restarts.")
+    units: LoadUnit = Field(default=LoadUnit.KG, description="The unit people enter and read this station's load in.")
 
 
 class AgentState(WireModel):
@@ -240,6 +246,8 @@ class SetField(StrEnum):
     """What a person may correct in a recorded set (``SetEdit``); the agent's own value is kept beside it."""
 
     EXERCISE = "exercise"
+    WEIGHT_KG = "weight_kg"
+    REPS = "reps"
 
 
 class SetAttribution(WireModel):
@@ -267,6 +275,11 @@ class SetAttribution(WireModel):
     exercise_confidence: Fraction | None = Field(default=None, description="The agent's confidence in it.")
     edited: list[SetField] = Field(
         default_factory=list, max_length=16, description="The fields that hold a person's correction.")
+    weight_kg: WeightKg | None = Field(default=None, description="The effective load (a correction, else the "
+                                       "agent's).")
+    counted_reps: Count | None = Field(default=None, description="What the agent counted; differs from ``reps`` "
+                                       "when a person corrected it.")
+    agent_weight_kg: WeightKg | None = Field(default=None, description="The load the agent's event carried.")
 
 
 class PresentMember(BaseModel):

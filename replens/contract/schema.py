@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from replens.contract import edits, events, views
+from replens.contract import edits, events, records, views
 from replens.contract.batch import EventBatch
 
 PAYLOADS: dict[str, type[BaseModel]] = {
@@ -30,6 +30,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "station_last_set": views.LastSet,
     "station_set_completed": views.SetCompleted,
     "member_state": views.MemberState,
+    "member_personal_record": records.PersonalRecordEvent,
     "agent_enrol": views.EnrolCommand,
     "agent_enrol_result": views.EnrolResult,
 }
@@ -44,7 +45,7 @@ def contract_schema() -> dict[str, Any]:
         "/agent/<id>/batch, "
         "/hub/claim, /hub/edit, /hub/edit_last, /hub/sets, /hub/presence, /agent/<id>/command, /agent/<id>/stats, "
         "/hub/claim_last, "
-        "/station/<agent>/<station>/last_set and /set_completed, /member/<id>/state.",
+        "/station/<agent>/<station>/last_set and /set_completed, /member/<id>/state and /personal_record.",
         "topics": {name: model.model_json_schema(by_alias=True) for name, model in PAYLOADS.items()},
     }
 

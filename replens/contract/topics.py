@@ -89,6 +89,10 @@ class Topics:
         """Hub → integrations, retained: ``MemberState`` (today's reps and volume, last set, presence)."""
         return f"{self.prefix}/member/{member_id}/state"
 
+    def member_personal_record(self, member_id: str) -> str:
+        """Hub → integrations, not retained: ``PersonalRecordEvent`` (Home Assistant's personal_record event)."""
+        return f"{self.prefix}/member/{member_id}/personal_record"
+
     @property
     def claim_last(self) -> str:
         """Anyone → hub: ``ClaimLastCommand``, whose was a station's last set (by member name)."""

@@ -3,35 +3,56 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from replens.contract.events import Count, Fraction, Id, IdentitySource, SetId, WeightKg, WireModel
 from replens.contract.exercises import Exercise
+from replens.contract.load import LoadUnit, checked_load_kg
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Volume = Annotated[float, Field(ge=0.0, le=1e9)]
 
 
 class StationCommandKind(StrEnum):
-    """What a station can be told: stop or restart counting, or end the set under way now."""
+    """What a station can be told: stop or restart counting, end the set under way now, or the load on the bar."""
 
     PAUSE = "pause"
     RESUME = "resume"
     END_SET = "end_set"
+    SET_LOAD = "set_load"
 
 
 class StationCommand(WireModel):
     """Topic ``<prefix>/agent/<agent_id>/command``: steer one station (Home Assistant's switch and button).
 
     Pausing ends the set under way; the paused state is kept in the agent's outbox across restarts and
-    echoed in the retained agent state (``stations.<id>.paused``).
+    echoed in the retained agent state (``stations.<id>.paused``). ``set_load`` gives the station's current
+    load (``load`` in ``unit``): the set under way and every later set carry it, until it changes; it is kept
+    the same way (``stations.<id>.load_kg``).
     """
 
     station: Id
     command: StationCommandKind
+    load: float | None = Field(default=None, description="set_load only: the load on the bar or stack, in ``unit``.")
+    unit: LoadUnit | None = Field(default=None, description="The unit of ``load`` (null: kg); RepLens stores kg.")
     by: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _load_only_with_set_load(self) -> Self:
+        if self.command is StationCommandKind.SET_LOAD:
+            if self.load is None:
+                raise ValueError("load: set_load needs a load (e.g. 100, with unit kg or lb)")
+            checked_load_kg(self.load, self.unit or LoadUnit.KG)
+        elif self.load is not None:
+            raise ValueError(f"load: only set_load takes a load, not {self.command}")
+        return self
+
+    @property
+    def load_kg(self) -> float | None:
+        """The load in kilograms (set_load), else None."""
+        return None if self.load is None else checked_load_kg(self.load, self.unit or LoadUnit.KG)
 
 
 class ClaimLastCommand(WireModel):

@@ -291,14 +291,15 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                     f"sensor.{STATION}_last_set_exercise", f"sensor.{STATION}_last_set_weight",
                     f"event.{STATION}_set_completed", f"switch.{STATION}_counting", f"button.{STATION}_end_set",
                     f"select.{STATION}_last_set_member", f"select.{STATION}_correct_exercise",
-                    f"sensor.{member}_reps_today",
+                    f"number.{STATION}_load", f"number.{STATION}_correct_load", f"number.{STATION}_correct_reps",
+                    f"event.{member}_personal_record", f"sensor.{member}_reps_today",
                     f"sensor.{member}_volume_today", f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
                     f"sensor.{member}_last_seen", f"binary_sensor.{member}_present", "binary_sensor.replens_hub_status"]
         wait_until(lambda: set(expected) <= set(hass.states()), 60, 0.5,
                    f"entities missing: {sorted(set(expected) - set(hass.states()))}")
         print(f"entities after {time.monotonic() - began:.1f} s")
         # Entity ids as docs/homeassistant.md promises them, diagnostics (disabled by default) included.
-        wait_until(lambda: len(mqtt_entities(hass)) == 1 + 3 + 10 + 6, 10, 0.5, "every entity registered")
+        wait_until(lambda: len(mqtt_entities(hass)) == 1 + 3 + 13 + 7, 10, 0.5, "every entity registered")
         assert {e["entity_id"] for e in mqtt_entities(hass).values()} == {
             f"{e['entity_id'].split('.')[0]}.{uid}" for uid, e in mqtt_entities(hass).items()}
 
@@ -358,6 +359,18 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         assert agent.stations[0].paused
         hass.api("POST", "/api/services/switch/turn_on", {"entity_id": f"switch.{STATION}_counting"})
         wait_until(lambda: hass.state(f"switch.{STATION}_counting") == "on", 10, 0.5, "resumed")
+
+        # The load number sets the station's load at the agent (kept in its outbox, echoed in its state); the
+        # correction numbers change the last set's load and reps.
+        hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{STATION}_load", "value": 45})
+        wait_until(lambda: agent.stations[0].load_kg == 45.0, 10, 0.5, "the agent's load")
+        wait_until(lambda: float(hass.state(f"number.{STATION}_load") or "nan") == 45.0, 10, 0.5, "the load echoed")
+        hass.api("POST", "/api/services/number/set_value",
+                 {"entity_id": f"number.{STATION}_correct_load", "value": 42.5})
+        wait_until(lambda: float(hass.state(f"sensor.{STATION}_last_set_weight") or "nan") == 42.5, 10, 0.5,
+                   "the last set's load corrected")
+        hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{STATION}_correct_reps", "value": 7})
+        wait_until(lambda: hass.state(f"sensor.{STATION}_last_set_reps") == "7", 10, 0.5, "its reps corrected")
 
         snapshot = {e: hass.state(e) for e in expected}
         print("states:", json.dumps(snapshot, indent=1))

@@ -54,6 +54,10 @@ class Wire:
     def send(self, topic: str, model: WireModel) -> None:
         self._client.publish(topic, model.to_json(), qos=1).wait_for_publish(5)
 
+    def send_raw(self, topic: str, payload: str) -> None:
+        """What Home Assistant sends: a rendered command template."""
+        self._client.publish(topic, payload, qos=1).wait_for_publish(5)
+
     def lift(self, exercises: list[Exercise], reps: int, *, reps_early: bool = False) -> str:
         """One set whose set events say ``exercises`` in turn (the agent deciding again), then ``end`` with the
         last, and ``reps`` rep events: before the end under the last exercise (a station that holds its reps

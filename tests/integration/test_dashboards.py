@@ -24,8 +24,6 @@ from replens.device_agent.demo_week import Week, generate_week
 from replens.device_agent.outbox import Outbox
 from replens.device_agent.publisher import Publisher
 from replens.hub.runner import HubThread
-from replens.hub.storage.line_protocol import format_line
-from replens.hub.storage.points import ns
 from replens.hub.storage.presence_points import presence_line
 from replens.members import MembersStore
 from tests import grafana_sim
@@ -47,8 +45,7 @@ TAG_KEYS = {"time", "agent", "station", "exercise", "source", "id"}
 @dataclass(frozen=True)
 class Gym:
     server: InfluxDB1
-    db: str  # exactly what the hub wrote
-    db_with_loads: str  # the same, plus a weight_kg on every set (the optional field the hub may write)
+    db: str  # exactly what the hub wrote: sets with their loads, e1RM estimates and records
     week: Week
     member_ids: dict[str, str]  # name → id
 
@@ -60,7 +57,7 @@ def gym(tmp_path_factory: pytest.TempPathFactory, influxdb1: InfluxDB1):
         influxdb1.start()
     broker = Mosquitto(tmp / "mosquitto")
     broker.start()
-    db, db_with_loads = f"t_{uuid.uuid4().hex[:12]}", f"t_{uuid.uuid4().hex[:12]}"
+    db = f"t_{uuid.uuid4().hex[:12]}"
     influxdb1.create_database(db)
     try:
         _, config = write_config(tmp, broker, (influxdb1, db))
@@ -77,12 +74,10 @@ def gym(tmp_path_factory: pytest.TempPathFactory, influxdb1: InfluxDB1):
         finally:
             hub.stop()
         _write(influxdb1, db, _presence_lines(week, member_ids))
-        _copy_with_loads(influxdb1, db, db_with_loads, week)
-        yield Gym(influxdb1, db, db_with_loads, week, member_ids)
+        yield Gym(influxdb1, db, week, member_ids)
     finally:
         broker.stop()
-        for name in (db, db_with_loads):
-            influxdb1.drop_database(name)
+        influxdb1.drop_database(db)
 
 
 def _publish_week(config, week: Week, tmp) -> None:
@@ -164,19 +159,6 @@ def _write(server: InfluxDB1, db: str, lines: list[str]) -> None:
     assert status == 204, body
 
 
-def _copy_with_loads(server: InfluxDB1, source: str, target: str, week: Week) -> None:
-    """A copy of the hub's data plus weight_kg on each set, merged into the set's own point (same series, time)."""
-    server.create_database(target)
-    for measurement in ("set", "rep", "agent_stats", "presence"):
-        server.query(f'SELECT * INTO "{target}"."autogen"."{measurement}" FROM "{source}"."autogen"."{measurement}" '
-                     "GROUP BY *", source)
-    _write(server, target, [
-        format_line("set", {"agent": s.agent_id, "station": s.station, "exercise": s.exercise.value},
-                    {"weight_kg": s.weight_kg}, ns(s.started_at))
-        for s in week.sets
-    ])
-
-
 def _variable_values(gym: Gym, db: str, dashboard: dict[str, Any], backend: bool) -> dict[str, str]:
     """Resolve the variables in order, like Grafana: each query sees the ones before it."""
     values: dict[str, str] = {}
@@ -203,21 +185,18 @@ def test_panel_query_returns_rows(gym: Gym, file: str, panel_id: int, ref_id: st
     panel = next(p for p in dashboard["panels"] if p["id"] == panel_id)
     target = next(t for t in panel["targets"] if t["refId"] == ref_id)
     time_from = f"now-{panel['timeFrom']}" if panel.get("timeFrom") else dashboard["time"]["from"]
-    for db, needs_loads in ((gym.db, False), (gym.db_with_loads, True)):
-        values = _variable_values(gym, db, dashboard, backend)
-        query = grafana_sim.interpolate(target["query"], values, time_from=time_from, backend=backend,
-                                        min_interval=panel.get("interval"))
-        rows = gym.server.rows(query, db)  # raises with InfluxDB's message on any error
-        if "weight_kg" in query and not needs_loads:
-            continue  # without loads these may be empty, but must still run
-        assert rows, f"{panel['title']!r} returned no rows: {query}"
-        values_seen = [v for row in rows for k, v in row.items() if k not in TAG_KEYS and v not in (None, 0, "")]
-        assert values_seen, f"{panel['title']!r} returned only empty or zero values: {query}"
+    values = _variable_values(gym, gym.db, dashboard, backend)
+    query = grafana_sim.interpolate(target["query"], values, time_from=time_from, backend=backend,
+                                    min_interval=panel.get("interval"))
+    rows = gym.server.rows(query, gym.db)  # raises with InfluxDB's message on any error
+    assert rows, f"{panel['title']!r} returned no rows: {query}"
+    values_seen = [v for row in rows for k, v in row.items() if k not in TAG_KEYS and v not in (None, 0, "")]
+    assert values_seen, f"{panel['title']!r} returned only empty or zero values: {query}"
 
 
 def test_the_week_arrived_whole_and_attributed(gym: Gym):
     """The data the panels read is the generated week exactly: every set, rep and claim."""
-    rows = gym.server.rows('SELECT "set_id", "member", "reps", "ended" FROM "set"', gym.db)
+    rows = gym.server.rows('SELECT "set_id", "member", "reps", "ended", "weight_kg", "volume_kg" FROM "set"', gym.db)
     by_id = {r["set_id"]: r for r in rows}
     assert len(by_id) == len(gym.week.sets) == len(rows)
     for planned in gym.week.sets:
@@ -225,6 +204,25 @@ def test_the_week_arrived_whole_and_attributed(gym: Gym):
         assert row["reps"] == len(planned.reps)
         assert row["ended"] is planned.ended
         assert row["member"] == gym.member_ids.get(planned.person, "")
+        assert (row["weight_kg"], row["volume_kg"]) == (planned.weight_kg, planned.weight_kg * len(planned.reps))
     assert len(gym.member_ids) >= 3
     assert len({s.station for s in gym.week.sets}) >= 4
     assert len({s.exercise for s in gym.week.sets}) >= 5
+
+
+def test_members_records_and_estimates_are_what_a_member_sees(gym: Gym):
+    """Per member: the week's volume, best e1RM per exercise and the records the hub judged (for the closing note)."""
+    for name, member in sorted(gym.member_ids.items()):
+        mine = [s for s in gym.week.sets if s.person == name and s.ended]
+        volume = gym.server.rows(f"SELECT sum(\"volume_kg\") FROM \"set\" WHERE \"member\" = '{member}' "
+                                 "AND \"ended\" = true", gym.db)
+        assert volume[0]["sum"] == pytest.approx(sum(s.weight_kg * len(s.reps) for s in mine))
+        best = gym.server.rows(f"SELECT max(\"e1rm_epley_kg\") FROM \"set\" WHERE \"member\" = '{member}' "
+                               "GROUP BY \"exercise\"", gym.db)
+        records = gym.server.rows(f"SELECT \"kind\", \"value\", \"previous\" FROM \"record\" WHERE \"member\" = "
+                                  f"'{member}'", gym.db)
+        kinds = {r["kind"] for r in records}
+        assert {"heaviest_load", "best_e1rm"} <= kinds  # a first set at each exercise holds both
+        print(f"\n[{name}] volume {volume[0]['sum']:.0f} kg; best e1RM "
+              f"{ {r['exercise']: round(r['max'], 1) for r in best} }; {len(records)} records "
+              f"({', '.join(sorted(kinds))})")

@@ -125,13 +125,14 @@ def with_format(config: RepLensConfig, discovery_format: str) -> RepLensConfig:
 def station_topics(node: str, station: str) -> set[str]:
     keys = {"sensor": ["reps", "last_set_reps", "last_set_exercise", "last_set_weight"],
             "binary_sensor": ["set_active"], "event": ["set_completed"], "switch": ["counting"],
-            "button": ["end_set"], "select": ["last_set_member", "correct_exercise"]}
+            "button": ["end_set"], "select": ["last_set_member", "correct_exercise"],
+            "number": ["load", "correct_load", "correct_reps"]}
     return {f"homeassistant/{p}/{node}/{AGENT}_{station}_{k}/config" for p, ks in keys.items() for k in ks}
 
 
 def member_topics(node: str, member: str) -> set[str]:
     keys = {"sensor": ["reps_today", "volume_today", "last_exercise", "last_set", "last_seen"],
-            "binary_sensor": ["present"]}
+            "binary_sensor": ["present"], "event": ["personal_record"]}
     return {f"homeassistant/{p}/{node}/member_{member}_{k}/config" for p, ks in keys.items() for k in ks}
 
 

@@ -22,7 +22,7 @@ from tests.fake_grafana import FakeGrafana
 ROOT = grafana_sim.ROOT
 PROVISIONING = ROOT / "integrations" / "grafana" / "provisioning"
 DASHBOARDS = {path.name: grafana_sim.load(path) for path in grafana_sim.DASHBOARD_FILES}
-PANEL_TYPES = {"stat", "timeseries", "table", "barchart", "bargauge", "heatmap", "text"}
+PANEL_TYPES = {"stat", "timeseries", "table", "barchart", "bargauge", "heatmap", "text", "xychart"}
 NEW_DASHBOARDS = {"replens-member-progress", "replens-station-use", "replens-live-gym", "replens-set-detail"}
 
 

@@ -87,6 +87,25 @@ EXPECTED_STATION = {
         options=["ann lee", "Bob", "(nobody)"],
         command_template='{"schema":1,"agent_id":"rack_1","station":"bench","member":{{ value | tojson }},'
                          '"by":"homeassistant"}'),
+    "homeassistant/number/replens/rack_1_bench_load/config": station(
+        "number", "load", "Bench load", state_topic=STATE, command_topic=COMMAND, device_class="weight",
+        unit_of_measurement="kg", icon="mdi:weight-kilogram", min=0, max=2000.0, step=0.25, mode="box",
+        value_template="{{ value_json.stations['bench'].load_kg if value_json.stations['bench'].load_kg is not none "
+                       "else 'None' }}",
+        command_template='{"schema":1,"station":"bench","command":"set_load","load":{{ value }},"unit":"kg",'
+                         '"by":"homeassistant"}'),
+    "homeassistant/number/replens/rack_1_bench_correct_load/config": station(
+        "number", "correct_load", "Bench last set load", state_topic=LAST_SET, command_topic="replens/hub/edit_last",
+        device_class="weight", unit_of_measurement="kg", icon="mdi:weight-kilogram", min=0, max=2000.0, step=0.25,
+        mode="box", value_template="{{ value_json.weight_kg if value_json.weight_kg is not none else 'None' }}",
+        command_template='{"schema":1,"weight_kg":{{ value | float }},"edit_id":"ha.{{ now().timestamp() }}",'
+                         '"agent_id":"rack_1","station":"bench","by":"homeassistant"}'),
+    "homeassistant/number/replens/rack_1_bench_correct_reps/config": station(
+        "number", "correct_reps", "Bench last set reps (correct)", state_topic=LAST_SET,
+        command_topic="replens/hub/edit_last", unit_of_measurement="reps", icon="mdi:counter", min=0, max=1000,
+        step=1, mode="box", value_template="{{ value_json.reps }}",
+        command_template='{"schema":1,"reps":{{ value | int }},"edit_id":"ha.{{ now().timestamp() }}",'
+                         '"agent_id":"rack_1","station":"bench","by":"homeassistant"}'),
     "homeassistant/select/replens/rack_1_bench_correct_exercise/config": station(
         "select", "correct_exercise", "Bench correct exercise", state_topic=LAST_SET,
         command_topic="replens/hub/edit_last", value_template="{{ value_json.exercise }}", icon="mdi:swap-horizontal",
@@ -117,6 +136,9 @@ EXPECTED_MEMBER = {
     "homeassistant/binary_sensor/replens/member_m3f9a0c21be_present/config": member(
         "binary_sensor", "present", "Present", value_template="{{ 'ON' if value_json.present else 'OFF' }}",
         device_class="presence"),
+    "homeassistant/event/replens/member_m3f9a0c21be_personal_record/config": member(
+        "event", "personal_record", "Personal record", icon="mdi:trophy", event_types=["personal_record"],
+        state_topic="replens/member/m3f9a0c21be/personal_record"),
 }
 
 
@@ -136,7 +158,7 @@ def test_payloads_are_sorted_compact_json() -> None:
         assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
     reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
     assert configs[reps] == encode(EXPECTED_STATION[reps])
-    assert len(configs) == 1 + 3 + 10 + 6  # hub status, agent diagnostics, station, member
+    assert len(configs) == 1 + 3 + 13 + 7  # hub status, agent diagnostics, station, member
     diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
     assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
 
@@ -158,6 +180,39 @@ def test_command_payloads_are_valid_contract_messages() -> None:
     select = EXPECTED_STATION["homeassistant/select/replens/rack_1_bench_last_set_member/config"]
     rendered = str(select["command_template"]).replace("{{ value | tojson }}", json.dumps('Ann "the rock" Lee'))
     assert ClaimLastCommand.model_validate_json(rendered).member == 'Ann "the rock" Lee'
+
+
+def test_the_load_number_sends_a_set_load_command_in_kg() -> None:
+    number = EXPECTED_STATION["homeassistant/number/replens/rack_1_bench_load/config"]
+    command = StationCommand.model_validate_json(str(number["command_template"]).replace("{{ value }}", "102.5"))
+    assert (command.station, command.command, command.load_kg, command.by) == (
+        "bench", StationCommandKind.SET_LOAD, 102.5, "homeassistant")
+
+
+def test_the_correction_numbers_send_edits_of_the_last_sets_load_and_reps() -> None:
+    rendered = {key: str(EXPECTED_STATION[f"homeassistant/number/replens/rack_1_bench_{key}/config"][
+        "command_template"]).replace("{{ now().timestamp() }}", "1764158400.5") for key in ("correct_load",
+                                                                                         "correct_reps")}
+    load = EditLastCommand.model_validate_json(rendered["correct_load"].replace("{{ value | float }}", "82.5"))
+    reps = EditLastCommand.model_validate_json(rendered["correct_reps"].replace("{{ value | int }}", "8"))
+    assert (load.weight_kg, load.reps, load.exercise, load.edit_id) == (82.5, None, None, "ha.1764158400.5")
+    assert (reps.reps, reps.weight_kg, reps.station) == (8, None, "bench")
+
+
+def test_a_station_in_pounds_shows_and_takes_its_loads_in_pounds() -> None:
+    configs = {t.split("/")[3]: json.loads(p) for t, p in all_configs(
+        CTX, {"rack_1": ["bench"]}, {}, "component", pounds={("rack_1", "bench")}).items()}
+    load, correct, weight = configs["rack_1_bench_load"], configs["rack_1_bench_correct_load"], configs[
+        "rack_1_bench_last_set_weight"]
+    assert {load["unit_of_measurement"], correct["unit_of_measurement"], weight["unit_of_measurement"]} == {"lb"}
+    assert load["max"] == 4409.2 and load["step"] == 0.5
+    command = StationCommand.model_validate_json(load["command_template"].replace("{{ value }}", "225"))
+    assert (command.load, command.unit, command.load_kg) == (225, "lb", 102.058)
+    assert weight["value_template"] == ("{{ ((value_json.weight_kg / 0.45359237) | round(1)) if value_json.weight_kg "
+                                        "is not none else 'None' }}")
+    assert '"weight_kg":{{ ((value | float) * 0.45359237) | round(3) }}' in correct["command_template"]
+    assert configs["rack_1_bench_correct_reps"] == json.loads(encode(
+        EXPECTED_STATION["homeassistant/number/replens/rack_1_bench_correct_reps/config"]))  # reps are reps
 
 
 def test_the_correction_select_sends_an_edit_of_the_last_set_with_a_fresh_id() -> None:

@@ -42,7 +42,7 @@ def test_first_start_publishes_everything_and_touches_nothing_else(fmt: Discover
 
 
 @pytest.mark.parametrize(("fmt", "force", "sent"), [("device", False, 0), ("device", True, 3),
-                                                    ("component", False, 0), ("component", True, 1 + 3 + 10 + 6)])
+                                                    ("component", False, 0), ("component", True, 1 + 3 + 13 + 7)])
 def test_unchanged_configs_go_out_again_only_when_forced(fmt: DiscoveryFormat, force: bool, sent: int) -> None:
     steps = plan_to(fmt, published(fmt, {"rack": ["bench"]}, ANN), {"rack": ["bench"]}, ANN, force=force)
     assert len(steps.publish) == sent
@@ -63,7 +63,7 @@ def test_entities_gone_during_a_format_change_are_removed_not_handed_over() -> N
     before = published("component", {"rack": ["bench"]}, ANN | BO)
     steps = plan_to("device", before, {"rack": ["bench"]}, ANN)
     bo_topics = {t for t in before.hashes if "/member_bo2_" in t}
-    assert len(bo_topics) == 6
+    assert len(bo_topics) == 7
     assert bo_topics <= set(steps.clear)
     assert not bo_topics & set(steps.migrate)
     assert set(steps.migrate) | bo_topics == set(before.hashes) == set(steps.clear)
@@ -79,7 +79,7 @@ def test_rolling_back_to_components_first_removes_what_the_device_configs_droppe
     cmps = json.loads(dict(steps.removals)[agent])["cmps"]
     assert {k: v for k, v in cmps.items() if k.startswith("rack_squat_")} == {
         k: {"p": p} for k, p in before.components[agent].items() if k.startswith("rack_squat_")}
-    assert len([k for k in cmps if k.startswith("rack_squat_")]) == 10
+    assert len([k for k in cmps if k.startswith("rack_squat_")]) == 13
     assert json.loads(configs("device", {"rack": ["bench"]}, ANN)[agent])["cmps"].items() <= cmps.items()
     assert steps.migrate == sorted(before.hashes) == steps.clear
     assert dict(steps.publish) == configs("component", {"rack": ["bench"]}, ANN)

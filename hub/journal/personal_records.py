@@ -1,0 +1,96 @@
+"""Personal records: judged when a set ends and again whenever it changes (member, load, reps, exercise).
+
+A set is judged against the same member's earlier ended sets of the same exercise (by start time), with the
+effective values (people's corrections over the agent's). Each record it holds is a row of
+``personal_records``, a point of the InfluxDB ``record`` measurement at the set's start, and, when it is
+new, a ``PersonalRecordEvent`` for Home Assistant. Judged again, a set keeps its announced records quietly,
+announces the new ones, and loses (row and point) those it no longer holds. A later change to an earlier set
+does not re-judge the sets after it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from replens.contract import PersonalRecordEvent, RecordKind, SetEvent, SetPhase
+from replens.hub.journal import profiles
+from replens.hub.journal.body import body_weight_kg
+from replens.hub.journal.corrections import overrides_of, shown
+from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_delete, queue_point
+from replens.hub.storage.points import RecordPoint, ns
+from replens.strength import LiftedSet, PersonalRecord, lifted_kg, records
+
+_EFFECTIVE_WEIGHT = "COALESCE(json_extract(overrides, '$.weight_kg'), json_extract(payload, '$.weight_kg'))"
+
+
+def judge(db: sqlite3.Connection, set_id: str) -> list[PersonalRecord]:
+    """The records the set holds now (queued: rows, points, deletes, announcements of new ones)."""
+    row = db.execute("SELECT payload, overrides, member, phase, started_ts FROM sets WHERE set_id = ?",
+                     (set_id,)).fetchone()
+    held = {RecordKind(k): e for k, e in db.execute(
+        "SELECT kind, exercise FROM personal_records WHERE set_id = ?", (set_id,))}
+    if row is None:
+        return []
+    payload, stored, member, phase, started_ts = row
+    event = shown(SetEvent.model_validate_json(payload), overrides_of(stored))
+    found: list[PersonalRecord] = []
+    body = body_weight_kg(db, member)
+    load = lifted_kg(event.exercise, event.weight_kg, body)
+    if member is not None and phase == SetPhase.END.value and load is not None:
+        rows = db.execute(
+            f"SELECT {_EFFECTIVE_WEIGHT}, reps FROM sets WHERE member = ? AND exercise = ? AND phase = 'end' "
+            "AND started_ts < ? AND set_id != ?", (member, event.exercise.value, started_ts, set_id)).fetchall()
+        earlier = [LiftedSet(kg, int(r)) for w, r in rows
+                   if (kg := lifted_kg(event.exercise, None if w is None else float(w), body)) is not None]
+        found = records(earlier, LiftedSet(load, event.reps))
+    kept = {r.kind for r in found}
+    for kind, exercise in held.items():
+        if kind not in kept or exercise != event.exercise.value:
+            db.execute("DELETE FROM personal_records WHERE set_id = ? AND kind = ?", (set_id, kind.value))
+            queue_delete(db, _point(event, kind, exercise).key())
+    for record in found:
+        _keep(db, event, str(member), record, announce=record.kind not in held)
+    profiles.fit(db, set_id)
+    return found
+
+
+def forget(db: sqlite3.Connection, member: str) -> None:
+    """A deleted member's records: rows and points gone, announcements not yet sent dropped."""
+    rows = db.execute("SELECT set_id FROM personal_records WHERE member = ?", (member,)).fetchall()
+    db.execute("DELETE FROM announcements WHERE topic_kind = ? AND json_extract(payload, '$.member') = ?",
+               (Outgoing.PERSONAL_RECORD.value, member))
+    for set_id in sorted({str(r[0]) for r in rows}):
+        _drop(db, set_id)
+    profiles.forget(db, member)
+
+
+def _drop(db: sqlite3.Connection, set_id: str) -> None:
+    payload = db.execute("SELECT payload FROM sets WHERE set_id = ?", (set_id,)).fetchone()
+    for kind, exercise in db.execute("SELECT kind, exercise FROM personal_records WHERE set_id = ?",
+                                     (set_id,)).fetchall():
+        if payload is not None:
+            queue_delete(db, _point(SetEvent.model_validate_json(payload[0]), RecordKind(kind), exercise).key())
+    db.execute("DELETE FROM personal_records WHERE set_id = ?", (set_id,))
+
+
+def _point(event: SetEvent, kind: RecordKind, exercise: str) -> RecordPoint:
+    return RecordPoint(event.agent_id, event.station, exercise, kind.value, ns(event.started_at))
+
+
+def _keep(db: sqlite3.Connection, event: SetEvent, member: str, record: PersonalRecord, *, announce: bool) -> None:
+    load = lifted_kg(event.exercise, event.weight_kg, body_weight_kg(db, member))
+    assert load is not None
+    db.execute("INSERT OR REPLACE INTO personal_records(set_id, kind, member, exercise, value, previous) "
+               "VALUES (?, ?, ?, ?, ?, ?)", (event.set_id, record.kind.value, member, event.exercise.value,
+                                             record.value, record.previous))
+    fields: dict[str, float | int | bool | str] = {"member": member, "value": round(record.value, 3),
+                                                   "set_id": event.set_id, "load_kg": load,
+                                                   "reps": event.reps}
+    if record.previous is not None:
+        fields["previous"] = round(record.previous, 3)
+    queue_point(db, _point(event, record.kind, event.exercise.value).line(fields))
+    if announce:
+        said = PersonalRecordEvent(member=member, exercise=event.exercise, kind=record.kind,
+                                   value=round(record.value, 3), previous=record.previous, load_kg=load,
+                                   reps=event.reps, set_id=event.set_id, at=event.started_at)
+        queue_announcement(db, Outgoing.PERSONAL_RECORD, said.to_json().decode())

@@ -1,0 +1,75 @@
+"""Load-velocity profiles: fitted when a set ends (and again when it changes) over the member's sets of its exercise.
+
+Each ended set with a member, a load and a measured bar velocity gets a point of the InfluxDB ``profile``
+measurement at its start: the fit over the member's ended sets of the exercise up to it (each set's load and its
+fastest rep's mean velocity), its R², and the velocity-based 1RM or why there is none (``replens.strength``).
+Fewer than 3 distinct loads: no point. ``profiles`` lists the sets that have one, so that a change which takes it
+away (a correction, the member deleted) deletes it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from replens.contract import SetEvent, SetPhase
+from replens.hub.journal.body import body_weight_kg
+from replens.hub.journal.corrections import overrides_of, shown
+from replens.hub.journal.outgoing import queue_delete, queue_point
+from replens.hub.storage.line_protocol import format_line
+from replens.hub.storage.points import PointKey, ns
+from replens.strength import LoadVelocity, lifted_kg, velocity_e1rm
+
+PROFILE_MEASUREMENT = "profile"
+_EFFECTIVE_WEIGHT = "COALESCE(json_extract(s.overrides, '$.weight_kg'), json_extract(s.payload, '$.weight_kg'))"
+
+
+def _key(event: SetEvent) -> PointKey:
+    return PointKey(PROFILE_MEASUREMENT, {"agent": event.agent_id, "station": event.station}, ns(event.started_at))
+
+
+def fit(db: sqlite3.Connection, set_id: str) -> None:
+    """The set's profile point, written, rewritten or deleted as the set now stands."""
+    row = db.execute("SELECT payload, overrides, member, phase, started_ts FROM sets WHERE set_id = ?",
+                     (set_id,)).fetchone()
+    if row is None:
+        return
+    payload, stored, member, phase, started_ts = row
+    event = shown(SetEvent.model_validate_json(payload), overrides_of(stored))
+    body = body_weight_kg(db, member)
+    points: list[LoadVelocity] = []
+    if member is not None and phase == SetPhase.END.value:
+        rows = db.execute(
+            f"SELECT {_EFFECTIVE_WEIGHT}, max(json_extract(r.payload, '$.mean_velocity_m_s')) FROM sets s "
+            "JOIN reps r ON r.set_id = s.set_id WHERE s.member = ? AND s.exercise = ? AND s.phase = 'end' "
+            "AND s.started_ts <= ? GROUP BY s.set_id", (member, event.exercise.value, started_ts)).fetchall()
+        points = [LoadVelocity(kg, float(v)) for w, v in rows if v is not None and float(v) > 0
+                  and (kg := lifted_kg(event.exercise, None if w is None else float(w), body)) is not None]
+    mine = db.execute("SELECT 1 FROM reps WHERE set_id = ? AND json_extract(payload, '$.mean_velocity_m_s') > 0 "
+                      "LIMIT 1", (set_id,)).fetchone()
+    estimate = velocity_e1rm(event.exercise, points)
+    had = db.execute("SELECT 1 FROM profiles WHERE set_id = ?", (set_id,)).fetchone() is not None
+    if estimate.profile is None or mine is None:
+        if had:
+            db.execute("DELETE FROM profiles WHERE set_id = ?", (set_id,))
+            queue_delete(db, _key(event))
+        return
+    profile = estimate.profile
+    fields: dict[str, float | int | bool | str] = {
+        "member": str(member), "exercise": event.exercise.value, "set_id": set_id, "r2": round(profile.r2, 4),
+        "slope_m_s_per_kg": profile.slope_m_s_per_kg, "intercept_m_s": profile.intercept_m_s,
+        "loads": profile.distinct_loads, "sets": profile.points, "refused": estimate.refused or "",
+    }
+    if estimate.e1rm_kg is not None:
+        fields["e1rm_velocity_kg"] = round(estimate.e1rm_kg, 2)
+    key = _key(event)
+    db.execute("INSERT OR IGNORE INTO profiles(set_id, member) VALUES (?, ?)", (set_id, member))
+    queue_point(db, format_line(PROFILE_MEASUREMENT, key.tags, fields, key.time_ns))
+
+
+def forget(db: sqlite3.Connection, member: str) -> None:
+    """A deleted member's profile points go."""
+    for (set_id,) in db.execute("SELECT set_id FROM profiles WHERE member = ?", (member,)).fetchall():
+        payload = db.execute("SELECT payload FROM sets WHERE set_id = ?", (set_id,)).fetchone()
+        if payload is not None:
+            queue_delete(db, _key(SetEvent.model_validate_json(payload[0])))
+    db.execute("DELETE FROM profiles WHERE member = ?", (member,))
