@@ -1,7 +1,7 @@
 """The set edit form, built from the fields of :class:`SetChanges`, and its parsing into a :class:`SetEdit`.
 
-The form offers every correctable field (``SetField``) that ``SetChanges`` carries: the exercise today; load
-and reps join by being added to both (a number input each, unless a widget is given here). Submitting goes
+The form offers every correctable field (``SetField``) that ``SetChanges`` carries: the exercise (a select),
+the load in kg and the reps (a number input each). Submitting goes
 through the journal's one edit path (``Journal.edit``), as ``replens sets edit`` and MQTT's ``SetEdit`` do.
 """
 
@@ -38,6 +38,8 @@ def _number_widget(field: str) -> Callable[[RecordedSet], str]:
 
 WIDGETS: dict[str, Callable[[RecordedSet], str]] = {"exercise": _exercise_widget}
 """Field → its input; a field of SetChanges without one here gets a number input."""
+LABELS = {"weight_kg": "Load (kg)"}
+"""Field → its label, where the field's name does not read well."""
 
 
 def editable_fields() -> list[str]:
@@ -52,7 +54,8 @@ def edit_form(current: RecordedSet, action: str, csrf: str) -> str:
     for field in editable_fields():
         widget = WIDGETS.get(field, _number_widget(field))
         parts.append(f'<input type="hidden" name="was_{field}" value="{e(_shown(current, field))}">')
-        parts.append(f'<label for="f-{field}">{e(field.replace("_", " ").capitalize())}</label>{widget(current)}')
+        label = LABELS.get(field, field.replace("_", " ").capitalize())
+        parts.append(f'<label for="f-{field}">{e(label)}</label>{widget(current)}')
     parts.append("<p><button>Save</button></p></form>")
     return "".join(parts)
 

@@ -14,13 +14,13 @@ from datetime import date, datetime, timedelta
 
 from replens.contract import Exercise
 from replens.hub.journal import RecordedSet, RepMeans, Visit
+from replens.strength import epley_kg
 
 
 def e1rm_kg(weight_kg: float | None, reps: int) -> float | None:
-    """Estimated one-rep max (Epley: w·(1 + reps/30)); the load itself for a single; None without a load."""
-    if weight_kg is None or reps < 1:
-        return None
-    return round(weight_kg if reps == 1 else weight_kg * (1 + reps / 30), 1)
+    """Epley, as the hub stores it (:func:`replens.strength.epley_kg`), to 0.1 kg; None where that gives none."""
+    value = None if weight_kg is None else epley_kg(weight_kg, reps)
+    return None if value is None else round(value, 1)
 
 
 def rom_cm(s: RecordedSet) -> float | None:

@@ -100,9 +100,11 @@ def test_a_members_journey_from_invite_link_to_logging_out(browser: Browser, ser
         assert page.url == f"{base}/set/{gym.loose_set}"
 
         page.select_option("#f-exercise", "barbell_row")
+        page.fill("#f-weight_kg", "100")  # the camera's load was the station's, not this member's
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("heading", name="Barbell row")).to_be_visible()
         expect(page.get_by_text("deadlift → barbell_row (web)")).to_be_visible()
+        expect(page.get_by_text("120.0 → 100.0 (web)")).to_be_visible()
         shot(page, "4-corrected")
 
         page.get_by_role("link", name="My data").click()
@@ -113,6 +115,7 @@ def test_a_members_journey_from_invite_link_to_logging_out(browser: Browser, ser
         assert sorted({(r["set_id"], r["exercise"]) for r in rows}) == sorted(
             {(gym.ann_set, "bench_press"), (gym.ann_old_set, "bench_press"), (gym.loose_set, "barbell_row")})
         assert [r["rep"] for r in rows if r["set_id"] == gym.ann_set] == ["1", "2", "3", "4", "5"]
+        assert {(r["weight_kg"], r["volume_kg"]) for r in rows if r["set_id"] == gym.loose_set} == {("100.0", "400.0")}
         assert all(r["set_started_at"].endswith("+00:00") for r in rows)
         shot(page, "5-my-data")
 

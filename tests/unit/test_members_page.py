@@ -259,8 +259,8 @@ def test_a_member_corrects_their_set_through_the_journals_edit_path(gym: Gym) ->
         text = await page.text()
         assert "Rep by rep" in text and "43 cm" in text and "0.55 m/s" in text  # real units, never pixels
         form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', text))
-        assert set(form) == {"csrf", "edit_id", "was_exercise"}
-        assert re.findall(r'<(?:input|select) id="f-([a-z_]+)"', text) == ["exercise"]  # what SetField lists
+        assert set(form) == {"csrf", "edit_id", "was_exercise", "was_weight_kg", "was_reps"}
+        assert re.findall(r'<(?:input|select) id="f-([a-z_]+)"', text) == ["exercise", "weight_kg", "reps"]
         form["exercise"] = "overhead_press"
         for _ in range(2):  # a double tap applies once
             response = await client.post(f"/set/{gym.ann_set}/edit", data=form, allow_redirects=False)
@@ -277,6 +277,29 @@ def test_a_member_corrects_their_set_through_the_journals_edit_path(gym: Gym) ->
     (trail,) = reader.set_edits(gym.ann_set)
     reader.close()
     assert (trail.via, trail.old, trail.new) == (EditVia.WEB, "bench_press", "overhead_press")
+
+
+def test_a_member_corrects_the_load_and_reps_of_their_set(gym: Gym) -> None:
+    async def scenario(client: TestClient, state: WebState) -> None:
+        await log_in(client, invite(gym, gym.ann))
+        text = await (await client.get(f"/set/{gym.ann_set}")).text()
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', text))
+        assert (form["was_weight_kg"], form["was_reps"]) == ("60.0", "5")
+        form.update(weight_kg="62.5", reps="6", exercise=form["was_exercise"])
+        response = await client.post(f"/set/{gym.ann_set}/edit", data=form, allow_redirects=False)
+        assert response.status == 303, await response.text()
+        refused = await client.post(f"/set/{gym.ann_set}/edit", allow_redirects=False,
+                                    data={**form, "edit_id": "web-other", "weight_kg": "-5", "was_weight_kg": "62.5"})
+        assert refused.status == 400 and "weight_kg" in await refused.text()
+
+    assert len(serve(gym, scenario)) == 1
+    edited = read_set(gym, gym.ann_set)
+    assert (edited.weight_kg, edited.reps) == (62.5, 6)
+    assert {SetField.WEIGHT_KG, SetField.REPS} <= set(edited.edited)
+    reader = JournalReader(gym.config.journal_path())
+    trail = {(t.field, t.old, t.new, t.via) for t in reader.set_edits(gym.ann_set)}
+    reader.close()
+    assert trail == {(SetField.WEIGHT_KG, 60.0, 62.5, EditVia.WEB), (SetField.REPS, 5, 6, EditVia.WEB)}
 
 
 def test_an_edit_that_changes_nothing_is_refused_with_a_reason(gym: Gym) -> None:
