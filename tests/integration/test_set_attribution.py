@@ -141,7 +141,9 @@ def test_the_only_member_present_gets_the_set(gym, influx_db):
     wire.entrance(alice.id, minutes_ago=20)
     set_id = wire.lift("squat", minutes_ago=5)
     said = wait_for_attribution(wire, set_id, alice.id, "only_present")
-    assert said.identity_score == pytest.approx(0.92) and said.reps == 5 and said.station == "squat"
+    # hub/sets says who, when that is decided: if the lift's new and end events reach the hub in two batches, the
+    # set is decided at its first rep and the message carries 1 rep; the point carries the set as it ended.
+    assert said.identity_score == pytest.approx(0.92) and said.reps in (1, 5) and said.station == "squat"
     point = wait_for_point(influx_db, set_id, alice.id)
     assert (point["identity_source"], point["identity_score"], point["reps"]) == ("only_present", 0.92, 5)
     wait_for(lambda: (p := wire.presence()) is not None and [m.name for m in p.members] == ["Alice"], 10,
