@@ -88,6 +88,10 @@ def ha_version() -> tuple[int, ...]:
     return tuple(int(n) for n in found.groups())
 
 
+ENTITIES = 1 + 3 + 13 + 7
+"""Discovered entities of the test gym: the hub 1, the agent 3, its one station 13, its one member 7."""
+
+
 def discovery_format() -> str:
     """What the Home Assistant under test understands: device-based discovery from 2024.11."""
     return "device" if ha_version() >= DEVICE_DISCOVERY else "component"
@@ -299,7 +303,7 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                    f"entities missing: {sorted(set(expected) - set(hass.states()))}")
         print(f"entities after {time.monotonic() - began:.1f} s")
         # Entity ids as docs/homeassistant.md promises them, diagnostics (disabled by default) included.
-        wait_until(lambda: len(mqtt_entities(hass)) == 1 + 3 + 13 + 7, 10, 0.5, "every entity registered")
+        wait_until(lambda: len(mqtt_entities(hass)) == ENTITIES, 10, 0.5, "every entity registered")
         assert {e["entity_id"] for e in mqtt_entities(hass).values()} == {
             f"{e['entity_id'].split('.')[0]}.{uid}" for uid, e in mqtt_entities(hass).items()}
 
@@ -501,11 +505,11 @@ def test_discovery_format_change_keeps_entities_settings_and_history(tmp_path: P
     try:
         agent_counting(mosquitto, config, 4)
         component_form = retained_discovery(mosquitto, node)
-        assert len(component_form) == 1 + 3 + 10 + 6 and all("/device/" not in t for t in component_form)
+        assert len(component_form) == ENTITIES and all("/device/" not in t for t in component_form)
         wait_until(lambda: hass.state(reps_sensor) == "4", 60, 0.5, "reps from the component configs")
         hass.ws({"type": "config/entity_registry/update", "entity_id": reps_sensor, "name": "Bench reps, mine"})
         before, devices = mqtt_entities(hass), mqtt_devices(hass, entry_id)
-        assert len(before) == 1 + 3 + 10 + 6 and set(devices) == {
+        assert len(before) == ENTITIES and set(devices) == {
             "replens_hub", f"replens_agent_{AGENT}", f"replens_member_{ann.id}"}
         enabled = {e["entity_id"] for e in before.values() if e["disabled_by"] is None}
     finally:
@@ -523,7 +527,7 @@ def test_discovery_format_change_keeps_entities_settings_and_history(tmp_path: P
                 return bool(found) and all(("/device/" in t) == (fmt == "device") for t in found)
 
             wait_until(switched, 30, 0.5, f"only {fmt} configs retained")
-            assert len(retained_discovery(mosquitto, node)) == (3 if fmt == "device" else 1 + 3 + 10 + 6)
+            assert len(retained_discovery(mosquitto, node)) == (3 if fmt == "device" else ENTITIES)
             wait_until(lambda: all(hass.state(e) not in (None, "unavailable") for e in enabled), 60, 0.5,
                        f"every entity provided again: {[e for e in enabled if hass.state(e) in (None, 'unavailable')]}")
             after = mqtt_entities(hass)
