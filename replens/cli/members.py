@@ -195,11 +195,7 @@ def set_member(config: RepLensConfig, name: str, body_weight: float, unit: str) 
         raise RepLensError(str(err)) from None
     if kg < MIN_BODY_WEIGHT_KG:
         raise RepLensError(f"--body-weight: {body_weight} {unit} is below 20 kg, no lifter's body weight; a typo?")
-    store = open_members(config)
-    try:
-        found = store.get(name)
-    finally:
-        store.close()
+    found = member_named(config, name)
     path = config.journal_path()
     if not path.exists():
         raise RepLensError(f"no hub journal at {path}: has the hub run with this config?")

@@ -47,16 +47,12 @@ def member_sets(journal_path: Path, member_id: str, since: datetime) -> list[Rec
 
 
 def run_report(config: RepLensConfig, member: str, since_text: str, out: Path) -> int:
-    from replens.cli.members import open_members
+    from replens.cli.members import member_named
     from replens.cli.report_figure import render_report
 
     if not config.members_db().exists():
         raise RepLensError(f"no member gallery at {config.members_db()}: enrol members first (replens members add)")
-    store = open_members(config)
-    try:
-        found = store.get(member)
-    finally:
-        store.close()
+    found = member_named(config, member)
     now = datetime.now(UTC)
     since = parse_since(since_text, now)
     sets = member_sets(config.journal_path(), found.id, since)

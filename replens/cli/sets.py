@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from replens.cli.members import open_members
+from replens.cli.members import member_named, open_members
 from replens.config import RepLensConfig
 from replens.contract import EditVia, LoadUnit, SetEdit, SetField, checked_load_kg, exercise_named
 from replens.contract.parsing import first_error
@@ -25,7 +25,6 @@ from replens.errors import RepLensError
 
 if TYPE_CHECKING:
     from replens.hub.journal import EditOutcome, Journal
-    from replens.members import Member
 
 MAX_REPS = 100_000
 
@@ -113,7 +112,7 @@ def edit_set(config: RepLensConfig, set_id: str, given: SetEditArgs) -> int:
     changes = _changes(given)
     if not changes and given.member is None:
         raise RepLensError("give what to correct: --exercise, --load, --reps and/or --member")
-    member = _member(config, given.member) if given.member is not None else None
+    member = member_named(config, given.member) if given.member is not None else None
     edit: SetEdit | None = None
     if changes:
         try:
@@ -150,14 +149,6 @@ def _changes(given: SetEditArgs) -> dict[str, object]:
             raise RepLensError(f"--reps: {given.reps} is not a count of reps (0 to {MAX_REPS})")
         changes["reps"] = given.reps
     return changes
-
-
-def _member(config: RepLensConfig, name: str) -> Member:
-    store = open_members(config)
-    try:
-        return store.get(name)
-    finally:
-        store.close()
 
 
 def _say(set_id: str, outcome: EditOutcome, journal: Journal) -> None:
