@@ -14,6 +14,7 @@ from replens.config import RepLensConfig
 from replens.contract import SetEvent, SetPhase, Stats
 from replens.errors import TransientError
 from replens.hub.acks import AckBook, send_acks
+from replens.hub.body_weights import BodyWeightStep
 from replens.hub.editing import EditStep
 from replens.hub.homeassistant import HomeAssistantBridge, JournalViews
 from replens.hub.identity.announcer import Announcer
@@ -50,6 +51,7 @@ class Hub:
                               self.homeassistant)
         self._identity = IdentityStep(self.attributor, self.homeassistant, self.counters)
         self._edits = EditStep(self.journal, self.counters)
+        self._body_weights = BodyWeightStep(self.journal, self.attributor.names, self.counters)
         self._acks = AckBook()
         self.web = WebServer(open_state(config, self.journal, self._changed)) if config.hub.web else None
         self._stats = StatsReporter(self.journal, self.forwarder, self.counters, config.mqtt.topics,
@@ -122,6 +124,8 @@ class Hub:
                 edited = await self._edits.apply(intake.edits, intake.edits_of_last)
                 if edited.changed:
                     self._changed()
+            if intake.body_weights and await self._body_weights.apply(intake.body_weights):
+                self.homeassistant.due.set()  # the member's state shows the new body weight
             stored = set(result.stored)  # after attribution: Home Assistant's set_completed names the member
             self.homeassistant.sets_ended(
                 e.set_id for e in intake.inbound.events

@@ -12,6 +12,7 @@ import aiomqtt
 
 from replens.contract import (
     AgentState,
+    BodyWeightCommand,
     ClaimCommand,
     ClaimLastCommand,
     DecodedBatch,
@@ -33,17 +34,18 @@ from replens.hub.stats import HubCounters
 
 @dataclass
 class Intake:
-    """One batch of messages, sorted: events, stats and agent states to record, claims and edits to apply."""
+    """One batch of messages, sorted: events, stats and agent states to record; claims, edits, body weights to apply."""
 
     inbound: Inbound = field(default_factory=Inbound)
     claims: list[ClaimCommand] = field(default_factory=list)
     claims_by_name: list[ClaimLastCommand] = field(default_factory=list)
     edits: list[SetEdit] = field(default_factory=list)
     edits_of_last: list[EditLastCommand] = field(default_factory=list)
+    body_weights: list[BodyWeightCommand] = field(default_factory=list)
 
     @property
     def commands(self) -> bool:
-        return bool(self.claims or self.edits or self.edits_of_last)
+        return bool(self.claims or self.edits or self.edits_of_last or self.body_weights)
 
 
 class Sorter:
@@ -66,7 +68,7 @@ class Sorter:
             try:
                 item = decode_incoming(self._topics, topic, payload)
             except ContractError as err:
-                edit = topic in (self._topics.edit, self._topics.edit_last)
+                edit = topic in (self._topics.edit, self._topics.edit_last, self._topics.body_weight)
                 self._counters.reject(f"message: {err}", "edits_rejected" if edit else "rejected")
                 continue
             self._file(item, intake)
@@ -91,6 +93,8 @@ class Sorter:
             intake.edits.append(item)
         elif isinstance(item, EditLastCommand):
             intake.edits_of_last.append(item)
+        elif isinstance(item, BodyWeightCommand):
+            intake.body_weights.append(item)
         elif isinstance(item, Stats):
             if item.source == "agent":
                 inbound.stats.append(item)

@@ -102,7 +102,7 @@ def plan_from_config(
 def command_topics(topics: Topics) -> tuple[str, ...]:
     """Topics on which anyone allowed (Home Assistant, an operator) commands the hub or an agent."""
     return (topics.agent_command(ANY), topics.agent_enrol(ANY), topics.claim, topics.claim_last, topics.edit,
-            topics.edit_last)
+            topics.edit_last, topics.body_weight)
 
 
 def agent_writes(plan: AclPlan, agent: AgentAccount) -> list[str]:

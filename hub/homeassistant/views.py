@@ -54,6 +54,7 @@ class JournalViews:
             last_set=last,
             last_seen=max(seen) if seen else None,
             present=present,
+            body_weight_kg=self._reader.member_body_weight(member_id),
         )
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from replens.contract import Appearance, Exercise, IdentitySource, SetPhase, Vis
 from replens.contract.edits import EditVia
 from replens.contract.events import SetField
 from replens.errors import TransientError
+from replens.hub.journal.body import body_weight_kg
 from replens.hub.journal.records import RecordedRep, RecordedSet, RepMeans, SetEditRecord, Visit
 
 BUSY_TIMEOUT_MS = 10_000
@@ -181,6 +182,10 @@ class JournalReader:
     def member_last_set(self, member: str) -> RecordedSet | None:
         found = self._read(lambda db: sets_where(db, "WHERE member = ?", (member,), newest_first=True, limit=1))
         return found[0] if found else None
+
+    def member_body_weight(self, member: str) -> float | None:
+        """The member's body weight in kg (``replens members set``, Home Assistant), or None when unknown."""
+        return self._read(lambda db: body_weight_kg(db, member))
 
     def member_last_seen(self, member: str) -> datetime | None:
         """When a camera last saw the member's face."""

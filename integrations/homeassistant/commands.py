@@ -11,6 +11,8 @@ from typing import Any
 from replens.contract import (
     KG_PER_LB,
     MAX_LOAD_KG,
+    MIN_BODY_WEIGHT_KG,
+    BodyWeightCommand,
     ClaimLastCommand,
     EditLastCommand,
     Exercise,
@@ -37,8 +39,18 @@ _NUMBERS: dict[Command, Payload] = {
     Command.SET_LOAD: {"min": 0, "max": MAX_LOAD_KG, "step": 0.25, "mode": "box"},
     Command.EDIT_LAST_LOAD: {"min": 0, "max": MAX_LOAD_KG, "step": 0.25, "mode": "box"},
     Command.EDIT_LAST_REPS: {"min": 0, "max": MAX_REPS_SHOWN, "step": 1, "mode": "box"},
+    Command.BODY_WEIGHT: {"min": MIN_BODY_WEIGHT_KG, "max": MAX_LOAD_KG, "step": 0.1, "mode": "box"},
 }
 """Number entities: their range and step (kg for loads)."""
+
+
+def body_weight_payload(topics: Topics, member_id: str) -> Payload:
+    """The member's body weight number: a ``BodyWeightCommand`` with the number's value (kg) filled in."""
+    sample = BodyWeightCommand(member=member_id, kg=50.5, by=BY).model_dump_json(by_alias=True)
+    if '"kg":50.5' not in sample:
+        raise RuntimeError(f"BodyWeightCommand no longer serialises its kg as expected: {sample}")
+    return {"command_topic": topics.body_weight, "command_template": sample.replace('"kg":50.5', '"kg":{{ value }}'),
+            **_NUMBERS[Command.BODY_WEIGHT]}
 
 
 def _station_command(station: str, kind: StationCommandKind) -> str:

@@ -26,7 +26,12 @@ from typing import Any
 
 from replens.config.homeassistant import DiscoveryFormat
 from replens.contract import Topics
-from replens.integrations.homeassistant.commands import ALL_EXERCISES, command_payload, in_pounds
+from replens.integrations.homeassistant.commands import (
+    ALL_EXERCISES,
+    body_weight_payload,
+    command_payload,
+    in_pounds,
+)
 from replens.integrations.homeassistant.entities import (
     AGENT_ENTITIES,
     HUB_ENTITIES,
@@ -211,9 +216,14 @@ def member_components(ctx: DiscoveryContext, member_id: str, name: str) -> list[
     """One member's device; depends on the hub only (members are not tied to a camera)."""
     topics = {Source.MEMBER_STATE: ctx.topics.member_state(member_id),
               Source.PERSONAL_RECORD: ctx.topics.member_personal_record(member_id)}
-    return [_entity(ctx, desc, unique_id=f"replens_member_{member_id}_{desc.key}", name=_title(desc.name),
-                    device=member_device(ctx, member_id, name), state_topic=topics[desc.source or Source.MEMBER_STATE],
-                    availability=ctx.availability(None)) for desc in MEMBER_ENTITIES]
+    components = [_entity(ctx, desc, unique_id=f"replens_member_{member_id}_{desc.key}", name=_title(desc.name),
+                          device=member_device(ctx, member_id, name),
+                          state_topic=topics[desc.source or Source.MEMBER_STATE],
+                          availability=ctx.availability(None)) for desc in MEMBER_ENTITIES]
+    for desc, component in zip(MEMBER_ENTITIES, components, strict=True):
+        if desc.command is Command.BODY_WEIGHT:
+            component.payload.update(body_weight_payload(ctx.topics, member_id))
+    return components
 
 
 Hosted = Mapping[tuple[str, str], Sequence[str]]

@@ -45,6 +45,7 @@ class Command(StrEnum):
     SET_LOAD = "set_load"  # number: the station's current load (kg)
     EDIT_LAST_LOAD = "edit_last_load"  # number: corrects the last set's load (kg)
     EDIT_LAST_REPS = "edit_last_reps"  # number: corrects the last set's reps
+    BODY_WEIGHT = "body_weight"  # number: a member's body weight (kg)
 
 
 STATION = "@station@"
@@ -174,6 +175,11 @@ MEMBER_ENTITIES: tuple[EntityDescription, ...] = (
     ),
     EntityDescription(
         "personal_record", Platform.EVENT, "personal record", Source.PERSONAL_RECORD, icon="mdi:trophy",
+    ),
+    EntityDescription(
+        "body_weight", Platform.NUMBER, "body weight", Source.MEMBER_STATE,
+        "{{ value_json.body_weight_kg if value_json.body_weight_kg is not none else 'None' }}",
+        command=Command.BODY_WEIGHT, device_class="weight", unit="kg", icon="mdi:human",
     ),
 )
 """Per enrolled member, keyed by member id (never the name); unique_id ``replens_member_<id>_<key>``."""

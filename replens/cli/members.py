@@ -16,10 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from replens.config import RepLensConfig
+from replens.contract.body import MIN_BODY_WEIGHT_KG  # the hub checks Home Assistant's with the same bound
 from replens.errors import RepLensError
-
-MIN_BODY_WEIGHT_KG = 20.0
-"""Below this a body weight is a typo (or kilograms typed as something else)."""
 
 if TYPE_CHECKING:
     from replens.members import Member, MembersStore

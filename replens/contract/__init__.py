@@ -1,6 +1,7 @@
 """The MQTT contract between agents, hub and integrations: topics, payloads, JSON Schema."""
 
 from replens.contract.batch import DecodedBatch, EventBatch, decode_batch, encode_batch
+from replens.contract.body import MIN_BODY_WEIGHT_KG, BodyWeightCommand
 from replens.contract.codec import decode, decode_ack, decode_incoming
 from replens.contract.edits import EditLastCommand, EditVia, SetChanges, SetEdit, exercise_named
 from replens.contract.events import (
@@ -49,11 +50,13 @@ __all__ = [
     "EVENT_MODELS",
     "KG_PER_LB",
     "MAX_LOAD_KG",
+    "MIN_BODY_WEIGHT_KG",
     "SCHEMA_VERSION",
     "Ack",
     "AgentState",
     "Appearance",
     "Availability",
+    "BodyWeightCommand",
     "ClaimCommand",
     "ClaimLastCommand",
     "DecodedBatch",

@@ -7,6 +7,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from replens.contract.batch import DecodedBatch, decode_batch
+from replens.contract.body import BodyWeightCommand
 from replens.contract.edits import EditLastCommand, SetEdit
 from replens.contract.events import (
     EVENT_MODELS,
@@ -30,7 +31,7 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 
 M = TypeVar("M", bound=BaseModel)
 
-Command = ClaimCommand | ClaimLastCommand | SetEdit | EditLastCommand
+Command = ClaimCommand | ClaimLastCommand | SetEdit | EditLastCommand | BodyWeightCommand
 """What people (the CLI's MQTT twin, Home Assistant) ask the hub to change."""
 Incoming = Event | DecodedBatch | Command | Stats | AgentState | tuple[str, Availability]
 
@@ -69,6 +70,7 @@ def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
         topics.claim_last: ClaimLastCommand,
         topics.edit: SetEdit,
         topics.edit_last: EditLastCommand,
+        topics.body_weight: BodyWeightCommand,
     }
     model = by_topic.get(topic)
     if model is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from replens.contract import edits, events, records, views
+from replens.contract import body, edits, events, records, views
 from replens.contract.batch import EventBatch
 
 PAYLOADS: dict[str, type[BaseModel]] = {
@@ -22,6 +22,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "hub_claim": events.ClaimCommand,
     "hub_edit": edits.SetEdit,
     "hub_edit_last": edits.EditLastCommand,
+    "hub_body_weight": body.BodyWeightCommand,
     "hub_sets": events.SetAttribution,
     "hub_presence": events.Presence,
     "agent_command": views.StationCommand,
@@ -43,7 +44,8 @@ def contract_schema() -> dict[str, Any]:
         "title": "RepLens MQTT contract, schema 1",
         "description": "Payloads by topic: <prefix>/sets, /reps, /stats, /visits, /agent/<id>/state, /agent/<id>/ack, "
         "/agent/<id>/batch, "
-        "/hub/claim, /hub/edit, /hub/edit_last, /hub/sets, /hub/presence, /agent/<id>/command, /agent/<id>/stats, "
+        "/hub/claim, /hub/edit, /hub/edit_last, /hub/body_weight, /hub/sets, /hub/presence, /agent/<id>/command, "
+        "/agent/<id>/stats, "
         "/hub/claim_last, "
         "/station/<agent>/<station>/last_set and /set_completed, /member/<id>/state and /personal_record.",
         "topics": {name: model.model_json_schema(by_alias=True) for name, model in PAYLOADS.items()},

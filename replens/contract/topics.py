@@ -109,6 +109,11 @@ class Topics:
         return f"{self.prefix}/hub/edit_last"
 
     @property
+    def body_weight(self) -> str:
+        """Anyone → hub: ``BodyWeightCommand``, a member's body weight (Home Assistant's number)."""
+        return f"{self.prefix}/hub/body_weight"
+
+    @property
     def sets(self) -> str:
         return f"{self.prefix}/sets"
 
@@ -153,8 +158,8 @@ class Topics:
         per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*EventKind, "batch", "stats"))
         # The shared topics stay subscribed for agents of earlier versions; a broker ACL lets no agent write them.
         shared = (self.sets, self.reps, self.stats, self.visits)
-        return (*per_agent, *shared, self.claim, self.claim_last, self.edit, self.edit_last, self.all_agents_available,
-                self.all_agents_state)
+        return (*per_agent, *shared, self.claim, self.claim_last, self.edit, self.edit_last, self.body_weight,
+                self.all_agents_available, self.all_agents_state)
 
     def agent_id_from(self, topic: str) -> str | None:
         """The agent id in ``<prefix>/agent/<id>/...``, or None for other topics."""

@@ -112,6 +112,8 @@ class MemberState(WireModel):
     last_set: LastSet | None = None
     last_seen: AwareDatetime | None = Field(default=None, description="Latest face at a camera or set, any day.")
     present: bool
+    body_weight_kg: float | None = Field(
+        default=None, description="The member's body weight (the load of their bodyweight exercises); null: unknown.")
 
 
 class EnrolCommand(WireModel):

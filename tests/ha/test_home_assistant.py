@@ -88,7 +88,7 @@ def ha_version() -> tuple[int, ...]:
     return tuple(int(n) for n in found.groups())
 
 
-ENTITIES = 1 + 3 + 13 + 7
+ENTITIES = 1 + 3 + 13 + 8
 """Discovered entities of the test gym: the hub 1, the agent 3, its one station 13, its one member 7."""
 
 
@@ -298,7 +298,8 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                     f"number.{STATION}_load", f"number.{STATION}_correct_load", f"number.{STATION}_correct_reps",
                     f"event.{member}_personal_record", f"sensor.{member}_reps_today",
                     f"sensor.{member}_volume_today", f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
-                    f"sensor.{member}_last_seen", f"binary_sensor.{member}_present", "binary_sensor.replens_hub_status"]
+                    f"sensor.{member}_last_seen", f"binary_sensor.{member}_present", f"number.{member}_body_weight",
+                    "binary_sensor.replens_hub_status"]
         wait_until(lambda: set(expected) <= set(hass.states()), 60, 0.5,
                    f"entities missing: {sorted(set(expected) - set(hass.states()))}")
         print(f"entities after {time.monotonic() - began:.1f} s")
@@ -376,6 +377,13 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{STATION}_correct_reps", "value": 7})
         wait_until(lambda: hass.state(f"sensor.{STATION}_last_set_reps") == "7", 10, 0.5, "its reps corrected")
 
+        # The member's body weight number: unknown until someone says, then in the hub's journal and shown back.
+        assert hass.state(f"number.{member}_body_weight") == "unknown"
+        hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{member}_body_weight", "value": 72.5})
+        wait_until(lambda: journal_body_weight(config, ann.id) == 72.5, 10, 0.5, "the body weight in the journal")
+        wait_until(lambda: float(hass.state(f"number.{member}_body_weight") or "nan") == 72.5, 10, 0.5,
+                   "the body weight shown")
+
         snapshot = {e: hass.state(e) for e in expected}
         print("states:", json.dumps(snapshot, indent=1))
 
@@ -389,6 +397,14 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
     finally:
         agent_thread.stop()
         hub.stop()
+
+
+def journal_body_weight(config: RepLensConfig, member_id: str) -> float | None:
+    reader = JournalReader(config.journal_path())
+    try:
+        return reader.member_body_weight(member_id)
+    finally:
+        reader.close()
 
 
 def corrected_in_home_assistant(hass: HomeAssistant, config: RepLensConfig, influx_db: Any, set_id: str,

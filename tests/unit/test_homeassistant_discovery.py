@@ -139,6 +139,11 @@ EXPECTED_MEMBER = {
     "homeassistant/event/replens/member_m3f9a0c21be_personal_record/config": member(
         "event", "personal_record", "Personal record", icon="mdi:trophy", event_types=["personal_record"],
         state_topic="replens/member/m3f9a0c21be/personal_record"),
+    "homeassistant/number/replens/member_m3f9a0c21be_body_weight/config": member(
+        "number", "body_weight", "Body weight", device_class="weight", unit_of_measurement="kg", icon="mdi:human",
+        value_template="{{ value_json.body_weight_kg if value_json.body_weight_kg is not none else 'None' }}",
+        command_topic="replens/hub/body_weight", min=20.0, max=2000.0, step=0.1, mode="box",
+        command_template='{"schema":1,"member":"m3f9a0c21be","kg":{{ value }},"by":"homeassistant"}'),
 }
 
 
@@ -158,7 +163,7 @@ def test_payloads_are_sorted_compact_json() -> None:
         assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
     reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
     assert configs[reps] == encode(EXPECTED_STATION[reps])
-    assert len(configs) == 1 + 3 + 13 + 7  # hub status, agent diagnostics, station, member
+    assert len(configs) == 1 + 3 + 13 + 8  # hub status, agent diagnostics, station, member
     diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
     assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
 

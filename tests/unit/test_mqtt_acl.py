@@ -87,6 +87,7 @@ def test_acl_text_for_one_agent_and_the_hub():
     ("write", f"{P}/agent/a1/command", False, False, True),
     ("write", f"{P}/hub/available", False, True, False),
     ("write", f"{P}/hub/claim", False, True, True),
+    ("write", f"{P}/hub/body_weight", False, True, True),  # Home Assistant's body weight number
     ("write", f"{P}/hub/edit", False, True, True),  # corrections: Home Assistant's select, an operator's MQTT
     ("write", f"{P}/hub/edit_last", False, True, True),
     ("write", f"{P}/agent/a1/sets", True, False, False),
