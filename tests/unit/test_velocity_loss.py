@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from replens.config.agent import StationConfig
-from replens.contract import EventKind, Exercise, VelocityLossReached, set_id_for
+from replens.contract import EventKind, Exercise, Topics, VelocityLossReached, decode_incoming, set_id_for
 from replens.device_agent.counting.events import RepCompleted, RepMeasurement, SetEnded, SetStarted
 from replens.device_agent.counting.recognizing import ExerciseChanged
 from replens.device_agent.sets import SetAssembler
 from replens.device_agent.station import Station
 from replens.device_agent.velocity_loss import VelocityLossWatch, loss_reached
+from replens.errors import ContractError
 
 T0 = 1_795_705_137.0
 
@@ -97,6 +98,15 @@ def test_the_same_set_never_cues_twice_updates_and_a_changed_exercise_included()
     changed = ExerciseChanged(None, Exercise.SQUAT, 0.8, (rep(1, 0.5), rep(2, 0.3)))
     assert watch.observe(sets.take([changed], T0), T0) == []  # recognised anew: still the same set
     assert watch.observe(sets.take([RepCompleted(rep(3, 0.2))], T0), T0) == []
+
+
+def test_the_cue_travels_on_the_agents_own_topic_and_must_name_that_agent() -> None:
+    (cue,) = lift([0.50, 0.40], 20.0)
+    topics = Topics("replens")
+    assert decode_incoming(topics, topics.agent_velocity_loss("rack"), cue.to_json()) == cue
+    with pytest.raises(ContractError, match="payload says agent 'rack', the topic says 'other'"):
+        decode_incoming(topics, topics.agent_velocity_loss("other"), cue.to_json())
+    assert topics.agent_velocity_loss("+") in topics.hub_subscriptions()
 
 
 def test_the_station_announces_its_target_in_its_state_and_collects_its_cues() -> None:
