@@ -355,6 +355,19 @@ class StationConfig(StrictModel):
                 raise ValueError(f"{key} does not apply to a {tracker.type} station: {instead}")
         return counter
 
+    @field_validator("end_set_at_velocity_loss_pct")
+    @classmethod
+    def _target_needs_velocities(cls, target: float | None, info: ValidationInfo) -> float | None:
+        """A target at a station whose reps carry no velocity would never cue: say so now, not by silence."""
+        tracker, counter = info.data.get("tracker"), info.data.get("counter")
+        if target is None or tracker is None or counter is None:  # their own errors say why
+            return target
+        if tracker.type == "pose":
+            raise ValueError("a pose station measures no bar velocity, so it cannot end a set at a velocity loss")
+        if tracker.type == "stack" and counter.meters_per_unit is None:
+            raise ValueError("a weight stack's reps have a velocity only with counter.meters_per_unit: set it too")
+        return target
+
     @field_validator("zone")
     @classmethod
     def _simple_polygon(cls, zone: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:

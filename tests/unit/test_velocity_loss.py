@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from replens.config.agent import StationConfig
+from replens.config.agent import CounterConfig, StationConfig
 from replens.contract import EventKind, Exercise, Topics, VelocityLossReached, decode_incoming, set_id_for
 from replens.device_agent.counting.events import RepCompleted, RepMeasurement, SetEnded, SetStarted
 from replens.device_agent.counting.recognizing import ExerciseChanged
@@ -112,6 +112,7 @@ def test_the_cue_travels_on_the_agents_own_topic_and_must_name_that_agent() -> N
 def test_the_station_announces_its_target_in_its_state_and_collects_its_cues() -> None:
     plain = Station("rack", "bench", StationConfig(exercise=Exercise.BENCH_PRESS))
     assert plain.velocity_loss is None and plain.state().end_set_at_velocity_loss_pct is None
-    station = Station("rack", "bench", StationConfig(exercise=Exercise.BENCH_PRESS, end_set_at_velocity_loss_pct=15))
+    station = Station("rack", "bench", StationConfig(exercise=Exercise.BENCH_PRESS, end_set_at_velocity_loss_pct=15,
+                                                     counter=CounterConfig(meters_per_unit=0.002)))
     assert station.state().end_set_at_velocity_loss_pct == 15.0
     assert station.velocity_loss is not None and station.velocity_loss.target_pct == 15.0
