@@ -55,12 +55,13 @@ class HomeAssistantBridge:
         self._record_path = config.hub_data_dir() / RECORD_FILE
         self._poll_s = poll_s
         self._config_stations = {a: sorted(c.stations) for a, c in config.agents.items() if c.stations}
-        published, stations = _load_record(self._record_path)
+        published, stations, cueing = _load_record(self._record_path)
         self._published = published
         self._state_stations = stations  # agent id → station ids, from the agents' retained state
         self._hosted: dict[tuple[str, str], list[str]] = {}  # (agent, station) → exercises it says it hosts
         self._pounds: set[tuple[str, str]] = set()  # (agent, station) whose units are lb
-        self._cueing: set[tuple[str, str]] = set()  # (agent, station) with a velocity-loss target
+        self._cueing = cueing  # (agent, station) with a velocity-loss target; recorded, so that a restarted hub
+        # does not delete the event entity (and its registry entry) before the agent's retained state is in
         self._cues: deque[VelocityLossReached] = deque(maxlen=1000)
         self._cued: deque[str] = deque(maxlen=1000)  # set ids already relayed: one cue per set
         self._members: dict[str, str] = {}
@@ -300,7 +301,8 @@ class HomeAssistantBridge:
 
     def _save_record(self, published: Published) -> None:
         document = {"configs": dict(sorted(published.hashes.items())), "components": published.components,
-                    "stations": dict(sorted(self._state_stations.items()))}
+                    "stations": dict(sorted(self._state_stations.items())),
+                    "velocity_loss_stations": sorted(f"{a}/{s}" for a, s in self._cueing)}
         self._record_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self._record_path.with_suffix(".tmp")
         temporary.write_text(json.dumps(document, indent=1) + "\n")
@@ -311,17 +313,21 @@ def _of(agent_id: str, stations: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return {k for k in stations if k[0] == agent_id}
 
 
-def _load_record(path: Path) -> tuple[Published, dict[str, list[str]]]:
-    """(what discovery last published, agent id → station ids) as last recorded; empty when there is none."""
+def _load_record(path: Path) -> tuple[Published, dict[str, list[str]], set[tuple[str, str]]]:
+    """What discovery last published, agent id → station ids, and the stations with a velocity-loss target.
+
+    As last recorded; empty when there is none.
+    """
     try:
         document = json.loads(path.read_text())
         hashes = {str(t): str(h) for t, h in document.get("configs", {}).items()}
         components = {str(t): {str(k): str(p) for k, p in keys.items()}
                       for t, keys in document.get("components", {}).items()}
         stations = {str(a): [str(s) for s in ids] for a, ids in document.get("stations", {}).items()}
+        cueing = {(a, s) for a, _, s in (str(k).partition("/") for k in document.get("velocity_loss_stations", []))}
     except FileNotFoundError:
-        return Published(), {}
+        return Published(), {}, set()
     except (OSError, ValueError, AttributeError, TypeError) as err:
         log.warning("hub: ignoring unreadable %s (%s); stale Home Assistant entities may stay", path, err)
-        return Published(), {}
-    return Published(hashes, components), stations
+        return Published(), {}, set()
+    return Published(hashes, components), stations, cueing

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from replens.config import load_config
-from replens.contract import Exercise, SetEvent, SetPhase, VelocityLossReached
+from replens.config import RepLensConfig, load_config
+from replens.contract import AgentState, Exercise, SetEvent, SetPhase, StationState, VelocityLossReached
 from replens.hub.homeassistant import HomeAssistantBridge, JournalViews
 from replens.hub.identity.attributor import Attributor
 from replens.hub.journal import Inbound, Journal
@@ -28,14 +28,23 @@ class Client:
         self.published.append((topic, payload, qos, retain))
 
 
+def make_bridge(config: RepLensConfig, journal: Journal) -> HomeAssistantBridge:
+    return HomeAssistantBridge(config, Attributor(journal, config.identity, config.members_db()),
+                               JournalViews(journal.path))
+
+
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[tuple[HomeAssistantBridge, Journal]]:
+def config(tmp_path: Path) -> RepLensConfig:
     path = tmp_path / "replens.yaml"
-    path.write_text(f"version: 1\ndata_dir: {tmp_path / 'data'}\nagents: {{}}\n")
-    config = load_config(path, env={})
+    path.write_text(f"version: 1\ndata_dir: {tmp_path / 'data'}\nagents: {{}}\n"
+                    "homeassistant: {discovery_format: component}\n")
+    return load_config(path, env={})
+
+
+@pytest.fixture
+def hub(config: RepLensConfig) -> Iterator[tuple[HomeAssistantBridge, Journal]]:
     journal = Journal(config.journal_path())
-    bridge = HomeAssistantBridge(config, Attributor(journal, config.identity, config.members_db()),
-                                 JournalViews(journal.path))
+    bridge = make_bridge(config, journal)
     yield bridge, journal
     bridge.close()
     journal.close()
@@ -71,3 +80,27 @@ def test_a_cue_is_relayed_once_with_the_sets_member_and_never_stale(hub) -> None
     assert VelocityLossReached.model_validate_json(unknown).member is None
     assert {k: v for k, v in bridge.counts.items() if k.startswith("velocity")} == {
         "velocity_cues": 2, "velocity_cues_duplicate": 2, "velocity_cues_stale": 1}
+
+
+def test_a_restarted_hub_keeps_the_event_entity_until_the_agent_says_otherwise(config: RepLensConfig) -> None:
+    """Clearing a discovery config deletes the entity's registry entry: not for the moment before the retained
+    agent state comes in after a restart."""
+    topic = "homeassistant/event/replens/a1_rack_velocity_loss_reached/config"
+    station = StationState(exercise=Exercise.SQUAT, set_active=False, end_set_at_velocity_loss_pct=20.0)
+    journal = Journal(config.journal_path())
+    try:
+        first = make_bridge(config, journal)
+        first.on_agent_state(AgentState(agent_id="a1", updated_at=datetime.now(UTC), stations={"rack": station}))
+        asyncio.run(first._reconcile_discovery(client := Client(), True))  # type: ignore[arg-type]
+        assert topic in {t for t, payload, _, _ in client.published if payload}
+        first.close()
+        restarted = make_bridge(config, journal)
+        asyncio.run(restarted._reconcile_discovery(client := Client(), True))  # type: ignore[arg-type]
+        assert topic in {t for t, payload, _, _ in client.published if payload}  # published again, not cleared
+        without = station.model_copy(update={"end_set_at_velocity_loss_pct": None})
+        restarted.on_agent_state(AgentState(agent_id="a1", updated_at=datetime.now(UTC), stations={"rack": without}))
+        asyncio.run(restarted._reconcile_discovery(client := Client(), False))  # type: ignore[arg-type]
+        assert (topic, b"") in {(t, payload) for t, payload, _, _ in client.published}  # the target was removed
+        restarted.close()
+    finally:
+        journal.close()
