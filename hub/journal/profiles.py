@@ -35,15 +35,16 @@ def fit(db: sqlite3.Connection, set_id: str) -> None:
         return
     payload, stored, member, phase, started_ts = row
     event = shown(SetEvent.model_validate_json(payload), overrides_of(stored))
-    body = body_weight_kg(db, member)
     points: list[LoadVelocity] = []
     if member is not None and phase == SetPhase.END.value:
         rows = db.execute(
-            f"SELECT {_EFFECTIVE_WEIGHT}, max(json_extract(r.payload, '$.mean_velocity_m_s')) FROM sets s "
-            "JOIN reps r ON r.set_id = s.set_id WHERE s.member = ? AND s.exercise = ? AND s.phase = 'end' "
-            "AND s.started_ts <= ? GROUP BY s.set_id", (member, event.exercise.value, started_ts)).fetchall()
-        points = [LoadVelocity(kg, float(v)) for w, v in rows if v is not None and float(v) > 0
-                  and (kg := lifted_kg(event.exercise, None if w is None else float(w), body)) is not None]
+            f"SELECT {_EFFECTIVE_WEIGHT}, max(json_extract(r.payload, '$.mean_velocity_m_s')), s.started_ts "
+            "FROM sets s JOIN reps r ON r.set_id = s.set_id WHERE s.member = ? AND s.exercise = ? "
+            "AND s.phase = 'end' AND s.started_ts <= ? GROUP BY s.set_id",
+            (member, event.exercise.value, started_ts)).fetchall()
+        points = [LoadVelocity(kg, float(v)) for w, v, t in rows if v is not None and float(v) > 0
+                  and (kg := lifted_kg(event.exercise, None if w is None else float(w),
+                                       body_weight_kg(db, member, t))) is not None]
     mine = db.execute("SELECT 1 FROM reps WHERE set_id = ? AND json_extract(payload, '$.mean_velocity_m_s') > 0 "
                       "LIMIT 1", (set_id,)).fetchone()
     estimate = velocity_e1rm(event.exercise, points)
