@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from replens.contract import LastSet, MemberState, SetCompleted, SetField
+from replens.contract import LastSet, MemberState, SetCompleted, SetField, StrengthEstimate
 from replens.hub.journal import JournalReader, RecordedSet
+from replens.hub.journal.reads import Strength
 
 
 class JournalViews:
@@ -55,10 +56,24 @@ class JournalViews:
             last_seen=max(seen) if seen else None,
             present=present,
             body_weight_kg=self._reader.member_body_weight(member_id),
+            strength=(strength := [estimate(s) for s in self._reader.member_strength(member_id)]),
+            velocity_e1rm=next((s for s in strength if s.velocity_e1rm_kg is not None), None),
         )
 
     def close(self) -> None:
         self._reader.close()
+
+
+def estimate(found: Strength) -> StrengthEstimate:
+    profile = found.profile
+    return StrengthEstimate(
+        exercise=found.exercise,
+        best_e1rm_kg=None if found.best_e1rm_kg is None else round(found.best_e1rm_kg, 1),
+        velocity_e1rm_kg=None if profile is None or profile.e1rm_kg is None else round(profile.e1rm_kg, 1),
+        velocity_r2=None if profile is None else round(profile.r2, 3),
+        velocity_loads=None if profile is None else profile.loads,
+        velocity_refused=None if profile is None or profile.refused is None else profile.refused.value,
+    )
 
 
 def last_set(recorded: RecordedSet, names: Mapping[str, str]) -> LastSet:

@@ -13,6 +13,17 @@ import sqlite3
 import time
 
 
+def weighed_sql(member: str, at: str) -> str:
+    """A SQL expression: the body weight of ``member`` at UNIX time ``at`` (both SQL expressions), or NULL.
+
+    The newest entry at or before ``at``, else the oldest. Queries that list sets use it to weigh each set in
+    the same statement. (SQLite cannot order a subquery by the outer query's columns, hence two.)
+    """
+    return (f"COALESCE((SELECT kg FROM body_weight_log AS b WHERE b.member = {member} AND b.at <= {at} "
+            f"ORDER BY b.at DESC LIMIT 1), (SELECT kg FROM body_weight_log AS b WHERE b.member = {member} "
+            "ORDER BY b.at LIMIT 1))")
+
+
 def body_weight_kg(db: sqlite3.Connection, member: str | None, at: float | None = None) -> float | None:
     """The member's body weight at UNIX time ``at`` (None: the latest), or None when unknown (or no member)."""
     if member is None:
@@ -21,12 +32,8 @@ def body_weight_kg(db: sqlite3.Connection, member: str | None, at: float | None 
         row = db.execute("SELECT kg FROM body_weight_log WHERE member = ? ORDER BY at DESC LIMIT 1",
                          (member,)).fetchone()
     else:
-        row = db.execute("SELECT kg FROM body_weight_log WHERE member = ? AND at <= ? ORDER BY at DESC LIMIT 1",
-                         (member, at)).fetchone()
-        if row is None:
-            row = db.execute("SELECT kg FROM body_weight_log WHERE member = ? ORDER BY at LIMIT 1",
-                             (member,)).fetchone()
-    return None if row is None else float(row[0])
+        row = db.execute(f"SELECT {weighed_sql(':member', ':at')}", {"member": member, "at": at}).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
 
 
 def set_body_weight(db: sqlite3.Connection, member: str, kg: float, at: float | None = None) -> bool:

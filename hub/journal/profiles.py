@@ -10,16 +10,32 @@ away (a correction, the member deleted) deletes it.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
 
-from replens.contract import SetEvent, SetPhase
+from replens.contract import Exercise, SetEvent, SetPhase, utc_from_unix
 from replens.hub.journal.body import body_weight_kg
 from replens.hub.journal.corrections import overrides_of, shown
 from replens.hub.journal.outgoing import queue_delete, queue_point
 from replens.hub.storage.line_protocol import format_line
 from replens.hub.storage.points import PointKey, ns
-from replens.strength import LoadVelocity, lifted_kg, velocity_e1rm
+from replens.strength import LoadVelocity, Refusal, lifted_kg, velocity_e1rm
 
 PROFILE_MEASUREMENT = "profile"
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseProfile:
+    """A member's load-velocity profile at one exercise as of their latest set of it (``profiles`` row)."""
+
+    exercise: Exercise
+    e1rm_kg: float | None
+    """At the lift's minimal velocity threshold; None when ``refused``."""
+    r2: float
+    loads: int
+    refused: Refusal | None
+    at: datetime
+    """The start of the set it was fitted at."""
 _EFFECTIVE_WEIGHT = "COALESCE(json_extract(s.overrides, '$.weight_kg'), json_extract(s.payload, '$.weight_kg'))"
 
 
@@ -37,14 +53,7 @@ def fit(db: sqlite3.Connection, set_id: str) -> None:
     event = shown(SetEvent.model_validate_json(payload), overrides_of(stored))
     points: list[LoadVelocity] = []
     if member is not None and phase == SetPhase.END.value:
-        rows = db.execute(
-            f"SELECT {_EFFECTIVE_WEIGHT}, max(json_extract(r.payload, '$.mean_velocity_m_s')), s.started_ts "
-            "FROM sets s JOIN reps r ON r.set_id = s.set_id WHERE s.member = ? AND s.exercise = ? "
-            "AND s.phase = 'end' AND s.started_ts <= ? GROUP BY s.set_id",
-            (member, event.exercise.value, started_ts)).fetchall()
-        points = [LoadVelocity(kg, float(v)) for w, v, t in rows if v is not None and float(v) > 0
-                  and (kg := lifted_kg(event.exercise, None if w is None else float(w),
-                                       body_weight_kg(db, member, t))) is not None]
+        points = load_velocity(db, member, event.exercise, started_ts)
     mine = db.execute("SELECT 1 FROM reps WHERE set_id = ? AND json_extract(payload, '$.mean_velocity_m_s') > 0 "
                       "LIMIT 1", (set_id,)).fetchone()
     estimate = velocity_e1rm(event.exercise, points)
@@ -63,8 +72,35 @@ def fit(db: sqlite3.Connection, set_id: str) -> None:
     if estimate.e1rm_kg is not None:
         fields["e1rm_velocity_kg"] = round(estimate.e1rm_kg, 2)
     key = _key(event)
-    db.execute("INSERT OR IGNORE INTO profiles(set_id, member) VALUES (?, ?)", (set_id, member))
+    db.execute("INSERT OR REPLACE INTO profiles(set_id, member, exercise, started_ts, r2, loads, e1rm_kg, refused) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               (set_id, member, event.exercise.value, started_ts, profile.r2, profile.distinct_loads,
+                estimate.e1rm_kg, estimate.refused.value if estimate.refused else None))
     queue_point(db, format_line(PROFILE_MEASUREMENT, key.tags, fields, key.time_ns))
+
+
+def load_velocity(db: sqlite3.Connection, member: str, exercise: Exercise, up_to_ts: float) -> list[LoadVelocity]:
+    """The member's profile points for the exercise: (load lifted, the fastest rep's mean velocity) per set.
+
+    Every ended set started by ``up_to_ts`` with a load and a measured bar velocity.
+    """
+    rows = db.execute(
+        f"SELECT {_EFFECTIVE_WEIGHT}, max(json_extract(r.payload, '$.mean_velocity_m_s')), s.started_ts "
+        "FROM sets s JOIN reps r ON r.set_id = s.set_id WHERE s.member = ? AND s.exercise = ? "
+        "AND s.phase = 'end' AND s.started_ts <= ? GROUP BY s.set_id", (member, exercise.value, up_to_ts)).fetchall()
+    return [LoadVelocity(kg, float(v)) for w, v, t in rows if v is not None and float(v) > 0
+            and (kg := lifted_kg(exercise, None if w is None else float(w), body_weight_kg(db, member, t))) is not None]
+
+
+def latest(db: sqlite3.Connection, member: str) -> list[ExerciseProfile]:
+    """The member's current profile per exercise (the fit at their latest set of it), newest exercise first."""
+    rows = db.execute(
+        "SELECT exercise, e1rm_kg, r2, loads, refused, started_ts FROM profiles AS p WHERE member = ? "
+        "AND r2 IS NOT NULL AND started_ts = (SELECT max(started_ts) FROM profiles AS q WHERE q.member = p.member "
+        "AND q.exercise = p.exercise AND q.r2 IS NOT NULL) ORDER BY started_ts DESC", (member,)).fetchall()
+    return [ExerciseProfile(Exercise(e), None if kg is None else float(kg), float(r2), int(loads),
+                            None if refused is None else Refusal(refused), utc_from_unix(float(t)))
+            for e, kg, r2, loads, refused, t in rows]
 
 
 def forget(db: sqlite3.Connection, member: str) -> None:

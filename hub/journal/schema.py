@@ -74,6 +74,10 @@ COLUMNS_ADDED: dict[str, dict[str, str]] = {
     "reps": {"exercise": "TEXT"},  # the exercise tag of the rep's InfluxDB point
     "influx_outbox": {"op": "TEXT NOT NULL DEFAULT 'write'"},  # write: ``line`` is a point; delete: a PointKey
     "influx_rejected": {"op": "TEXT NOT NULL DEFAULT 'write'"},
+    # The fit the set's ``profile`` point carries, for Home Assistant's view; NULL in rows from before: the
+    # member's next set of the exercise fits again.
+    "profiles": {"exercise": "TEXT", "started_ts": "REAL", "r2": "REAL", "loads": "INTEGER", "e1rm_kg": "REAL",
+                 "refused": "TEXT"},
 }
 """Columns added after the first release, per table, in order; a fresh journal gets them the same way."""
 
@@ -104,6 +108,7 @@ def create_and_migrate(db: sqlite3.Connection) -> list[str]:
         added += _tables_replaced(db)
         db.execute("CREATE INDEX IF NOT EXISTS sets_started ON sets(started_ts)")
         db.execute("CREATE INDEX IF NOT EXISTS sets_member ON sets(member)")
+        db.execute("CREATE INDEX IF NOT EXISTS profiles_member ON profiles(member, exercise, started_ts)")
         for index, indexed in PAGE_INDEXES.items():
             db.execute(f"CREATE INDEX IF NOT EXISTS {index} ON sets({indexed})")
     except BaseException:

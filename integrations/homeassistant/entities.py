@@ -177,6 +177,12 @@ MEMBER_ENTITIES: tuple[EntityDescription, ...] = (
         "personal_record", Platform.EVENT, "personal record", Source.PERSONAL_RECORD, icon="mdi:trophy",
     ),
     EntityDescription(
+        "velocity_e1rm", Platform.SENSOR, "velocity e1RM", Source.MEMBER_STATE,
+        "{{ value_json.velocity_e1rm.velocity_e1rm_kg if value_json.velocity_e1rm else 'None' }}",
+        device_class="weight", state_class="measurement", unit="kg", icon="mdi:speedometer",
+        attributes_template="{{ (value_json.velocity_e1rm or {}) | tojson }}",
+    ),
+    EntityDescription(
         "body_weight", Platform.NUMBER, "body weight", Source.MEMBER_STATE,
         "{{ value_json.body_weight_kg if value_json.body_weight_kg is not none else 'None' }}",
         command=Command.BODY_WEIGHT, device_class="weight", unit="kg", icon="mdi:human",

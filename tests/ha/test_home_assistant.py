@@ -88,7 +88,7 @@ def ha_version() -> tuple[int, ...]:
     return tuple(int(n) for n in found.groups())
 
 
-ENTITIES = 1 + 3 + 13 + 8
+ENTITIES = 1 + 3 + 13 + 9
 """Discovered entities of the test gym: the hub 1, the agent 3, its one station 13, its one member 7."""
 
 

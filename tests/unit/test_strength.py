@@ -78,6 +78,10 @@ def test_noisy_repeats_at_each_load_still_fit_and_report_r2() -> None:
      Refusal.NOT_SLOWER_WHEN_HEAVIER),
     (Exercise.DEADLIFT, [LoadVelocity(100.0, 0.8), LoadVelocity(140.0, 0.6), LoadVelocity(180.0, 0.4)],
      Refusal.NO_THRESHOLD),
+    (Exercise.BENCH_PRESS, [LoadVelocity(40.0, 0.12), LoadVelocity(60.0, 0.11), LoadVelocity(80.0, 0.10)],
+     Refusal.IMPLAUSIBLE),  # slower than the threshold with no load at all: the line meets it below 0 kg
+    (Exercise.BENCH_PRESS, [LoadVelocity(40.0, 0.800), LoadVelocity(60.0, 0.799), LoadVelocity(80.0, 0.798)],
+     Refusal.IMPLAUSIBLE),  # barely slower when heavier: the line meets the threshold at 12,600 kg
 ])
 def test_refusals(exercise: Exercise, points: list[LoadVelocity], refusal: Refusal) -> None:
     estimate = velocity_e1rm(exercise, points)
