@@ -299,7 +299,7 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                     f"event.{member}_personal_record", f"sensor.{member}_reps_today",
                     f"sensor.{member}_volume_today", f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
                     f"sensor.{member}_last_seen", f"binary_sensor.{member}_present", f"number.{member}_body_weight",
-                    "binary_sensor.replens_hub_status"]
+                    f"sensor.{member}_velocity_e1rm", "binary_sensor.replens_hub_status"]
         wait_until(lambda: set(expected) <= set(hass.states()), 60, 0.5,
                    f"entities missing: {sorted(set(expected) - set(hass.states()))}")
         print(f"entities after {time.monotonic() - began:.1f} s")
@@ -383,6 +383,8 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         wait_until(lambda: journal_body_weight(config, ann.id) == 72.5, 10, 0.5, "the body weight in the journal")
         wait_until(lambda: float(hass.state(f"number.{member}_body_weight") or "nan") == 72.5, 10, 0.5,
                    "the body weight shown")
+        # No bar velocity at a weight stack: no load-velocity profile, so the velocity e1RM stays unknown.
+        assert hass.state(f"sensor.{member}_velocity_e1rm") == "unknown"
 
         snapshot = {e: hass.state(e) for e in expected}
         print("states:", json.dumps(snapshot, indent=1))
