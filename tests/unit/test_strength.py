@@ -32,6 +32,14 @@ def test_rep_based_estimates_follow_epley_and_brzycki(load: float, reps: int, ep
     assert brzycki_kg(load, reps) == pytest.approx(brzycki, abs=1e-3)
 
 
+@pytest.mark.parametrize("reps", range(2, 13))
+def test_the_forms_the_equations_are_published_in_agree(reps: int) -> None:
+    """Brzycki as a percentage of 1RM (102.78 − 2.78 × reps) and Epley as load + 0.0333 × reps × load, the forms
+    coaching texts print (four-digit coefficients), within the rounding of their coefficients."""
+    assert brzycki_kg(100.0, reps) == pytest.approx(100 * 100 / (102.78 - 2.78 * reps), rel=5e-4)  # 2.78 ≈ 100/36
+    assert epley_kg(100.0, reps) == pytest.approx(100 + 0.0333 * reps * 100, rel=5e-4)
+
+
 @pytest.mark.parametrize(("load", "reps"), [(100.0, 0), (100.0, 13), (0.0, 5)])
 def test_no_rep_based_estimate_outside_their_range(load: float, reps: int) -> None:
     assert epley_kg(load, reps) is None and brzycki_kg(load, reps) is None
