@@ -7,7 +7,7 @@ own (WAL lets it read while the hub writes) and never writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from replens.contract import LastSet, MemberState, SetCompleted, SetField, StrengthEstimate
@@ -36,9 +36,14 @@ class JournalViews:
         return SetCompleted(**last_set(found, names).model_dump(exclude={"schema_version"}))
 
     def member_state(self, member_id: str, name: str, present: bool, day_start: datetime) -> MemberState:
-        """Today's totals (sets started since ``day_start``), the last set on any day, when last seen."""
+        """Today's totals (sets started since ``day_start``) and the week's (from its Monday), the last set, seen.
+
+        The last set and when the member was last seen are of any day.
+        """
         names = {member_id: name}
-        sets_today = [last_set(s, names) for s in self._reader.member_sets(member_id, day_start)]
+        week_start = day_start - timedelta(days=day_start.weekday())
+        sets_this_week = [last_set(s, names) for s in self._reader.member_sets(member_id, week_start)]
+        sets_today = [s for s in sets_this_week if s.started_at >= day_start]
         newest = self._reader.member_last_set(member_id)
         last = None if newest is None else last_set(newest, names)
         seen_at = self._reader.member_last_seen(member_id)
@@ -51,6 +56,7 @@ class JournalViews:
             reps_today=sum(s.reps for s in sets_today),
             sets_today=len(sets_today),
             volume_today_kg=round(sum(s.volume_kg or 0.0 for s in sets_today), 3),
+            volume_week_kg=round(sum(s.volume_kg or 0.0 for s in sets_this_week), 3),
             last_exercise=last.exercise if last else None,
             last_set=last,
             last_seen=max(seen) if seen else None,

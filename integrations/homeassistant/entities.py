@@ -157,6 +157,10 @@ MEMBER_ENTITIES: tuple[EntityDescription, ...] = (
         device_class="weight", state_class="total_increasing", unit="kg",
     ),
     EntityDescription(
+        "volume_week", Platform.SENSOR, "volume this week", Source.MEMBER_STATE, "{{ value_json.volume_week_kg }}",
+        device_class="weight", state_class="total_increasing", unit="kg",
+    ),
+    EntityDescription(
         "last_exercise", Platform.SENSOR, "last exercise", Source.MEMBER_STATE,
         "{{ value_json.last_exercise or 'None' }}", icon="mdi:weight-lifter",
     ),

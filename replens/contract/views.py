@@ -125,6 +125,7 @@ class MemberState(WireModel):
     sets_today: Count
     volume_today_kg: Volume = Field(description="Sum of reps × the load lifted of today's sets (body weight plus "
                                                 "weight_kg for bodyweight exercises); 0 where no load is known.")
+    volume_week_kg: Volume = Field(default=0.0, description="The same for this week's sets (since Monday 00:00).")
     last_exercise: Exercise | None = None
     last_set: LastSet | None = None
     last_seen: AwareDatetime | None = Field(default=None, description="Latest face at a camera or set, any day.")

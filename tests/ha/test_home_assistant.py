@@ -88,7 +88,7 @@ def ha_version() -> tuple[int, ...]:
     return tuple(int(n) for n in found.groups())
 
 
-ENTITIES = 1 + 3 + 13 + 9
+ENTITIES = 1 + 3 + 13 + 10
 """Discovered entities of the test gym: the hub 1, the agent 3, its one station 13, its one member 7."""
 
 
@@ -297,7 +297,8 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                     f"select.{STATION}_last_set_member", f"select.{STATION}_correct_exercise",
                     f"number.{STATION}_load", f"number.{STATION}_correct_load", f"number.{STATION}_correct_reps",
                     f"event.{member}_personal_record", f"sensor.{member}_reps_today",
-                    f"sensor.{member}_volume_today", f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
+                    f"sensor.{member}_volume_today", f"sensor.{member}_volume_week",
+                    f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
                     f"sensor.{member}_last_seen", f"binary_sensor.{member}_present", f"number.{member}_body_weight",
                     f"sensor.{member}_velocity_e1rm", "binary_sensor.replens_hub_status"]
         wait_until(lambda: set(expected) <= set(hass.states()), 60, 0.5,

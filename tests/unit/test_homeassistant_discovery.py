@@ -121,6 +121,9 @@ EXPECTED_MEMBER = {
     "homeassistant/sensor/replens/member_m3f9a0c21be_volume_today/config": member(
         "sensor", "volume_today", "Volume today", value_template="{{ value_json.volume_today_kg }}",
         device_class="weight", state_class="total_increasing", unit_of_measurement="kg"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_volume_week/config": member(
+        "sensor", "volume_week", "Volume this week", value_template="{{ value_json.volume_week_kg }}",
+        device_class="weight", state_class="total_increasing", unit_of_measurement="kg"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_exercise/config": member(
         "sensor", "last_exercise", "Last exercise", value_template="{{ value_json.last_exercise or 'None' }}",
         icon="mdi:weight-lifter"),
@@ -169,7 +172,7 @@ def test_payloads_are_sorted_compact_json() -> None:
         assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
     reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
     assert configs[reps] == encode(EXPECTED_STATION[reps])
-    assert len(configs) == 1 + 3 + 13 + 9  # hub status, agent diagnostics, station, member
+    assert len(configs) == 1 + 3 + 13 + 10  # hub status, agent diagnostics, station, member
     diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
     assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
 

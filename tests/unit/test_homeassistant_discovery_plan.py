@@ -43,7 +43,7 @@ def test_first_start_publishes_everything_and_touches_nothing_else(fmt: Discover
 
 
 @pytest.mark.parametrize(("fmt", "force", "sent"), [("device", False, 0), ("device", True, 3),
-                                                    ("component", False, 0), ("component", True, 1 + 3 + 13 + 9)])
+                                                    ("component", False, 0), ("component", True, 1 + 3 + 13 + 10)])
 def test_unchanged_configs_go_out_again_only_when_forced(fmt: DiscoveryFormat, force: bool, sent: int) -> None:
     steps = plan_to(fmt, published(fmt, {"rack": ["bench"]}, ANN), {"rack": ["bench"]}, ANN, force=force)
     assert len(steps.publish) == sent

@@ -35,7 +35,7 @@ def test_a_bench_profile_gives_the_velocity_e1rm_and_body_weight_counts_in_volum
                                    *lifted(3, 80.0, [0.52, 0.45]), dips(4, 10.0, 5), dips(5, None, 8)]))
     state = state_of(path)
     # bench 40×2 + 60×2 + 80×2 = 360 kg; dips (80 + 10)×5 + 80×8 = 1,090 kg
-    assert state["volume_today_kg"] == 1450.0
+    assert state["volume_today_kg"] == 1450.0 and state["volume_week_kg"] == 1450.0
     assert state["last_set"]["volume_kg"] == 640.0 and state["last_set"]["weight_kg"] is None
     assert state["velocity_e1rm"] == {"schema_version": 1, "exercise": "bench_press", "best_e1rm_kg": 85.3,
                                       "velocity_e1rm_kg": 110.0, "velocity_r2": 1.0, "velocity_loads": 3,
