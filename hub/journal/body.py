@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from replens.strength import BODYWEIGHT_EXERCISES
+
 
 def weighed_sql(member: str, at: str) -> str:
     """A SQL expression: the body weight of ``member`` at UNIX time ``at`` (both SQL expressions), or NULL.
@@ -22,6 +24,16 @@ def weighed_sql(member: str, at: str) -> str:
     return (f"COALESCE((SELECT kg FROM body_weight_log AS b WHERE b.member = {member} AND b.at <= {at} "
             f"ORDER BY b.at DESC LIMIT 1), (SELECT kg FROM body_weight_log AS b WHERE b.member = {member} "
             "ORDER BY b.at LIMIT 1))")
+
+
+def weighed_set_sql(table: str) -> str:
+    """A SQL expression over a row of ``sets`` (named ``table`` in the query): the body weight in its load.
+
+    That is the member's body weight on the set's day for bodyweight exercises, NULL for the others.
+    """
+    bodyweight = ", ".join(f"'{e.value}'" for e in sorted(BODYWEIGHT_EXERCISES))
+    return (f"CASE WHEN {table}.exercise IN ({bodyweight}) "
+            f"THEN {weighed_sql(f'{table}.member', f'{table}.started_ts')} END")
 
 
 def body_weight_kg(db: sqlite3.Connection, member: str | None, at: float | None = None) -> float | None:

@@ -8,11 +8,12 @@ the set with people's corrections (corrections.py): a claim keeps a corrected ex
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from replens.contract import IdentitySource, SetAttribution, SetEvent, SetPhase
+from replens.contract import IdentitySource, SetAttribution, SetEvent
 from replens.hub.journal import body, personal_records
 from replens.hub.journal.corrections import UnknownSetError, announcement, overrides_of, shown, unknown_set
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_point
@@ -101,15 +102,15 @@ def reweigh(db: sqlite3.Connection, member: str) -> int:
     """
     exercises = sorted(e.value for e in BODYWEIGHT_EXERCISES)
     rows = db.execute(
-        "SELECT set_id, payload, overrides, identity_source, identity_score, phase FROM sets WHERE member = ? "
+        "SELECT payload, overrides, identity_source, identity_score FROM sets WHERE member = ? "
         f"AND exercise IN ({', '.join('?' * len(exercises))}) ORDER BY started_ts", (member, *exercises)).fetchall()
-    for set_id, payload, stored, source, score, phase in rows:
+    for payload, stored, source, score in rows:
         agent = SetEvent.model_validate_json(payload)
         weighed = body.body_weight_kg(db, member, agent.started_at.timestamp())
         queue_point(db, set_line(shown(agent, overrides_of(stored)), member,
                                  IdentitySource(source) if source else None, score, weighed))
-        if phase == SetPhase.END.value:
-            personal_records.judge(db, set_id, announce=False)
+    for exercise in sorted(BODYWEIGHT_EXERCISES):
+        personal_records.rejudge_after(db, member, exercise, -math.inf)
     return len(rows)
 
 

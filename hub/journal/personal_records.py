@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from itertools import groupby
 
-from replens.contract import PersonalRecordEvent, RecordKind, SetEvent, SetPhase
+from replens.contract import Exercise, PersonalRecordEvent, RecordKind, SetEvent, SetPhase
 from replens.hub.journal import profiles
-from replens.hub.journal.body import body_weight_kg
+from replens.hub.journal.body import body_weight_kg, weighed_set_sql
 from replens.hub.journal.corrections import overrides_of, shown
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_delete, queue_point
 from replens.hub.storage.points import RecordPoint, ns
@@ -40,21 +41,14 @@ def judge_changed(db: sqlite3.Connection, set_id: str, was: Iterable[tuple[str |
         return
     member, exercise, started_ts = row
     for other_member, other_exercise in sorted({(member, exercise), *was}, key=str):
-        if other_member is None:
-            continue
-        later = db.execute(
-            "SELECT set_id FROM sets WHERE member = ? AND exercise = ? AND started_ts > ? AND phase = 'end' "
-            "ORDER BY started_ts", (other_member, other_exercise, started_ts)).fetchall()
-        for (later_id,) in later:
-            judge(db, later_id, announce=False)
+        if other_member is not None:
+            rejudge_after(db, other_member, Exercise(other_exercise), started_ts)
 
 
 def judge(db: sqlite3.Connection, set_id: str, *, announce: bool = True) -> list[PersonalRecord]:
     """The records the set holds now (queued: rows, points, deletes; announcements of new ones if ``announce``)."""
     row = db.execute("SELECT payload, overrides, member, phase, started_ts FROM sets WHERE set_id = ?",
                      (set_id,)).fetchone()
-    held = {RecordKind(k): e for k, e in db.execute(
-        "SELECT kind, exercise FROM personal_records WHERE set_id = ?", (set_id,))}
     if row is None:
         return []
     payload, stored, member, phase, started_ts = row
@@ -63,23 +57,57 @@ def judge(db: sqlite3.Connection, set_id: str, *, announce: bool = True) -> list
     load = lifted_kg(event.exercise, event.weight_kg, body_weight_kg(db, member, started_ts))
     if member is not None and phase == SetPhase.END.value and load is not None:
         rows = db.execute(
-            f"SELECT {_EFFECTIVE_WEIGHT}, reps, started_ts FROM sets WHERE member = ? AND exercise = ? "
-            "AND phase = 'end' AND started_ts < ? AND set_id != ?",
+            f"SELECT {_EFFECTIVE_WEIGHT}, reps, {weighed_set_sql('sets')} FROM sets WHERE member = ? "
+            "AND exercise = ? AND phase = 'end' AND started_ts < ? AND set_id != ?",
             (member, event.exercise.value, started_ts, set_id)).fetchall()
-        earlier = [LiftedSet(kg, int(r)) for w, r, t in rows
-                   if (kg := lifted_kg(event.exercise, None if w is None else float(w),
-                                       body_weight_kg(db, member, t))) is not None]
+        earlier = [LiftedSet(kg, int(r)) for w, r, body in rows
+                   if (kg := lifted_kg(event.exercise, None if w is None else float(w), body)) is not None]
         found = records(earlier, LiftedSet(load, event.reps))
+    _hold(db, event, member, load, found, announce=announce)
+    profiles.fit(db, set_id)
+    return found
+
+
+def rejudge_after(db: sqlite3.Connection, member: str, exercise: Exercise, after_ts: float) -> None:
+    """Judge again, quietly, the member's ended sets of the exercise started after ``after_ts``.
+
+    One read and one pass in start order (not :func:`judge` per set, whose query reads every earlier set:
+    correcting the first of a few hundred sets would be quadratic in SQL inside the hub's write transaction).
+    """
+    if db.execute("SELECT 1 FROM sets WHERE member = ? AND exercise = ? AND started_ts > ? AND phase = 'end' LIMIT 1",
+                  (member, exercise.value, after_ts)).fetchone() is None:
+        return  # the usual case: the set just ended is the member's latest
+    rows = db.execute(
+        f"SELECT payload, overrides, started_ts, {weighed_set_sql('sets')} FROM sets WHERE member = ? "
+        "AND exercise = ? AND phase = 'end' ORDER BY started_ts", (member, exercise.value)).fetchall()
+    earlier: list[LiftedSet] = []
+    for started_ts, group in groupby(rows, key=lambda row: row[2]):
+        lifted_now: list[LiftedSet] = []
+        for payload, stored, _, body in group:  # sets that started together are not earlier than each other
+            event = shown(SetEvent.model_validate_json(payload), overrides_of(stored))
+            load = lifted_kg(event.exercise, event.weight_kg, body)
+            if started_ts > after_ts:
+                found = [] if load is None else records(earlier, LiftedSet(load, event.reps))
+                _hold(db, event, member, load, found, announce=False)
+            if load is not None:
+                lifted_now.append(LiftedSet(load, event.reps))
+        earlier.extend(lifted_now)
+    profiles.refit_after(db, member, exercise, after_ts)
+
+
+def _hold(db: sqlite3.Connection, event: SetEvent, member: str | None, load: float | None,
+          found: list[PersonalRecord], *, announce: bool) -> None:
+    """Make the set hold exactly ``found``: rows and points of records it lost go, the others are (re)written."""
+    held = {RecordKind(k): e for k, e in db.execute(
+        "SELECT kind, exercise FROM personal_records WHERE set_id = ?", (event.set_id,))}
     kept = {r.kind for r in found}
     for kind, exercise in held.items():
         if kind not in kept or exercise != event.exercise.value:
-            db.execute("DELETE FROM personal_records WHERE set_id = ? AND kind = ?", (set_id, kind.value))
+            db.execute("DELETE FROM personal_records WHERE set_id = ? AND kind = ?", (event.set_id, kind.value))
             queue_delete(db, _point(event, kind, exercise).key())
     for record in found:
-        assert load is not None
-        _keep(db, event, str(member), load, record, announce=announce and record.kind not in held)
-    profiles.fit(db, set_id)
-    return found
+        assert load is not None and member is not None
+        _keep(db, event, member, load, record, announce=announce and record.kind not in held)
 
 
 def forget(db: sqlite3.Connection, member: str) -> None:

@@ -12,14 +12,15 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 
 from replens.contract import Exercise, SetEvent, SetPhase, utc_from_unix
-from replens.hub.journal.body import body_weight_kg
+from replens.hub.journal.body import weighed_set_sql
 from replens.hub.journal.corrections import overrides_of, shown
 from replens.hub.journal.outgoing import queue_delete, queue_point
 from replens.hub.storage.line_protocol import format_line
 from replens.hub.storage.points import PointKey, ns
-from replens.strength import LoadVelocity, Refusal, lifted_kg, velocity_e1rm
+from replens.strength import LoadVelocity, Refusal, VelocityEstimate, lifted_kg, velocity_e1rm
 
 PROFILE_MEASUREMENT = "profile"
 
@@ -56,9 +57,40 @@ def fit(db: sqlite3.Connection, set_id: str) -> None:
         points = load_velocity(db, member, event.exercise, started_ts)
     mine = db.execute("SELECT 1 FROM reps WHERE set_id = ? AND json_extract(payload, '$.mean_velocity_m_s') > 0 "
                       "LIMIT 1", (set_id,)).fetchone()
-    estimate = velocity_e1rm(event.exercise, points)
+    _store(db, event, member, started_ts, velocity_e1rm(event.exercise, points), measured=mine is not None)
+
+
+def refit_after(db: sqlite3.Connection, member: str, exercise: Exercise, after_ts: float) -> None:
+    """Fit again the profile points of the member's ended sets of the exercise started after ``after_ts``.
+
+    One read and one pass in start order: each set's fit is over the sets started by it, as in :func:`fit`.
+    """
+    rows = db.execute(
+        f"SELECT s.payload, s.overrides, s.started_ts, {_EFFECTIVE_WEIGHT}, (SELECT max(json_extract(r.payload, "
+        f"'$.mean_velocity_m_s')) FROM reps AS r WHERE r.set_id = s.set_id), {weighed_set_sql('s')} FROM sets AS s "
+        "WHERE s.member = ? AND s.exercise = ? AND s.phase = 'end' ORDER BY s.started_ts",
+        (member, exercise.value)).fetchall()
+    points: list[LoadVelocity] = []
+    for started_ts, grouped in groupby(rows, key=lambda row: row[2]):
+        group = list(grouped)
+        for _, _, _, w, v, body in group:  # a set's fit includes the sets that started with it
+            kg = lifted_kg(exercise, None if w is None else float(w), body)
+            if v is not None and float(v) > 0 and kg is not None:
+                points.append(LoadVelocity(kg, float(v)))
+        if started_ts <= after_ts:
+            continue
+        estimate = velocity_e1rm(exercise, points)
+        for payload, stored, _, _, v, _ in group:
+            event = shown(SetEvent.model_validate_json(payload), overrides_of(stored))
+            _store(db, event, member, started_ts, estimate, measured=v is not None and float(v) > 0)
+
+
+def _store(db: sqlite3.Connection, event: SetEvent, member: str | None, started_ts: float,
+           estimate: VelocityEstimate, *, measured: bool) -> None:
+    """Write the set's profile point and row, or delete them: no profile, or no bar velocity in this set."""
+    set_id = event.set_id
     had = db.execute("SELECT 1 FROM profiles WHERE set_id = ?", (set_id,)).fetchone() is not None
-    if estimate.profile is None or mine is None:
+    if estimate.profile is None or not measured:
         if had:
             db.execute("DELETE FROM profiles WHERE set_id = ?", (set_id,))
             queue_delete(db, _key(event))
@@ -85,11 +117,11 @@ def load_velocity(db: sqlite3.Connection, member: str, exercise: Exercise, up_to
     Every ended set started by ``up_to_ts`` with a load and a measured bar velocity.
     """
     rows = db.execute(
-        f"SELECT {_EFFECTIVE_WEIGHT}, max(json_extract(r.payload, '$.mean_velocity_m_s')), s.started_ts "
+        f"SELECT {_EFFECTIVE_WEIGHT}, max(json_extract(r.payload, '$.mean_velocity_m_s')), {weighed_set_sql('s')} "
         "FROM sets s JOIN reps r ON r.set_id = s.set_id WHERE s.member = ? AND s.exercise = ? "
         "AND s.phase = 'end' AND s.started_ts <= ? GROUP BY s.set_id", (member, exercise.value, up_to_ts)).fetchall()
-    return [LoadVelocity(kg, float(v)) for w, v, t in rows if v is not None and float(v) > 0
-            and (kg := lifted_kg(exercise, None if w is None else float(w), body_weight_kg(db, member, t))) is not None]
+    return [LoadVelocity(kg, float(v)) for w, v, body in rows if v is not None and float(v) > 0
+            and (kg := lifted_kg(exercise, None if w is None else float(w), body)) is not None]
 
 
 def latest(db: sqlite3.Connection, member: str) -> list[ExerciseProfile]:

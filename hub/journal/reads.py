@@ -20,10 +20,9 @@ from replens.contract.edits import EditVia
 from replens.contract.events import SetField
 from replens.errors import TransientError
 from replens.hub.journal import profiles
-from replens.hub.journal.body import body_weight_kg, weighed_sql
+from replens.hub.journal.body import body_weight_kg, weighed_set_sql
 from replens.hub.journal.profiles import ExerciseProfile
 from replens.hub.journal.records import RecordedRep, RecordedSet, RepMeans, SetEditRecord, Visit
-from replens.strength import BODYWEIGHT_EXERCISES
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's transaction on the same file (hub and CLI)."""
@@ -33,9 +32,7 @@ _SET = (
     "COALESCE(json_extract(overrides, '$.weight_kg'), json_extract(payload, '$.weight_kg')), member, "
     "identity_source, identity_score, claimed, appearance, json_extract(payload, '$.exercise'), "
     "json_extract(payload, '$.exercise_confidence'), overrides, json_extract(payload, '$.reps'), "
-    "json_extract(payload, '$.weight_kg'), "
-    f"CASE WHEN exercise IN ({', '.join(repr(e.value) for e in sorted(BODYWEIGHT_EXERCISES))}) "
-    f"THEN {weighed_sql('sets.member', 'sets.started_ts')} END FROM sets"
+    f"json_extract(payload, '$.weight_kg'), {weighed_set_sql('sets')} FROM sets"
 )
 _VISIT = "visit_id, agent_id, camera, role, member, score, frames, started_at, seen_at, ended_at, appearance"
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite's limit on host parameters is far above this
