@@ -95,22 +95,24 @@ def forget_member(db: sqlite3.Connection, member: str) -> Forgotten:
     return Forgotten(visits=int(visits), sets=len(set_ids))
 
 
-def reweigh(db: sqlite3.Connection, member: str) -> int:
-    """Rewrite the points and records of the member's bodyweight sets, each with the body weight of its day.
+def reweigh(db: sqlite3.Connection, member: str, since_ts: float) -> int:
+    """Rewrite the points and records of the member's bodyweight sets started since ``since_ts`` (-inf: all).
 
-    For a member's first body weight, which gave their earlier bodyweight sets a load. Returns how many sets.
+    Each with the body weight of its day, after a body weight entry changed it. Returns how many sets.
     """
     exercises = sorted(e.value for e in BODYWEIGHT_EXERCISES)
     rows = db.execute(
-        "SELECT payload, overrides, identity_source, identity_score FROM sets WHERE member = ? "
-        f"AND exercise IN ({', '.join('?' * len(exercises))}) ORDER BY started_ts", (member, *exercises)).fetchall()
+        "SELECT payload, overrides, identity_source, identity_score FROM sets WHERE member = ? AND started_ts >= ? "
+        f"AND exercise IN ({', '.join('?' * len(exercises))}) ORDER BY started_ts",
+        (member, since_ts, *exercises)).fetchall()
     for payload, stored, source, score in rows:
         agent = SetEvent.model_validate_json(payload)
         weighed = body.body_weight_kg(db, member, agent.started_at.timestamp())
         queue_point(db, set_line(shown(agent, overrides_of(stored)), member,
                                  IdentitySource(source) if source else None, score, weighed))
-    for exercise in sorted(BODYWEIGHT_EXERCISES):
-        personal_records.rejudge_after(db, member, exercise, -math.inf)
+    if rows:
+        for exercise in sorted(BODYWEIGHT_EXERCISES):
+            personal_records.rejudge_after(db, member, exercise, -math.inf)
     return len(rows)
 
 

@@ -9,6 +9,7 @@ for each other (busy timeout), and what the CLI queues the hub publishes.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -176,13 +177,13 @@ class Journal(JournalReader):
     def set_body_weight(self, member: str, kg: float, at: datetime | None = None) -> int:
         """The member's body weight from ``at`` (default now): the load of their bodyweight sets from then on.
 
-        Their first also weighs their earlier bodyweight sets, which had no load: their points and records are
-        rewritten. Returns how many sets were weighed again.
+        Sets already recorded that it weighs (those since ``at``, and for a member's first body weight also the
+        earlier ones, which had no load) get their points and records rewritten. Returns how many.
         """
+        since = (at or datetime.now(UTC)).timestamp()
         with self._lock, self._transaction():
-            if not set_body_weight(self._db, member, kg, at.timestamp() if at else None):
-                return 0
-            return reweigh(self._db, member)
+            first = set_body_weight(self._db, member, kg, since)
+            return reweigh(self._db, member, -math.inf if first else since)
 
     def forget_member(self, member: str) -> Forgotten:
         """Delete a member's visits and attributions, rewrite their InfluxDB points, leave no trace in the file."""

@@ -208,5 +208,6 @@ def set_member(config: RepLensConfig, name: str, body_weight: float, unit: str) 
     print(f"{found.name}: body weight {from_kg(kg, LoadUnit(unit)):g} {unit} ({kg:g} kg), for push-ups, pull-ups and "
           "dips from now on")
     if reweighed:
-        print(f"  their first: it also weighs the {reweighed} bodyweight sets they did before")
+        print(f"  it also weighs {reweighed} bodyweight sets already recorded (a first body weight weighs the earlier "
+              "ones too)")
     return 0

@@ -134,3 +134,14 @@ def test_an_old_journal_keeps_its_body_weights(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'body_weights'").fetchall() == []
     db.close()
+
+
+def test_a_body_weight_entered_for_an_earlier_day_reweighs_the_sets_since(gym: tuple[Path, str]) -> None:
+    config, ann = gym
+    journal = Journal(load_config(config, env={}).journal_path())
+    journal.set_body_weight(ann, 80.0, at=START)
+    journal.record(Inbound(events=[pull_ups(1, ann, None), pull_ups(12 * 24 * 3, ann, None)]))  # 3 days later
+    set_fields(journal)
+    assert journal.set_body_weight(ann, 78.0, at=START + timedelta(days=1)) == 1  # weighed the day before the 2nd
+    assert [f["lifted_kg"] for f in set_fields(journal)] == ["78.0"]
+    journal.close()
