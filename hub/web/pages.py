@@ -38,7 +38,7 @@ def sets_table(sets: Sequence[RecordedSet], *, link: bool = True, time_only: boo
         name = f'<a href="{set_link(s)}">{e(label(s.exercise))}</a>' if link else e(label(s.exercise))
         at = s.started_at.astimezone().strftime("%H:%M") if time_only else when(s.started_at)
         rows.append(f"<tr><td>{e(at)}</td><td>{name}</td><td class=n>{s.reps}</td>"
-                    f"<td class=n>{e(kg(s.weight_kg))}</td><td class=n>{e(kg(s.volume_kg))}</td></tr>")
+                    f"<td class=n>{e(kg(s.lifted_kg))}</td><td class=n>{e(kg(s.volume_kg))}</td></tr>")
     return ('<table><tr><th>When</th><th>Exercise</th><th class=n>Reps</th><th class=n>Load</th>'
             f"<th class=n>Volume</th></tr>{''.join(rows)}</table>")
 
@@ -94,8 +94,8 @@ def _rep_rows(s: RecordedSet) -> str:
 
 
 def set_page(s: RecordedSet, trail: Sequence[SetEditRecord], edit_form: str, csrf: str) -> str:
-    facts = [("When", when(s.started_at)), ("Station", s.station), ("Reps", str(s.reps)), ("Load", kg(s.weight_kg)),
-             ("Volume", kg(s.volume_kg)), ("e1RM", kg(e1rm_kg(s.weight_kg, s.reps)))]
+    facts = [("When", when(s.started_at)), ("Station", s.station), ("Reps", str(s.reps)), ("Load", kg(s.lifted_kg)),
+             ("Volume", kg(s.volume_kg)), ("e1RM", kg(e1rm_kg(s.lifted_kg, s.reps)))]
     if (rom := rom_cm(s)) is not None:
         facts.append(("Mean ROM", f"{rom:g} cm"))
     if s.mean_velocity_m_s is not None:

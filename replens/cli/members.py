@@ -183,7 +183,10 @@ def identify_photos(config: RepLensConfig, photos: list[Path], *, as_json: bool)
 
 
 def set_member(config: RepLensConfig, name: str, body_weight: float, unit: str) -> int:
-    """Record a member's body weight in the hub's journal (the hub weighs their later bodyweight sets with it)."""
+    """Record a member's body weight in the hub's journal: it weighs their bodyweight sets from now on.
+
+    A member's first body weight weighs their earlier bodyweight sets too.
+    """
     from replens.contract import LoadUnit, checked_load_kg, from_kg
     from replens.hub.journal import Journal
 
@@ -199,9 +202,12 @@ def set_member(config: RepLensConfig, name: str, body_weight: float, unit: str) 
         raise RepLensError(f"no hub journal at {path}: has the hub run with this config?")
     journal = Journal(path)
     try:
-        journal.set_body_weight(found.id, kg)
+        reweighed = journal.set_body_weight(found.id, kg)
     finally:
         journal.close()
     print(f"{found.name}: body weight {from_kg(kg, LoadUnit(unit)):g} {unit} ({kg:g} kg), for push-ups, pull-ups and "
           "dips from now on")
+    if reweighed:
+        print(f"  it also weighs {reweighed} bodyweight sets already recorded (a first body weight weighs the earlier "
+              "ones too)")
     return 0

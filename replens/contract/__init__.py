@@ -44,6 +44,7 @@ from replens.contract.views import (
     SetCompleted,
     StationCommand,
     StationCommandKind,
+    StrengthEstimate,
 )
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "StationCommandKind",
     "StationState",
     "Stats",
+    "StrengthEstimate",
     "Topics",
     "VelocityLossReached",
     "VisitEvent",

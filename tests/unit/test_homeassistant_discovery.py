@@ -121,6 +121,9 @@ EXPECTED_MEMBER = {
     "homeassistant/sensor/replens/member_m3f9a0c21be_volume_today/config": member(
         "sensor", "volume_today", "Volume today", value_template="{{ value_json.volume_today_kg }}",
         device_class="weight", state_class="total_increasing", unit_of_measurement="kg"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_volume_week/config": member(
+        "sensor", "volume_week", "Volume this week", value_template="{{ value_json.volume_week_kg }}",
+        device_class="weight", state_class="total_increasing", unit_of_measurement="kg"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_exercise/config": member(
         "sensor", "last_exercise", "Last exercise", value_template="{{ value_json.last_exercise or 'None' }}",
         icon="mdi:weight-lifter"),
@@ -139,6 +142,12 @@ EXPECTED_MEMBER = {
     "homeassistant/event/replens/member_m3f9a0c21be_personal_record/config": member(
         "event", "personal_record", "Personal record", icon="mdi:trophy", event_types=["personal_record"],
         state_topic="replens/member/m3f9a0c21be/personal_record"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_velocity_e1rm/config": member(
+        "sensor", "velocity_e1rm", "Velocity e1RM", device_class="weight", state_class="measurement",
+        unit_of_measurement="kg", icon="mdi:speedometer",
+        value_template="{{ value_json.velocity_e1rm.velocity_e1rm_kg if value_json.velocity_e1rm else 'None' }}",
+        json_attributes_topic="replens/member/m3f9a0c21be/state",
+        json_attributes_template="{{ (value_json.velocity_e1rm or {}) | tojson }}"),
     "homeassistant/number/replens/member_m3f9a0c21be_body_weight/config": member(
         "number", "body_weight", "Body weight", device_class="weight", unit_of_measurement="kg", icon="mdi:human",
         value_template="{{ value_json.body_weight_kg if value_json.body_weight_kg is not none else 'None' }}",
@@ -163,7 +172,7 @@ def test_payloads_are_sorted_compact_json() -> None:
         assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
     reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
     assert configs[reps] == encode(EXPECTED_STATION[reps])
-    assert len(configs) == 1 + 3 + 13 + 8  # hub status, agent diagnostics, station, member
+    assert len(configs) == 1 + 3 + 13 + 10  # hub status, agent diagnostics, station, member
     diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
     assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
 
