@@ -15,11 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from replens.contract import Appearance, Exercise, IdentitySource, SetPhase, VisitRole, utc_from_unix
+from replens.contract import Appearance, Exercise, IdentitySource, LoadUnit, SetPhase, VisitRole, utc_from_unix
 from replens.contract.edits import EditVia
 from replens.contract.events import SetField
 from replens.errors import TransientError
 from replens.hub.journal.body import body_weight_kg
+from replens.hub.journal.member_units import member_unit, members_in_pounds
 from replens.hub.journal.records import RecordedRep, RecordedSet, RepMeans, SetEditRecord, Visit
 
 BUSY_TIMEOUT_MS = 10_000
@@ -186,6 +187,13 @@ class JournalReader:
     def member_body_weight(self, member: str) -> float | None:
         """The member's body weight in kg (``replens members set``, Home Assistant), or None when unknown."""
         return self._read(lambda db: body_weight_kg(db, member))
+
+    def member_unit(self, member: str) -> LoadUnit:
+        """The unit the member reads loads in (kg unless they chose lb)."""
+        return self._read(lambda db: member_unit(db, member))
+
+    def members_in_pounds(self) -> set[str]:
+        return self._read(members_in_pounds)
 
     def member_last_seen(self, member: str) -> datetime | None:
         """When a camera last saw the member's face."""

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS personal_records (
 CREATE INDEX IF NOT EXISTS personal_records_member ON personal_records(member);
 CREATE TABLE IF NOT EXISTS profiles (set_id TEXT PRIMARY KEY, member TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS body_weights (member TEXT PRIMARY KEY, kg REAL NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS member_settings (member TEXT PRIMARY KEY, unit TEXT NOT NULL, at REAL NOT NULL);
 """
 
 COLUMNS_ADDED: dict[str, dict[str, str]] = {
