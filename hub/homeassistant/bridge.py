@@ -58,6 +58,7 @@ class HomeAssistantBridge:
         self._state_stations = stations  # agent id → station ids, from the agents' retained state
         self._hosted: dict[tuple[str, str], list[str]] = {}  # (agent, station) → exercises it says it hosts
         self._pounds: set[tuple[str, str]] = set()  # (agent, station) whose units are lb
+        self._member_pounds: set[str] = set()  # members whose unit is lb (the journal says, read when it changed)
         self._members: dict[str, str] = {}
         self._members_signature: tuple[float, int] | None = None
         self._views_sent: dict[str, bytes] = {}  # retained view topic → payload last published
@@ -158,10 +159,12 @@ class HomeAssistantBridge:
     async def _cycle(self, client: aiomqtt.Client) -> None:
         force, self._force = self._force, False
         members_changed = await asyncio.to_thread(self._read_members)
+        version = await asyncio.to_thread(self._views.version)
+        if version != self._journal_version or force:
+            self._discovery_due |= await asyncio.to_thread(self._read_member_units)
         if force or members_changed or self._discovery_due:
             self._discovery_due = False
             await self._reconcile_discovery(client, force)
-        version = await asyncio.to_thread(self._views.version)
         if force or members_changed or version != self._journal_version or time.monotonic() >= self._next_refresh:
             self._journal_version = version
             self._next_refresh = time.monotonic() + self._settings.refresh_s
@@ -193,14 +196,21 @@ class HomeAssistantBridge:
         self._members = members
         return changed
 
+    def _read_member_units(self) -> bool:
+        """Re-read which members want lb (``replens members set --unit``, the members' page); True when changed."""
+        pounds = self._views.members_in_pounds()
+        changed, self._member_pounds = pounds != self._member_pounds, pounds
+        return changed
+
     async def _reconcile_discovery(self, client: aiomqtt.Client, force: bool) -> None:
         fmt = self._settings.discovery_format
         stations, members = self.stations(), self._members
         wanted, other_form = {}, {}
         if self._settings.discovery:
-            wanted = all_configs(self._ctx, stations, members, fmt, self._hosted, pounds=self._pounds)
+            wanted = all_configs(self._ctx, stations, members, fmt, self._hosted, pounds=self._pounds,
+                                 member_pounds=self._member_pounds)
             other_form = all_configs(self._ctx, stations, members, "component" if fmt == "device" else "device",
-                                     self._hosted, pounds=self._pounds)
+                                     self._hosted, pounds=self._pounds, member_pounds=self._member_pounds)
         steps = plan(self._published, wanted, other_form, force=force)
         target = Published.of(wanted, self._ctx.is_device_topic)
         # Record first what may be on the broker, so a hub killed half-way still clears it after a restart.

@@ -57,6 +57,10 @@ class JournalViews:
             body_weight_kg=self._reader.member_body_weight(member_id),
         )
 
+    def members_in_pounds(self) -> set[str]:
+        """The members whose unit is lb: their load entities show pounds (the state keeps kg)."""
+        return self._reader.members_in_pounds()
+
     def close(self) -> None:
         self._reader.close()
 

@@ -129,3 +129,30 @@ def in_pounds(key: str, station: str, payload: Payload) -> Payload:
     if key in ("load", "correct_load"):
         shown.update(max=round(MAX_LOAD_KG / KG_PER_LB, 1), step=0.5)
     return shown
+
+
+def _lb(kg_json: str, missing: str = "none") -> str:
+    """A kg figure of the member's state as pounds to 0.1 lb (``from_kg``, in Jinja); ``missing`` where null."""
+    return f"((({kg_json} / {KG_PER_LB}) | round(1)) if {kg_json} is not none else {missing})"
+
+
+def member_in_pounds(key: str, payload: Payload) -> Payload:
+    """The member entity ``key`` of a member whose unit is lb, shown (and, for body weight, set) in pounds.
+
+    The member's state keeps kg; only the load entities change: today's volume, the last set's load and volume
+    (``weight_lb`` and ``volume_lb`` beside the kg attributes) and the body weight number.
+    """
+    if key == "volume_today":
+        return dict(payload, unit_of_measurement=LoadUnit.LB.value,
+                    value_template=f"{{{{ {_lb('value_json.volume_today_kg')} }}}}")
+    if key == "last_set":
+        last = "value_json.last_set"
+        extra = f"weight_lb={_lb(last + '.weight_kg')}, volume_lb={_lb(last + '.volume_kg')}"
+        return dict(payload, json_attributes_template=f"{{{{ (dict({last}, {extra}) if {last} else {{}}) | tojson }}}}")
+    if key == "body_weight":
+        shown = _lb("value_json.body_weight_kg", "'None'")
+        return dict(payload, unit_of_measurement=LoadUnit.LB.value, value_template=f"{{{{ {shown} }}}}",
+                    command_template=str(payload["command_template"]).replace(
+                        '"kg":{{ value }}', f'"kg":{{{{ ((value | float) * {KG_PER_LB}) | round(3) }}}}'),
+                    min=round(MIN_BODY_WEIGHT_KG / KG_PER_LB, 1), max=round(MAX_LOAD_KG / KG_PER_LB, 1), step=0.1)
+    return payload

@@ -7,7 +7,15 @@ import json
 
 import pytest
 
-from replens.contract import ClaimLastCommand, EditLastCommand, Exercise, StationCommand, StationCommandKind, Topics
+from replens.contract import (
+    BodyWeightCommand,
+    ClaimLastCommand,
+    EditLastCommand,
+    Exercise,
+    StationCommand,
+    StationCommandKind,
+    Topics,
+)
 from replens.integrations.homeassistant.discovery import (
     DiscoveryContext,
     all_configs,
@@ -218,6 +226,29 @@ def test_a_station_in_pounds_shows_and_takes_its_loads_in_pounds() -> None:
     assert '"weight_kg":{{ ((value | float) * 0.45359237) | round(3) }}' in correct["command_template"]
     assert configs["rack_1_bench_correct_reps"] == json.loads(encode(
         EXPECTED_STATION["homeassistant/number/replens/rack_1_bench_correct_reps/config"]))  # reps are reps
+
+
+def test_a_member_in_pounds_sees_and_sets_their_loads_in_pounds() -> None:
+    """Their state keeps kg; the discovery config converts (from_kg's 0.1 lb) and names lb, only for loads."""
+    configs = {t.split("/")[3]: json.loads(p) for t, p in all_configs(
+        CTX, {}, {"m3f9a0c21be": "Ann Lee", "m1": "Bo"}, "component", member_pounds={"m3f9a0c21be"}).items()}
+    key = "member_m3f9a0c21be_"
+    volume, body, last = configs[key + "volume_today"], configs[key + "body_weight"], configs[key + "last_set"]
+    assert (volume["unit_of_measurement"], body["unit_of_measurement"]) == ("lb", "lb")
+    assert volume["value_template"] == ("{{ (((value_json.volume_today_kg / 0.45359237) | round(1)) if "
+                                        "value_json.volume_today_kg is not none else none) }}")
+    assert body["value_template"] == ("{{ (((value_json.body_weight_kg / 0.45359237) | round(1)) if "
+                                      "value_json.body_weight_kg is not none else 'None') }}")
+    assert (body["min"], body["max"], body["step"]) == (44.1, 4409.2, 0.1)  # 20 kg to 2000 kg
+    command = BodyWeightCommand.model_validate_json(body["command_template"].replace(
+        "{{ ((value | float) * 0.45359237) | round(3) }}", "80.014"))  # what Home Assistant makes of 176.4 lb
+    assert (command.member, command.kg) == ("m3f9a0c21be", 80.014)
+    assert "weight_lb=" in last["json_attributes_template"] and "volume_lb=" in last["json_attributes_template"]
+    converted = {key + k for k in ("volume_today", "body_weight", "last_set")}
+    unchanged = {k: v for k, v in configs.items() if k.startswith(key) and k not in converted}
+    assert unchanged == {t.split("/")[3]: v for t, v in EXPECTED_MEMBER.items() if t.split("/")[3] not in converted}
+    assert len(unchanged) == len(EXPECTED_MEMBER) - 3  # reps are reps, presence is presence
+    assert configs["member_m1_volume_today"]["unit_of_measurement"] == "kg"  # Bo kept kg
 
 
 def test_the_correction_select_sends_an_edit_of_the_last_set_with_a_fresh_id() -> None:
