@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 ClientOf = Callable[[], aiomqtt.Client | None]
 RECORD_FILE = "homeassistant.json"
+UNITS_SETTLE_S = 2.0
+"""After a member's unit changed, their state is sent again this much later: Home Assistant renders a state with
+the templates it has when the state arrives, and applies the re-published discovery config in its own time."""
 
 
 class HomeAssistantBridge:
@@ -65,6 +68,7 @@ class HomeAssistantBridge:
         self._completed: deque[str] = deque(maxlen=10_000)
         self._journal_version: int | None = None
         self._next_refresh = 0.0
+        self._resend_views_at: float | None = None  # monotonic: when to send every view again (units changed)
         self._discovery_due = True
         self._force = True
         self.due = asyncio.Event()
@@ -160,15 +164,21 @@ class HomeAssistantBridge:
         force, self._force = self._force, False
         members_changed = await asyncio.to_thread(self._read_members)
         version = await asyncio.to_thread(self._views.version)
-        if version != self._journal_version or force:
-            self._discovery_due |= await asyncio.to_thread(self._read_member_units)
+        units_changed = (version != self._journal_version or force) and await asyncio.to_thread(
+            self._read_member_units)
+        self._discovery_due |= units_changed
         if force or members_changed or self._discovery_due:
             self._discovery_due = False
             await self._reconcile_discovery(client, force)
-        if force or members_changed or version != self._journal_version or time.monotonic() >= self._next_refresh:
+        if units_changed:
+            self._resend_views_at = time.monotonic() + UNITS_SETTLE_S
+        resend = self._resend_views_at is not None and time.monotonic() >= self._resend_views_at
+        due = (force, members_changed, resend, version != self._journal_version, time.monotonic() >= self._next_refresh)
+        if any(due):
             self._journal_version = version
             self._next_refresh = time.monotonic() + self._settings.refresh_s
-            await self._publish_views(client, force)
+            self._resend_views_at = None if resend else self._resend_views_at
+            await self._publish_views(client, force or resend)
         await self._publish_completed(client)
 
     def stations(self) -> dict[str, list[str]]:

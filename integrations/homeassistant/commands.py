@@ -139,16 +139,13 @@ def _lb(kg_json: str, missing: str = "none") -> str:
 def member_in_pounds(key: str, payload: Payload) -> Payload:
     """The member entity ``key`` of a member whose unit is lb, shown (and, for body weight, set) in pounds.
 
-    The member's state keeps kg; only the load entities change: today's volume, the last set's load and volume
-    (``weight_lb`` and ``volume_lb`` beside the kg attributes) and the body weight number.
+    The member's state keeps kg; only the load entities change: today's volume and the body weight number. The
+    ``last_set`` sensor's attributes stay the ``LastSet`` as sent (``weight_kg``): Home Assistant (2024.3) keeps
+    an entity's first attributes template while its topic stays the same, so a unit-dependent one would go stale.
     """
     if key == "volume_today":
         return dict(payload, unit_of_measurement=LoadUnit.LB.value,
                     value_template=f"{{{{ {_lb('value_json.volume_today_kg')} }}}}")
-    if key == "last_set":
-        last = "value_json.last_set"
-        extra = f"weight_lb={_lb(last + '.weight_kg')}, volume_lb={_lb(last + '.volume_kg')}"
-        return dict(payload, json_attributes_template=f"{{{{ (dict({last}, {extra}) if {last} else {{}}) | tojson }}}}")
     if key == "body_weight":
         shown = _lb("value_json.body_weight_kg", "'None'")
         return dict(payload, unit_of_measurement=LoadUnit.LB.value, value_template=f"{{{{ {shown} }}}}",

@@ -58,7 +58,7 @@ def page_text(base: str, token: str, path: str) -> str:
     with opener.open(f"{base}/i/{token}", timeout=10) as landing:
         assert landing.status == 200
     with opener.open(f"{base}{path}", timeout=10) as response:
-        return response.read().decode()
+        return str(response.read().decode())
 
 
 def test_a_set_entered_in_lb_is_stored_in_kg_and_shown_in_lb(tmp_path, mosquitto, influx_db) -> None:
@@ -88,8 +88,7 @@ def test_a_set_entered_in_lb_is_stored_in_kg_and_shown_in_lb(tmp_path, mosquitto
             counted = agent.stations[0].finished[before]
         set_id, reps = counted.set_id, len(counted.reps)
         replens("sets", "claim", set_id, "Ann Lee", config=path)
-        wait_for(lambda: (hub.journal.sets_by_id([set_id]) or [None])[0] is not None
-                 and hub.journal.sets_by_id([set_id])[0].member == ann, 10, "the claim in the journal")
+        wait_for(lambda: [s.member for s in hub.journal.sets_by_id([set_id])] == [ann], 10, "the claim in the journal")
         (stored,) = hub.journal.sets_by_id([set_id])
         assert (stored.weight_kg, stored.reps) == (LB_225_IN_KG, reps)  # the journal keeps kg
         wait_for(lambda: set_points(influx_db).get(set_id) == (LB_225_IN_KG, reps), 15, "the point in InfluxDB")

@@ -233,7 +233,7 @@ def test_a_member_in_pounds_sees_and_sets_their_loads_in_pounds() -> None:
     configs = {t.split("/")[3]: json.loads(p) for t, p in all_configs(
         CTX, {}, {"m3f9a0c21be": "Ann Lee", "m1": "Bo"}, "component", member_pounds={"m3f9a0c21be"}).items()}
     key = "member_m3f9a0c21be_"
-    volume, body, last = configs[key + "volume_today"], configs[key + "body_weight"], configs[key + "last_set"]
+    volume, body = configs[key + "volume_today"], configs[key + "body_weight"]
     assert (volume["unit_of_measurement"], body["unit_of_measurement"]) == ("lb", "lb")
     assert volume["value_template"] == ("{{ (((value_json.volume_today_kg / 0.45359237) | round(1)) if "
                                         "value_json.volume_today_kg is not none else none) }}")
@@ -243,11 +243,10 @@ def test_a_member_in_pounds_sees_and_sets_their_loads_in_pounds() -> None:
     command = BodyWeightCommand.model_validate_json(body["command_template"].replace(
         "{{ ((value | float) * 0.45359237) | round(3) }}", "80.014"))  # what Home Assistant makes of 176.4 lb
     assert (command.member, command.kg) == ("m3f9a0c21be", 80.014)
-    assert "weight_lb=" in last["json_attributes_template"] and "volume_lb=" in last["json_attributes_template"]
-    converted = {key + k for k in ("volume_today", "body_weight", "last_set")}
+    converted = {key + k for k in ("volume_today", "body_weight")}
     unchanged = {k: v for k, v in configs.items() if k.startswith(key) and k not in converted}
     assert unchanged == {t.split("/")[3]: v for t, v in EXPECTED_MEMBER.items() if t.split("/")[3] not in converted}
-    assert len(unchanged) == len(EXPECTED_MEMBER) - 3  # reps are reps, presence is presence
+    assert len(unchanged) == len(EXPECTED_MEMBER) - 2  # reps are reps; last_set's attributes are the LastSet
     assert configs["member_m1_volume_today"]["unit_of_measurement"] == "kg"  # Bo kept kg
 
 
