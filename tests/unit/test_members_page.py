@@ -329,6 +329,8 @@ def test_a_member_chooses_pounds_and_reads_and_corrects_loads_in_pounds(gym: Gym
         assert edited.status == 303, await edited.text()
         week = await (await client.get("/")).text()
         assert "lb volume" in week and "<td class=n>135 lb</td>" in week and " kg" not in week
+        history = await (await client.get("/exercise/bench_press")).text()
+        assert "Best e1RM (lb)" in history and "Volume (lb)" in history and "(kg)" not in history
         best = await (await client.get("/records")).text()  # e1RM 61.235 kg × 5: 71.4 kg
         assert "<td class=n>157.4 lb</td><td class=n>135 lb</td><td class=n>8</td>" in best
 
