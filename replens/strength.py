@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from replens.contract.exercises import Exercise
+from replens.contract.load import MAX_LOAD_KG
 from replens.contract.records import RecordKind
 
 MAX_REPS_FOR_E1RM = 12
@@ -97,6 +98,7 @@ class Refusal(StrEnum):
     POOR_FIT = "poor_fit"
     NOT_SLOWER_WHEN_HEAVIER = "not_slower_when_heavier"
     NO_THRESHOLD = "no_threshold"
+    IMPLAUSIBLE = "implausible"  # the line meets the threshold at no load, or above any load a gym has
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,10 @@ def velocity_e1rm(exercise: Exercise, points: Sequence[LoadVelocity], *, min_r2:
         return VelocityEstimate(None, profile, Refusal.POOR_FIT)
     if threshold is None:
         return VelocityEstimate(None, profile, Refusal.NO_THRESHOLD)
-    return VelocityEstimate(profile.load_at(threshold), profile)
+    e1rm = profile.load_at(threshold)
+    if not 0 < e1rm <= MAX_LOAD_KG:
+        return VelocityEstimate(None, profile, Refusal.IMPLAUSIBLE)
+    return VelocityEstimate(e1rm, profile)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,12 @@ own (WAL lets it read while the hub writes) and never writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from replens.contract import LastSet, MemberState, SetCompleted, SetField
+from replens.contract import LastSet, MemberState, SetCompleted, SetField, StrengthEstimate
 from replens.hub.journal import JournalReader, RecordedSet
+from replens.hub.journal.reads import Strength
 
 
 class JournalViews:
@@ -35,9 +36,14 @@ class JournalViews:
         return SetCompleted(**last_set(found, names).model_dump(exclude={"schema_version"}))
 
     def member_state(self, member_id: str, name: str, present: bool, day_start: datetime) -> MemberState:
-        """Today's totals (sets started since ``day_start``), the last set on any day, when last seen."""
+        """Today's totals (sets started since ``day_start``) and the week's (from its Monday), the last set, seen.
+
+        The last set and when the member was last seen are of any day.
+        """
         names = {member_id: name}
-        sets_today = [last_set(s, names) for s in self._reader.member_sets(member_id, day_start)]
+        week_start = day_start - timedelta(days=day_start.weekday())
+        sets_this_week = [last_set(s, names) for s in self._reader.member_sets(member_id, week_start)]
+        sets_today = [s for s in sets_this_week if s.started_at >= day_start]
         newest = self._reader.member_last_set(member_id)
         last = None if newest is None else last_set(newest, names)
         seen_at = self._reader.member_last_seen(member_id)
@@ -50,11 +56,14 @@ class JournalViews:
             reps_today=sum(s.reps for s in sets_today),
             sets_today=len(sets_today),
             volume_today_kg=round(sum(s.volume_kg or 0.0 for s in sets_today), 3),
+            volume_week_kg=round(sum(s.volume_kg or 0.0 for s in sets_this_week), 3),
             last_exercise=last.exercise if last else None,
             last_set=last,
             last_seen=max(seen) if seen else None,
             present=present,
             body_weight_kg=self._reader.member_body_weight(member_id),
+            strength=(strength := [estimate(s) for s in self._reader.member_strength(member_id)]),
+            velocity_e1rm=next((s for s in strength if s.velocity_e1rm_kg is not None), None),
         )
 
     def members_in_pounds(self) -> set[str]:
@@ -63,6 +72,18 @@ class JournalViews:
 
     def close(self) -> None:
         self._reader.close()
+
+
+def estimate(found: Strength) -> StrengthEstimate:
+    profile = found.profile
+    return StrengthEstimate(
+        exercise=found.exercise,
+        best_e1rm_kg=None if found.best_e1rm_kg is None else round(found.best_e1rm_kg, 1),
+        velocity_e1rm_kg=None if profile is None or profile.e1rm_kg is None else round(profile.e1rm_kg, 1),
+        velocity_r2=None if profile is None else round(profile.r2, 3),
+        velocity_loads=None if profile is None else profile.loads,
+        velocity_refused=None if profile is None or profile.refused is None else profile.refused.value,
+    )
 
 
 def last_set(recorded: RecordedSet, names: Mapping[str, str]) -> LastSet:

@@ -144,7 +144,7 @@ def edit(db: sqlite3.Connection, change: SetEdit, via: EditVia, at: datetime) ->
         return EditOutcome(change.set_id, duplicate=False, changes=changes)
     identity = IdentitySource(source) if source else None
     retag(db, after, previous=before.exercise)
-    queue_point(db, set_line(after, member, identity, score, body_weight_kg(db, member)))
+    queue_point(db, set_line(after, member, identity, score, body_weight_kg(db, member, agent.started_at.timestamp())))
     said = announcement(agent, overrides, member, identity, score, at=at)
     queue_announcement(db, Outgoing.HUB_SETS, said.to_json().decode())
     return EditOutcome(change.set_id, duplicate=False, changes=changes, announcement=said)

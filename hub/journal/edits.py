@@ -8,21 +8,23 @@ the set with people's corrections (corrections.py): a claim keeps a corrected ex
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from replens.contract import IdentitySource, SetAttribution, SetEvent
-from replens.hub.journal import personal_records
-from replens.hub.journal.body import body_weight_kg
+from replens.hub.journal import body, personal_records
 from replens.hub.journal.corrections import UnknownSetError, announcement, overrides_of, shown, unknown_set
 from replens.hub.journal.member_units import forget_member_unit
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_point
 from replens.hub.journal.reads import sets_by_id
 from replens.hub.journal.records import RecordedSet
 from replens.hub.storage.points import set_line
+from replens.strength import BODYWEIGHT_EXERCISES
 
-__all__ = ["CLAIM_SCORE", "Forgotten", "TakenError", "UnknownSetError", "attribute", "claim", "forget_member"]
+__all__ = ["CLAIM_SCORE", "Forgotten", "TakenError", "UnknownSetError", "attribute", "claim", "forget_member",
+           "reweigh"]
 
 CLAIM_SCORE = 1.0
 """A person said so."""
@@ -89,16 +91,38 @@ def forget_member(db: sqlite3.Connection, member: str) -> Forgotten:
     db.execute("DELETE FROM announcements WHERE topic_kind = ? AND json_extract(payload, '$.member') = ?",
                (Outgoing.HUB_SETS.value, member))
     personal_records.forget(db, member)
-    db.execute("DELETE FROM body_weights WHERE member = ?", (member,))
+    body.forget(db, member)
     forget_member_unit(db, member)
     queue_announcement(db, Outgoing.PRESENCE, "")
     return Forgotten(visits=int(visits), sets=len(set_ids))
+
+
+def reweigh(db: sqlite3.Connection, member: str, since_ts: float) -> int:
+    """Rewrite the points and records of the member's bodyweight sets started since ``since_ts`` (-inf: all).
+
+    Each with the body weight of its day, after a body weight entry changed it. Returns how many sets.
+    """
+    exercises = sorted(e.value for e in BODYWEIGHT_EXERCISES)
+    rows = db.execute(
+        "SELECT payload, overrides, identity_source, identity_score FROM sets WHERE member = ? AND started_ts >= ? "
+        f"AND exercise IN ({', '.join('?' * len(exercises))}) ORDER BY started_ts",
+        (member, since_ts, *exercises)).fetchall()
+    for payload, stored, source, score in rows:
+        agent = SetEvent.model_validate_json(payload)
+        weighed = body.body_weight_kg(db, member, agent.started_at.timestamp())
+        queue_point(db, set_line(shown(agent, overrides_of(stored)), member,
+                                 IdentitySource(source) if source else None, score, weighed))
+    if rows:
+        for exercise in sorted(BODYWEIGHT_EXERCISES):
+            personal_records.rejudge_after(db, member, exercise, -math.inf)
+    return len(rows)
 
 
 def _rewrite(
     db: sqlite3.Connection, set_id: str, member: str | None, source: IdentitySource | None, score: float | None,
     *, claimed: bool, by: str | None,
 ) -> SetAttribution:
+    was, exercise = db.execute("SELECT member, exercise FROM sets WHERE set_id = ?", (set_id,)).fetchone()
     db.execute(
         "UPDATE sets SET member = ?, identity_source = ?, identity_score = ?, claimed = ?, claimed_by = ? "
         "WHERE set_id = ?",
@@ -106,8 +130,9 @@ def _rewrite(
     )
     payload, stored = db.execute("SELECT payload, overrides FROM sets WHERE set_id = ?", (set_id,)).fetchone()
     agent, overrides = SetEvent.model_validate_json(payload), overrides_of(stored)
-    queue_point(db, set_line(shown(agent, overrides), member, source, score, body_weight_kg(db, member)))
-    personal_records.judge(db, set_id)
+    weighed = body.body_weight_kg(db, member, agent.started_at.timestamp())
+    queue_point(db, set_line(shown(agent, overrides), member, source, score, weighed))
+    personal_records.judge_changed(db, set_id, was=[(was, exercise)])
     said = announcement(agent, overrides, member, source, score, at=datetime.now(UTC))
     queue_announcement(db, Outgoing.HUB_SETS, said.to_json().decode())
     return said

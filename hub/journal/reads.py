@@ -10,17 +10,28 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from replens.contract import Appearance, Exercise, IdentitySource, LoadUnit, SetPhase, VisitRole, utc_from_unix
+from replens.contract import (
+    Appearance,
+    Exercise,
+    IdentitySource,
+    LoadUnit,
+    RecordKind,
+    SetPhase,
+    VisitRole,
+    utc_from_unix,
+)
 from replens.contract.edits import EditVia
 from replens.contract.events import SetField
 from replens.errors import TransientError
-from replens.hub.journal.body import body_weight_kg
+from replens.hub.journal import profiles
+from replens.hub.journal.body import body_weight_kg, weighed_set_sql
 from replens.hub.journal.member_units import member_unit, members_in_pounds
+from replens.hub.journal.profiles import ExerciseProfile
 from replens.hub.journal.records import RecordedRep, RecordedSet, RepMeans, SetEditRecord, Visit
 
 BUSY_TIMEOUT_MS = 10_000
@@ -31,7 +42,7 @@ _SET = (
     "COALESCE(json_extract(overrides, '$.weight_kg'), json_extract(payload, '$.weight_kg')), member, "
     "identity_source, identity_score, claimed, appearance, json_extract(payload, '$.exercise'), "
     "json_extract(payload, '$.exercise_confidence'), overrides, json_extract(payload, '$.reps'), "
-    "json_extract(payload, '$.weight_kg') FROM sets"
+    f"json_extract(payload, '$.weight_kg'), {weighed_set_sql('sets')} FROM sets"
 )
 _VISIT = "visit_id, agent_id, camera, role, member, score, frames, started_at, seen_at, ended_at, appearance"
 _IN_CHUNK = 500  # ids per IN (...) list: SQLite's limit on host parameters is far above this
@@ -56,6 +67,26 @@ def sets_by_id(db: sqlite3.Connection, set_ids: Iterable[str]) -> list[RecordedS
         if row is not None:
             found.append(_to_set(row))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Strength:
+    """A member's estimates at one exercise: the best_e1rm record's value and the latest profile, if any."""
+
+    exercise: Exercise
+    best_e1rm_kg: float | None
+    profile: ExerciseProfile | None
+
+
+def member_strength(db: sqlite3.Connection, member: str) -> list[Strength]:
+    """Newest first: exercises with a profile by their latest profiled set, then the others by name."""
+    best = {Exercise(e): float(v) for e, v in db.execute(
+        "SELECT exercise, max(value) FROM personal_records WHERE member = ? AND kind = ? GROUP BY exercise",
+        (member, RecordKind.BEST_E1RM.value))}
+    fitted = profiles.latest(db, member)
+    found = [Strength(p.exercise, best.get(p.exercise), p) for p in fitted]
+    have = {p.exercise for p in fitted}
+    return found + [Strength(e, kg, None) for e, kg in sorted(best.items()) if e not in have]
 
 
 def with_reps(db: sqlite3.Connection, sets: list[RecordedSet]) -> list[RecordedSet]:
@@ -195,6 +226,10 @@ class JournalReader:
     def members_in_pounds(self) -> set[str]:
         return self._read(members_in_pounds)
 
+    def member_strength(self, member: str) -> list[Strength]:
+        """Per exercise with a known load: the best Epley e1RM and the current load-velocity profile."""
+        return self._read(lambda db: member_strength(db, member))
+
     def member_last_seen(self, member: str) -> datetime | None:
         """When a camera last saw the member's face."""
         (seen,) = self._read(lambda db: db.execute("SELECT MAX(seen_at) FROM visits WHERE member = ?",
@@ -231,7 +266,7 @@ class JournalReader:
 
 def _to_set(row: tuple[Any, ...]) -> RecordedSet:
     (set_id, agent_id, station, exercise, reps, phase, started, ended, weight, member, source, score, claimed,
-     appearance, recognised, confidence, overrides, counted, agent_weight) = row
+     appearance, recognised, confidence, overrides, counted, agent_weight, body_weight) = row
     return RecordedSet(
         set_id=set_id, agent_id=agent_id, station=station, exercise=Exercise(exercise), reps=int(reps),
         phase=SetPhase(phase), started_at=datetime.fromisoformat(started),
@@ -243,6 +278,7 @@ def _to_set(row: tuple[Any, ...]) -> RecordedSet:
         edited=frozenset(SetField(f) for f in json.loads(overrides)) if overrides else frozenset(),
         counted_reps=None if counted is None else int(counted),
         agent_weight_kg=None if agent_weight is None else float(agent_weight),
+        body_weight_kg=None if body_weight is None else float(body_weight),
     )
 
 

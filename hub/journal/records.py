@@ -13,6 +13,7 @@ from replens.contract import Appearance, Exercise, IdentitySource, SetPhase, Vis
 from replens.contract.edits import EditVia
 from replens.contract.events import SetField
 from replens.metrics import velocity_loss_pct
+from replens.strength import lifted_kg
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +67,22 @@ class RecordedSet:
     """What the agent counted (``reps`` is a person's correction when ``edited`` says so)."""
     agent_weight_kg: float | None = None
     """The load the agent's event carried (``weight_kg`` is the effective one)."""
+    body_weight_kg: float | None = None
+    """The member's body weight on the set's day, for bodyweight exercises only (None otherwise or unknown)."""
 
     @property
     def ended(self) -> bool:
         return self.phase is SetPhase.END
 
     @property
+    def lifted_kg(self) -> float | None:
+        """What the set moved: body weight plus ``weight_kg`` for bodyweight exercises (strength.lifted_kg)."""
+        return lifted_kg(self.exercise, self.weight_kg, self.body_weight_kg)
+
+    @property
     def volume_kg(self) -> float | None:
-        return None if self.weight_kg is None else round(self.reps * self.weight_kg, 3)
+        lifted = self.lifted_kg
+        return None if lifted is None else round(self.reps * lifted, 3)
 
     @property
     def velocities(self) -> list[float]:

@@ -56,7 +56,9 @@ CREATE TABLE IF NOT EXISTS personal_records (
 );
 CREATE INDEX IF NOT EXISTS personal_records_member ON personal_records(member);
 CREATE TABLE IF NOT EXISTS profiles (set_id TEXT PRIMARY KEY, member TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS body_weights (member TEXT PRIMARY KEY, kg REAL NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS body_weight_log (
+    member TEXT NOT NULL, kg REAL NOT NULL, at REAL NOT NULL, PRIMARY KEY (member, at)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS member_settings (member TEXT PRIMARY KEY, unit TEXT NOT NULL, at REAL NOT NULL);
 """
 
@@ -73,6 +75,10 @@ COLUMNS_ADDED: dict[str, dict[str, str]] = {
     "reps": {"exercise": "TEXT"},  # the exercise tag of the rep's InfluxDB point
     "influx_outbox": {"op": "TEXT NOT NULL DEFAULT 'write'"},  # write: ``line`` is a point; delete: a PointKey
     "influx_rejected": {"op": "TEXT NOT NULL DEFAULT 'write'"},
+    # The fit the set's ``profile`` point carries, for Home Assistant's view; NULL in rows from before: the
+    # member's next set of the exercise fits again.
+    "profiles": {"exercise": "TEXT", "started_ts": "REAL", "r2": "REAL", "loads": "INTEGER", "e1rm_kg": "REAL",
+                 "refused": "TEXT"},
 }
 """Columns added after the first release, per table, in order; a fresh journal gets them the same way."""
 
@@ -86,7 +92,10 @@ the member's sets (bench/members_page.py measures both)."""
 
 
 def create_and_migrate(db: sqlite3.Connection) -> list[str]:
-    """Create missing tables, add missing columns, fill them in; returns the columns it added (``table.column``)."""
+    """Create missing tables, add missing columns, fill them in; returns what it did.
+
+    That is ``table.column`` for each column added and ``old → new`` for each table replaced.
+    """
     db.executescript(_TABLES)
     db.execute("BEGIN IMMEDIATE")  # before looking: another process may be migrating the same file
     try:
@@ -97,8 +106,10 @@ def create_and_migrate(db: sqlite3.Connection) -> list[str]:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {columns[name]}")
                 added.append(f"{table}.{name}")
         _fill(db, added)
+        added += _tables_replaced(db)
         db.execute("CREATE INDEX IF NOT EXISTS sets_started ON sets(started_ts)")
         db.execute("CREATE INDEX IF NOT EXISTS sets_member ON sets(member)")
+        db.execute("CREATE INDEX IF NOT EXISTS profiles_member ON profiles(member, exercise, started_ts)")
         for index, indexed in PAGE_INDEXES.items():
             db.execute(f"CREATE INDEX IF NOT EXISTS {index} ON sets({indexed})")
     except BaseException:
@@ -106,6 +117,17 @@ def create_and_migrate(db: sqlite3.Connection) -> list[str]:
         raise
     db.execute("COMMIT")
     return added
+
+
+def _tables_replaced(db: sqlite3.Connection) -> list[str]:
+    """Move rows from tables an earlier release had into the ones that replaced them; returns the tables moved."""
+    moved: list[str] = []
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'body_weights'").fetchone():
+        # One body weight per member (the latest) became a history: the latest is its first entry.
+        db.execute("INSERT OR IGNORE INTO body_weight_log(member, kg, at) SELECT member, kg, at FROM body_weights")
+        db.execute("DROP TABLE body_weights")
+        moved.append("body_weights → body_weight_log")
+    return moved
 
 
 def _fill(db: sqlite3.Connection, added: list[str]) -> None:

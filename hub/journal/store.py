@@ -9,6 +9,7 @@ for each other (busy timeout), and what the CLI queues the hub publishes.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from replens.contract import (
     RepEvent,
     SetAttribution,
     SetEvent,
+    SetField,
     SetPhase,
     Stats,
     VisitEvent,
@@ -33,7 +35,7 @@ from replens.errors import TransientError
 from replens.hub.journal import corrections, edits, personal_records
 from replens.hub.journal.body import body_weight_kg, set_body_weight
 from replens.hub.journal.corrections import EditOutcome
-from replens.hub.journal.edits import Forgotten
+from replens.hub.journal.edits import Forgotten, reweigh
 from replens.hub.journal.member_units import set_member_unit
 from replens.hub.journal.outgoing import Announcement, PointOp, pending_announcements, queue_delete, queue_point
 from replens.hub.journal.reads import JournalReader
@@ -89,7 +91,7 @@ class Journal(JournalReader):
         except sqlite3.Error as err:
             raise TransientError(f"journal {path}: cannot open: {err}") from err
         if added:
-            log.info("journal %s: added columns %s", path, ", ".join(added))
+            log.info("journal %s: migrated %s", path, ", ".join(added))
 
     def record(self, batch: Inbound) -> BatchResult:
         """Store a batch atomically; events already seen (same agent_id and seq) change nothing."""
@@ -169,13 +171,21 @@ class Journal(JournalReader):
         with self._lock, self._transaction():
             outcome = corrections.edit(self._db, change, via, at or datetime.now(UTC))
             if outcome.changed:
-                personal_records.judge(self._db, change.set_id)
+                was = [(outcome.announcement.member if outcome.announcement else None, str(c.old))
+                       for c in outcome.changes if c.field is SetField.EXERCISE]
+                personal_records.judge_changed(self._db, change.set_id, was=was)
             return outcome
 
-    def set_body_weight(self, member: str, kg: float) -> None:
-        """The member's body weight from now on: the load of their bodyweight exercises' later sets."""
+    def set_body_weight(self, member: str, kg: float, at: datetime | None = None) -> int:
+        """The member's body weight from ``at`` (default now): the load of their bodyweight sets from then on.
+
+        Sets already recorded that it weighs (those since ``at``, and for a member's first body weight also the
+        earlier ones, which had no load) get their points and records rewritten. Returns how many.
+        """
+        since = (at or datetime.now(UTC)).timestamp()
         with self._lock, self._transaction():
-            set_body_weight(self._db, member, kg)
+            first = set_body_weight(self._db, member, kg, since)
+            return reweigh(self._db, member, -math.inf if first else since)
 
     def set_member_unit(self, member: str, unit: LoadUnit) -> None:
         """The unit the member reads and types loads in from now on (the journal keeps kg regardless)."""
@@ -235,9 +245,10 @@ class Journal(JournalReader):
         if previous is not effective.exercise:  # a new set (reps may have come first), or the agent decided again
             corrections.retag(self._db, effective, previous)
         self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score,
-                                   body_weight_kg(self._db, member)))
+                                   body_weight_kg(self._db, member, event.started_at.timestamp())))
         if event.event is SetPhase.END:  # records and profiles are judged on ended sets; updates before cost nothing
-            personal_records.judge(self._db, event.set_id)
+            # Later sets too: a set delivered late (an agent's outbox after an outage) may take their records.
+            personal_records.judge_changed(self._db, event.set_id)
         return True
 
     def _apply_rep(self, event: RepEvent) -> None:

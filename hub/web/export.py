@@ -11,7 +11,7 @@ from datetime import datetime
 from replens.hub.journal import RecordedRep, RecordedSet
 
 SET_COLUMNS = ("set_id", "exercise", "recognised_exercise", "station", "set_started_at", "set_ended_at", "set_reps",
-               "weight_kg", "volume_kg", "identity_source")
+               "weight_kg", "lifted_kg", "volume_kg", "identity_source")
 REP_COLUMNS = ("rep", "rep_started_at", "rep_ended_at", "eccentric_s", "pause_s", "concentric_s", "rom_m",
                "mean_velocity_m_s")
 
@@ -24,7 +24,7 @@ def set_record(s: RecordedSet) -> dict[str, object]:
     return {"set_id": s.set_id, "exercise": s.exercise.value,
             "recognised_exercise": s.recognised_exercise.value if s.recognised_exercise else None,
             "station": s.station, "started_at": _iso(s.started_at), "ended_at": _iso(s.ended_at), "reps": s.reps,
-            "weight_kg": s.weight_kg, "volume_kg": s.volume_kg,
+            "weight_kg": s.weight_kg, "lifted_kg": s.lifted_kg, "volume_kg": s.volume_kg,
             "identity_source": s.identity_source.value if s.identity_source else None}
 
 

@@ -107,7 +107,7 @@ def history(sets: Sequence[tuple[RecordedSet, RepMeans]]) -> list[HistoryPoint]:
     points = []
     for day in sorted(by_day):
         theirs = by_day[day]
-        e1rms = [v for s, _ in theirs if (v := e1rm_kg(s.weight_kg, s.reps)) is not None]
+        e1rms = [v for s, _ in theirs if (v := e1rm_kg(s.lifted_kg, s.reps)) is not None]
         weighted = [(m.mean_velocity_m_s, m.velocity_reps) for _, m in theirs if m.mean_velocity_m_s is not None]
         counted = sum(k for _, k in weighted)
         roms = [100 * m.mean_rom_m for _, m in theirs if m.mean_rom_m is not None]
@@ -142,13 +142,13 @@ def records(sets: Sequence[RecordedSet]) -> list[Record]:
     for exercise in sorted(by_exercise):
         theirs = by_exercise[exercise]
         most = max(theirs, key=lambda s: (s.reps, s.started_at))
-        loaded = [s for s in theirs if s.weight_kg is not None]
-        heaviest = max(loaded, key=lambda s: (s.weight_kg or 0.0, s.reps)) if loaded else None
-        best = max(loaded, key=lambda s: e1rm_kg(s.weight_kg, s.reps) or 0.0) if loaded else None
+        loaded = [s for s in theirs if s.lifted_kg is not None]
+        heaviest = max(loaded, key=lambda s: (s.lifted_kg or 0.0, s.reps)) if loaded else None
+        best = max(loaded, key=lambda s: e1rm_kg(s.lifted_kg, s.reps) or 0.0) if loaded else None
         found.append(Record(
             exercise=exercise, most_reps=most.reps, most_reps_set=most.set_id,
-            heaviest_kg=heaviest.weight_kg if heaviest else None, heaviest_set=heaviest.set_id if heaviest else None,
-            best_e1rm_kg=e1rm_kg(best.weight_kg, best.reps) if best else None,
+            heaviest_kg=heaviest.lifted_kg if heaviest else None, heaviest_set=heaviest.set_id if heaviest else None,
+            best_e1rm_kg=e1rm_kg(best.lifted_kg, best.reps) if best else None,
             best_e1rm_set=best.set_id if best else None,
         ))
     return found

@@ -41,7 +41,7 @@ def sets_table(sets: Sequence[RecordedSet], unit: LoadUnit, *, link: bool = True
         name = f'<a href="{set_link(s)}">{e(label(s.exercise))}</a>' if link else e(label(s.exercise))
         at = s.started_at.astimezone().strftime("%H:%M") if time_only else when(s.started_at)
         rows.append(f"<tr><td>{e(at)}</td><td>{name}</td><td class=n>{s.reps}</td>"
-                    f"<td class=n>{e(load(s.weight_kg, unit))}</td><td class=n>{e(load(s.volume_kg, unit))}</td></tr>")
+                    f"<td class=n>{e(load(s.lifted_kg, unit))}</td><td class=n>{e(load(s.volume_kg, unit))}</td></tr>")
     return ('<table><tr><th>When</th><th>Exercise</th><th class=n>Reps</th><th class=n>Load</th>'
             f"<th class=n>Volume</th></tr>{''.join(rows)}</table>")
 
@@ -106,8 +106,8 @@ def _rep_rows(s: RecordedSet) -> str:
 def set_page(s: RecordedSet, trail: Sequence[SetEditRecord], edit_form: str, csrf: str,
              unit: LoadUnit = LoadUnit.KG) -> str:
     facts = [("When", when(s.started_at)), ("Station", s.station), ("Reps", str(s.reps)),
-             ("Load", load(s.weight_kg, unit)), ("Volume", load(s.volume_kg, unit)),
-             ("e1RM", load(e1rm_kg(s.weight_kg, s.reps), unit))]
+             ("Load", load(s.lifted_kg, unit)), ("Volume", load(s.volume_kg, unit)),
+             ("e1RM", load(e1rm_kg(s.lifted_kg, s.reps), unit))]
     if (rom := rom_cm(s)) is not None:
         facts.append(("Mean ROM", f"{rom:g} cm"))
     if s.mean_velocity_m_s is not None:

@@ -157,6 +157,10 @@ MEMBER_ENTITIES: tuple[EntityDescription, ...] = (
         device_class="weight", state_class="total_increasing", unit="kg",
     ),
     EntityDescription(
+        "volume_week", Platform.SENSOR, "volume this week", Source.MEMBER_STATE, "{{ value_json.volume_week_kg }}",
+        device_class="weight", state_class="total_increasing", unit="kg",
+    ),
+    EntityDescription(
         "last_exercise", Platform.SENSOR, "last exercise", Source.MEMBER_STATE,
         "{{ value_json.last_exercise or 'None' }}", icon="mdi:weight-lifter",
     ),
@@ -175,6 +179,12 @@ MEMBER_ENTITIES: tuple[EntityDescription, ...] = (
     ),
     EntityDescription(
         "personal_record", Platform.EVENT, "personal record", Source.PERSONAL_RECORD, icon="mdi:trophy",
+    ),
+    EntityDescription(
+        "velocity_e1rm", Platform.SENSOR, "velocity e1RM", Source.MEMBER_STATE,
+        "{{ value_json.velocity_e1rm.velocity_e1rm_kg if value_json.velocity_e1rm else 'None' }}",
+        device_class="weight", state_class="measurement", unit="kg", icon="mdi:speedometer",
+        attributes_template="{{ (value_json.velocity_e1rm or {}) | tojson }}",
     ),
     EntityDescription(
         "body_weight", Platform.NUMBER, "body weight", Source.MEMBER_STATE,

@@ -188,6 +188,7 @@ def set_member(config: RepLensConfig, name: str, body_weight: float | None, unit
 
     ``unit`` becomes the member's unit and is the unit ``body_weight`` is given in; without it, the body weight is
     read in the member's unit as it was (kg unless they chose lb), so a member in lb never gets 180 kg by mistake.
+    The body weight weighs their bodyweight sets from now on; a member's first one weighs the earlier ones too.
     """
     from replens.contract import LoadUnit
     from replens.hub.journal import Journal
@@ -204,8 +205,7 @@ def set_member(config: RepLensConfig, name: str, body_weight: float | None, unit
         kg = None if body_weight is None else _checked_body_weight(body_weight, chosen)
         if unit is not None:
             journal.set_member_unit(found.id, chosen)
-        if kg is not None:
-            journal.set_body_weight(found.id, kg)
+        reweighed = 0 if kg is None else journal.set_body_weight(found.id, kg)
     finally:
         journal.close()
     if unit is not None:
@@ -213,6 +213,9 @@ def set_member(config: RepLensConfig, name: str, body_weight: float | None, unit
     if kg is not None:
         print(f"{found.name}: body weight {body_weight:g} {chosen} ({kg:g} kg), for push-ups, pull-ups and dips "
               "from now on")
+    if reweighed:
+        print(f"  it also weighs {reweighed} bodyweight sets already recorded (a first body weight weighs the earlier "
+              "ones too)")
     return 0
 
 

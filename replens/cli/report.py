@@ -75,14 +75,14 @@ def strength_lines(sets: list[RecordedSet], unit: LoadUnit = LoadUnit.KG) -> lis
     lines = []
     for exercise in sorted({s.exercise for s in sets}):
         mine = [s for s in sets if s.exercise == exercise and s.ended]
-        loaded = [s for s in mine if s.weight_kg is not None]
+        loaded = [s for s in mine if s.lifted_kg is not None]
         if not loaded:
             lines.append(f"{exercise}: {len(mine)} sets, load not recorded")
             continue
         volume = sum(s.volume_kg or 0.0 for s in loaded)
-        best = max((e for s in loaded if s.weight_kg is not None and (e := epley_kg(s.weight_kg, s.reps))),
+        best = max((e for s in loaded if s.lifted_kg is not None and (e := epley_kg(s.lifted_kg, s.reps))),
                    default=None)
-        points = [LoadVelocity(s.weight_kg, max(s.velocities)) for s in loaded if s.weight_kg and s.velocities]
+        points = [LoadVelocity(s.lifted_kg, max(s.velocities)) for s in loaded if s.lifted_kg and s.velocities]
         estimate = velocity_e1rm(exercise, points)
         fit = f", R² {estimate.profile.r2:.2f} over {estimate.profile.distinct_loads} loads" if estimate.profile else ""
         by_velocity = (shown_load(estimate.e1rm_kg, unit) if estimate.e1rm_kg is not None

@@ -80,7 +80,7 @@ def _per_day(ax: Axes, sets: list[RecordedSet], days: list[date], colours: dict[
 
 def _volume(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str], unit: LoadUnit) -> None:
     """Load × reps per exercise where loads are known (in ``unit``), else reps."""
-    loaded = any(s.weight_kg is not None for s in sets)
+    loaded = any(s.lifted_kg is not None for s in sets)
     totals = [from_kg(sum(s.volume_kg or 0.0 for s in sets if s.exercise == e), unit) if loaded
               else sum(s.reps for s in sets if s.exercise == e) for e in exercises]
     minutes = [sum(s.under_tension_s for s in sets if s.exercise == e) / 60 for e in exercises]
@@ -137,7 +137,7 @@ def _summary(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: d
         reps = [r for s in mine for r in s.rep_details]
         speeds = [v for s in mine if (v := s.mean_velocity_m_s) is not None]
         losses = [v for s in mine if (v := s.velocity_loss_pct) is not None]
-        e1rms = [e for s in mine if s.weight_kg is not None and (e := epley_kg(s.weight_kg, s.reps)) is not None]
+        e1rms = [e for s in mine if s.lifted_kg is not None and (e := epley_kg(s.lifted_kg, s.reps)) is not None]
         rows.append([
             exercise.replace("_", " "), str(len(mine)), str(sum(s.reps for s in mine)),
             f"{max(s.reps for s in mine)} reps",

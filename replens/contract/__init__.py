@@ -43,6 +43,7 @@ from replens.contract.views import (
     SetCompleted,
     StationCommand,
     StationCommandKind,
+    StrengthEstimate,
 )
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "StationCommandKind",
     "StationState",
     "Stats",
+    "StrengthEstimate",
     "Topics",
     "VisitEvent",
     "VisitRole",

@@ -80,7 +80,8 @@ class LastSet(WireModel):
     exercise: Exercise
     reps: Count
     weight_kg: WeightKg | None = None
-    volume_kg: Volume | None = Field(default=None, description="reps × weight_kg; null when the weight is unknown.")
+    volume_kg: Volume | None = Field(default=None, description="reps × the load lifted (body weight plus weight_kg "
+                                     "for bodyweight exercises); null when it is unknown.")
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = Field(default=None, description="Null while the set is under way.")
     member: Id | None = None
@@ -100,6 +101,21 @@ class SetCompleted(LastSet):
     event_type: Literal["set_completed"] = "set_completed"
 
 
+class StrengthEstimate(WireModel):
+    """A member's estimated one-repetition maximum at one exercise (docs/load.md has the formulas)."""
+
+    exercise: Exercise
+    best_e1rm_kg: WeightKg | None = Field(
+        default=None, description="The best Epley estimate of any of their sets (the best_e1rm record).")
+    velocity_e1rm_kg: WeightKg | None = Field(
+        default=None, description="From their load-velocity profile at the lift's minimal velocity threshold, as "
+                                  "fitted at their latest set of it; null when refused or not fitted.")
+    velocity_r2: Fraction | None = Field(default=None, description="The profile's R²; null: no profile (< 3 loads).")
+    velocity_loads: Count | None = Field(default=None, description="Distinct loads in the profile.")
+    velocity_refused: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        default=None, description="Why there is no velocity-based estimate (poor_fit, too_few_loads, ...).")
+
+
 class MemberState(WireModel):
     """Topic ``<prefix>/member/<member_id>/state``, retained: one member's day so far (hub local time)."""
 
@@ -107,13 +123,19 @@ class MemberState(WireModel):
     name: Name
     reps_today: Count
     sets_today: Count
-    volume_today_kg: Volume = Field(description="Sum of reps × weight_kg of today's sets; 0 where no weight is known.")
+    volume_today_kg: Volume = Field(description="Sum of reps × the load lifted of today's sets (body weight plus "
+                                                "weight_kg for bodyweight exercises); 0 where no load is known.")
+    volume_week_kg: Volume = Field(default=0.0, description="The same for this week's sets (since Monday 00:00).")
     last_exercise: Exercise | None = None
     last_set: LastSet | None = None
     last_seen: AwareDatetime | None = Field(default=None, description="Latest face at a camera or set, any day.")
     present: bool
     body_weight_kg: float | None = Field(
         default=None, description="The member's body weight (the load of their bodyweight exercises); null: unknown.")
+    strength: list[StrengthEstimate] = Field(
+        default_factory=list, description="Per exercise they lifted a known load at, the latest first.")
+    velocity_e1rm: StrengthEstimate | None = Field(
+        default=None, description="The latest exercise with a velocity-based estimate (Home Assistant's sensor).")
 
 
 class EnrolCommand(WireModel):

@@ -79,6 +79,14 @@ asyncio.run(main(*sys.argv[1:]))
 """Run by Home Assistant's own Python, which has aiohttp (RepLens' virtualenv has no websocket client)."""
 
 
+def number(state: str | None) -> float | None:
+    """A numeric entity's state as a number; None while it is "unknown", "unavailable" or missing (not yet)."""
+    try:
+        return float(state) if state is not None else None
+    except ValueError:
+        return None
+
+
 @functools.cache
 def ha_version() -> tuple[int, ...]:
     if not HASS.exists():
@@ -89,7 +97,7 @@ def ha_version() -> tuple[int, ...]:
     return tuple(int(n) for n in found.groups())
 
 
-ENTITIES = 1 + 3 + 13 + 8
+ENTITIES = 1 + 3 + 13 + 10
 """Discovered entities of the test gym: the hub 1, the agent 3, its one station 13, its one member 7."""
 
 
@@ -298,9 +306,10 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                     f"select.{STATION}_last_set_member", f"select.{STATION}_correct_exercise",
                     f"number.{STATION}_load", f"number.{STATION}_correct_load", f"number.{STATION}_correct_reps",
                     f"event.{member}_personal_record", f"sensor.{member}_reps_today",
-                    f"sensor.{member}_volume_today", f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
+                    f"sensor.{member}_volume_today", f"sensor.{member}_volume_week",
+                    f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
                     f"sensor.{member}_last_seen", f"binary_sensor.{member}_present", f"number.{member}_body_weight",
-                    "binary_sensor.replens_hub_status"]
+                    f"sensor.{member}_velocity_e1rm", "binary_sensor.replens_hub_status"]
         wait_until(lambda: set(expected) <= set(hass.states()), 60, 0.5,
                    f"entities missing: {sorted(set(expected) - set(hass.states()))}")
         print(f"entities after {time.monotonic() - began:.1f} s")
@@ -324,7 +333,7 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         # The first set of the clip (6 reps) ends: last set, the event entity, the select's value.
         wait_until(lambda: hass.state(f"sensor.{STATION}_last_set_reps") == "6", 40, 0.5, "the first set's end")
         assert hass.state(f"sensor.{STATION}_last_set_exercise") == "lat_pulldown"
-        assert float(hass.state(f"sensor.{STATION}_last_set_weight") or "nan") == 40.0
+        assert number(hass.state(f"sensor.{STATION}_last_set_weight")) == 40.0
         event = hass.states()[f"event.{STATION}_set_completed"]
         wait_until(lambda: hass.states()[f"event.{STATION}_set_completed"]["attributes"].get("event_type")
                    == "set_completed", 10, 0.5, "the set_completed event")
@@ -333,7 +342,7 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         # Ann was the only member present: the hub attributed the set to her.
         wait_until(lambda: hass.state(f"select.{STATION}_last_set_member") == "Ann", 10, 0.5, "attributed to Ann")
         wait_until(lambda: hass.state(f"sensor.{member}_reps_today") == "6", 10, 0.5, "Ann's reps today")
-        assert float(hass.state(f"sensor.{member}_volume_today") or "nan") == 240.0
+        assert number(hass.state(f"sensor.{member}_volume_today")) == 240.0
         assert hass.state(f"sensor.{member}_last_exercise") == "lat_pulldown"
 
         # Commands from Home Assistant: the select claims the last set for nobody, then for Ann again.
@@ -370,10 +379,10 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         # correction numbers change the last set's load and reps.
         hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{STATION}_load", "value": 45})
         wait_until(lambda: agent.stations[0].load_kg == 45.0, 10, 0.5, "the agent's load")
-        wait_until(lambda: float(hass.state(f"number.{STATION}_load") or "nan") == 45.0, 10, 0.5, "the load echoed")
+        wait_until(lambda: number(hass.state(f"number.{STATION}_load")) == 45.0, 10, 0.5, "the load echoed")
         hass.api("POST", "/api/services/number/set_value",
                  {"entity_id": f"number.{STATION}_correct_load", "value": 42.5})
-        wait_until(lambda: float(hass.state(f"sensor.{STATION}_last_set_weight") or "nan") == 42.5, 10, 0.5,
+        wait_until(lambda: number(hass.state(f"sensor.{STATION}_last_set_weight")) == 42.5, 10, 0.5,
                    "the last set's load corrected")
         hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{STATION}_correct_reps", "value": 7})
         wait_until(lambda: hass.state(f"sensor.{STATION}_last_set_reps") == "7", 10, 0.5, "its reps corrected")
@@ -382,8 +391,10 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         assert hass.state(f"number.{member}_body_weight") == "unknown"
         hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{member}_body_weight", "value": 72.5})
         wait_until(lambda: journal_body_weight(config, ann.id) == 72.5, 10, 0.5, "the body weight in the journal")
-        wait_until(lambda: float(hass.state(f"number.{member}_body_weight") or "nan") == 72.5, 10, 0.5,
+        wait_until(lambda: number(hass.state(f"number.{member}_body_weight")) == 72.5, 10, 0.5,
                    "the body weight shown")
+        # No bar velocity at a weight stack: no load-velocity profile, so the velocity e1RM stays unknown.
+        assert hass.state(f"sensor.{member}_velocity_e1rm") == "unknown"
 
         # Ann reads her loads in pounds: the hub re-publishes her discovery config, her state keeps kg.
         assert main(["members", "set", "Ann", "--unit", "lb", "--config", str(path)]) == 0

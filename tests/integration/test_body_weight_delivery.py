@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from replens.contract import Exercise, SetEvent, SetPhase, set_id_for
+from replens.contract import Exercise, RepEvent, SetEvent, SetPhase, set_id_for
 from replens.hub.journal import JournalReader
 from replens.hub.runner import HubThread
 from replens.members import MembersStore
@@ -87,8 +87,59 @@ def test_body_weight_from_home_assistant_weighs_the_next_push_ups(tmp_path, mosq
         drained(hub)
         assert lifted(influx_db, set_id) == [(10.0, 91.5)]  # body weight 81.5 plus 10 kg added
         assert state().get("body_weight_kg") == 81.5
+        wait_for(lambda: (state().get("last_set") or {}).get("set_id") == set_id, 10, "the set in the member's state")
+        assert state()["last_set"]["volume_kg"] == 1098.0  # 12 × 91.5 kg, as in InfluxDB
         print(f"\n[body weight] {set_id}: (weight_kg, lifted_kg) {lifted(influx_db, set_id)}, "
               f"refused {hub.counters.counts['edits_rejected']}")
+    finally:
+        hub_thread.stop()
+        wire.close()
+        watcher.close()
+
+
+def bench_set(began: datetime, member: str, kg: float, velocities: list[float]) -> list[RepEvent | SetEvent]:
+    """A bench set as the agent sends it: reps with their mean bar velocity, then the end with the station's load."""
+    set_id = set_id_for(AGENT_ID, "bench", began.timestamp())
+    seq = int(began.timestamp() * 1000)
+    common: dict[str, Any] = {"agent_id": AGENT_ID, "set_id": set_id, "station": "bench",
+                              "exercise": Exercise.BENCH_PRESS}
+    reps: list[RepEvent | SetEvent] = [
+        RepEvent(seq=seq + i, index=i, started_at=began + timedelta(seconds=3 * i),
+                 turned_at=began + timedelta(seconds=3 * i + 1), ended_at=began + timedelta(seconds=3 * i + 2),
+                 concentric_s=1, eccentric_s=1, rom=0.4, mean_velocity_m_s=v, confidence=1, **common)
+        for i, v in enumerate(velocities, start=1)]
+    return [*reps, SetEvent(seq=seq + 99, event=SetPhase.END, reps=len(velocities), started_at=began,
+                            ended_at=began + timedelta(seconds=30), weight_kg=kg, member=member, **common)]
+
+
+def test_the_velocity_e1rm_reaches_home_assistant(tmp_path, mosquitto, influx_db) -> None:
+    """Three bench loads with bar velocities: the member's sensor shows the load at 0.16 m/s on their profile."""
+    _, config = write_config(tmp_path, mosquitto, influx_db, extra={"homeassistant": {
+        "republish_delay_max_s": 0.2, "refresh_s": 1, "discovery_format": "component"}})
+    topics, node = config.mqtt.topics, config.mqtt.prefix
+    with MembersStore(config.members_db()) as members:
+        ann = members.add("Ann Lee", [face()], consent=True).id
+    watcher = Watcher(mosquitto, "homeassistant/#", f"{topics.prefix}/#")
+    wire = Wire(mosquitto, topics)
+    hub_thread = HubThread(config)
+    hub_thread.start()
+    try:
+        sensor_topic = f"homeassistant/sensor/{node}/member_{ann}_velocity_e1rm/config"
+        wait_for(lambda: bool(watcher.latest(sensor_topic)), 10, "the velocity e1RM sensor's discovery")
+        sensor = watcher.json(sensor_topic)
+        assert sensor is not None and sensor["state_topic"] == topics.member_state(ann)
+        state = lambda: watcher.json(topics.member_state(ann)) or {}  # noqa: E731
+        began = (datetime.now(UTC) - timedelta(minutes=30)).replace(microsecond=0)
+        for minute, (kg, velocities) in enumerate([(40.0, [1.0, 0.95]), (60.0, [0.76, 0.7]), (80.0, [0.52, 0.45])]):
+            for event in bench_set(began + timedelta(minutes=5 * minute), ann, kg, velocities):
+                wire.send(topics.agent_events(AGENT_ID, "reps" if isinstance(event, RepEvent) else "sets"), event)
+        wait_for(lambda: state().get("velocity_e1rm") is not None, 15, "the velocity e1RM in the member's state")
+        estimate = state()["velocity_e1rm"]
+        # Fastest reps 1.0, 0.76 and 0.52 m/s at 40, 60 and 80 kg: 0.16 m/s (the bench MVT) at 110 kg, R² 1.
+        assert (estimate["exercise"], estimate["velocity_e1rm_kg"], estimate["velocity_r2"],
+                estimate["velocity_loads"]) == ("bench_press", 110.0, 1.0, 3)
+        assert estimate["best_e1rm_kg"] == 85.3  # Epley: 80 kg × (1 + 2/30)
+        print(f"\n[velocity e1RM] {estimate}")
     finally:
         hub_thread.stop()
         wire.close()

@@ -131,7 +131,8 @@ def station_topics(node: str, station: str) -> set[str]:
 
 
 def member_topics(node: str, member: str) -> set[str]:
-    keys = {"sensor": ["reps_today", "volume_today", "last_exercise", "last_set", "last_seen"],
+    keys = {"sensor": ["reps_today", "volume_today", "volume_week", "last_exercise", "last_set", "last_seen",
+                       "velocity_e1rm"],
             "binary_sensor": ["present"], "event": ["personal_record"], "number": ["body_weight"]}
     return {f"homeassistant/{p}/{node}/member_{member}_{k}/config" for p, ks in keys.items() for k in ks}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from replens.cli.main import main
 from replens.config import load_config
-from replens.contract import Exercise, SetEvent, SetPhase
+from replens.contract import EditVia, Exercise, SetEdit, SetEvent, SetPhase
 from replens.hub.journal import Inbound, Journal
 from replens.members import MembersStore
 
@@ -117,4 +118,61 @@ def test_a_unit_other_than_kg_or_lb_is_refused_and_changes_nothing(gym: tuple[Pa
     assert "argument --unit: invalid choice: 'st'" in capsys.readouterr().err
     journal = Journal(load_config(config, env={}).journal_path())
     assert (journal.member_unit(ann), journal.member_body_weight(ann)) == ("kg", None)
+    journal.close()
+
+
+def test_each_set_is_weighed_with_the_body_weight_of_its_day(gym: tuple[Path, str]) -> None:
+    config, ann = gym
+    journal = Journal(load_config(config, env={}).journal_path())
+    journal.set_body_weight(ann, 80.0, at=START)
+    journal.record(Inbound(events=[pull_ups(1, ann, None)]))
+    journal.set_body_weight(ann, 85.0, at=START + timedelta(days=7))  # a week later
+    journal.record(Inbound(events=[pull_ups(2 * 7 * 24 * 12, ann, None)]))  # two weeks later
+    assert [f["lifted_kg"] for f in set_fields(journal)] == ["80.0", "85.0"]
+    journal.edit(SetEdit(edit_id="e1", set_id="a1.bar.1", reps=9), EditVia.CLI)  # corrected today
+    (edited,) = set_fields(journal)
+    assert (edited["reps"], edited["lifted_kg"], edited["volume_kg"]) == ("9i", "80.0", "720.0")  # its own day's
+    journal.close()
+
+
+def test_a_first_body_weight_weighs_the_earlier_sets(gym: tuple[Path, str]) -> None:
+    config, ann = gym
+    journal = Journal(load_config(config, env={}).journal_path())
+    journal.record(Inbound(events=[pull_ups(1, ann, None), pull_ups(2, ann, 5.0, reps=6)]))
+    assert all("lifted_kg" not in f for f in set_fields(journal))
+    journal.pending_announcements(100)
+    assert journal.set_body_weight(ann, 75.0) == 2
+    kinds = sorted(p.line.split(",kind=")[1].split(",")[0] for p in journal.pending_points(1000)
+                   if p.line.startswith("record,"))
+    assert kinds == ["best_e1rm", "best_e1rm", "heaviest_load", "heaviest_load"]
+    assert [(f["lifted_kg"], f["volume_kg"]) for f in set_fields(journal)] == [("75.0", "600.0"), ("80.0", "480.0")]
+    records = [json.loads(a.payload) for a in journal.pending_announcements(100) if a.kind.value == "personal_record"]
+    assert records == []  # records found in the past are history: kept, not announced
+    assert journal.set_body_weight(ann, 76.0) == 0  # not the first: earlier sets keep theirs
+    assert set_fields(journal) == []
+    journal.close()
+
+
+def test_an_old_journal_keeps_its_body_weights(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the table of the release before body weight history
+        db.execute("CREATE TABLE body_weights (member TEXT PRIMARY KEY, kg REAL NOT NULL, at REAL NOT NULL)")
+        db.execute("INSERT INTO body_weights VALUES ('m1', 81.5, 1000.0)")
+    db.close()
+    journal = Journal(path)
+    assert journal.member_body_weight("m1") == 81.5
+    journal.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'body_weights'").fetchall() == []
+    db.close()
+
+
+def test_a_body_weight_entered_for_an_earlier_day_reweighs_the_sets_since(gym: tuple[Path, str]) -> None:
+    config, ann = gym
+    journal = Journal(load_config(config, env={}).journal_path())
+    journal.set_body_weight(ann, 80.0, at=START)
+    journal.record(Inbound(events=[pull_ups(1, ann, None), pull_ups(12 * 24 * 3, ann, None)]))  # 3 days later
+    set_fields(journal)
+    assert journal.set_body_weight(ann, 78.0, at=START + timedelta(days=1)) == 1  # weighed the day before the 2nd
+    assert [f["lifted_kg"] for f in set_fields(journal)] == ["78.0"]
     journal.close()

@@ -16,6 +16,7 @@ from replens.contract import (
     StationCommandKind,
     Topics,
 )
+from replens.integrations.homeassistant.commands import MEMBER_KG
 from replens.integrations.homeassistant.discovery import (
     DiscoveryContext,
     all_configs,
@@ -25,6 +26,7 @@ from replens.integrations.homeassistant.discovery import (
     station_configs,
     with_removed,
 )
+from replens.integrations.homeassistant.entities import MEMBER_ENTITIES
 
 CTX = DiscoveryContext(Topics("replens"), "homeassistant", "1.2.3", "https://example.org/replens")
 ORIGIN = {"name": "RepLens", "sw_version": "1.2.3", "support_url": "https://example.org/replens"}
@@ -129,6 +131,9 @@ EXPECTED_MEMBER = {
     "homeassistant/sensor/replens/member_m3f9a0c21be_volume_today/config": member(
         "sensor", "volume_today", "Volume today", value_template="{{ value_json.volume_today_kg }}",
         device_class="weight", state_class="total_increasing", unit_of_measurement="kg"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_volume_week/config": member(
+        "sensor", "volume_week", "Volume this week", value_template="{{ value_json.volume_week_kg }}",
+        device_class="weight", state_class="total_increasing", unit_of_measurement="kg"),
     "homeassistant/sensor/replens/member_m3f9a0c21be_last_exercise/config": member(
         "sensor", "last_exercise", "Last exercise", value_template="{{ value_json.last_exercise or 'None' }}",
         icon="mdi:weight-lifter"),
@@ -147,6 +152,12 @@ EXPECTED_MEMBER = {
     "homeassistant/event/replens/member_m3f9a0c21be_personal_record/config": member(
         "event", "personal_record", "Personal record", icon="mdi:trophy", event_types=["personal_record"],
         state_topic="replens/member/m3f9a0c21be/personal_record"),
+    "homeassistant/sensor/replens/member_m3f9a0c21be_velocity_e1rm/config": member(
+        "sensor", "velocity_e1rm", "Velocity e1RM", device_class="weight", state_class="measurement",
+        unit_of_measurement="kg", icon="mdi:speedometer",
+        value_template="{{ value_json.velocity_e1rm.velocity_e1rm_kg if value_json.velocity_e1rm else 'None' }}",
+        json_attributes_topic="replens/member/m3f9a0c21be/state",
+        json_attributes_template="{{ (value_json.velocity_e1rm or {}) | tojson }}"),
     "homeassistant/number/replens/member_m3f9a0c21be_body_weight/config": member(
         "number", "body_weight", "Body weight", device_class="weight", unit_of_measurement="kg", icon="mdi:human",
         value_template="{{ value_json.body_weight_kg if value_json.body_weight_kg is not none else 'None' }}",
@@ -171,7 +182,7 @@ def test_payloads_are_sorted_compact_json() -> None:
         assert topic.endswith("/config") and parsed["unique_id"].startswith("replens_")
     reps = "homeassistant/sensor/replens/rack_1_bench_reps/config"
     assert configs[reps] == encode(EXPECTED_STATION[reps])
-    assert len(configs) == 1 + 3 + 13 + 8  # hub status, agent diagnostics, station, member
+    assert len(configs) == 1 + 3 + 13 + 10  # hub status, agent diagnostics, station, member
     diagnostics = [json.loads(p) for t, p in configs.items() if "/rack_1_fps/" in t]
     assert diagnostics[0]["entity_category"] == "diagnostic" and diagnostics[0]["enabled_by_default"] is False
 
@@ -233,21 +244,27 @@ def test_a_member_in_pounds_sees_and_sets_their_loads_in_pounds() -> None:
     configs = {t.split("/")[3]: json.loads(p) for t, p in all_configs(
         CTX, {}, {"m3f9a0c21be": "Ann Lee", "m1": "Bo"}, "component", member_pounds={"m3f9a0c21be"}).items()}
     key = "member_m3f9a0c21be_"
-    volume, body = configs[key + "volume_today"], configs[key + "body_weight"]
-    assert (volume["unit_of_measurement"], body["unit_of_measurement"]) == ("lb", "lb")
-    assert volume["value_template"] == ("{{ (((value_json.volume_today_kg / 0.45359237) | round(1)) if "
-                                        "value_json.volume_today_kg is not none else none) }}")
-    assert body["value_template"] == ("{{ (((value_json.body_weight_kg / 0.45359237) | round(1)) if "
-                                      "value_json.body_weight_kg is not none else 'None') }}")
+    volume, body, e1rm = configs[key + "volume_today"], configs[key + "body_weight"], configs[key + "velocity_e1rm"]
+    assert (volume["unit_of_measurement"], body["unit_of_measurement"], e1rm["unit_of_measurement"]) == ("lb",) * 3
+    assert volume["value_template"] == ("{{ ((value_json.volume_today_kg / 0.45359237) | round(1)) if "
+                                        "value_json.volume_today_kg is not none else 'None' }}")
+    assert e1rm["value_template"] == (
+        "{{ ((value_json.velocity_e1rm.velocity_e1rm_kg / 0.45359237) | round(1)) if value_json.velocity_e1rm and "
+        "value_json.velocity_e1rm.velocity_e1rm_kg is not none else 'None' }}")
     assert (body["min"], body["max"], body["step"]) == (44.1, 4409.2, 0.1)  # 20 kg to 2000 kg
     command = BodyWeightCommand.model_validate_json(body["command_template"].replace(
         "{{ ((value | float) * 0.45359237) | round(3) }}", "80.014"))  # what Home Assistant makes of 176.4 lb
     assert (command.member, command.kg) == ("m3f9a0c21be", 80.014)
-    converted = {key + k for k in ("volume_today", "body_weight")}
+    converted = {key + k for k in MEMBER_KG}
     unchanged = {k: v for k, v in configs.items() if k.startswith(key) and k not in converted}
     assert unchanged == {t.split("/")[3]: v for t, v in EXPECTED_MEMBER.items() if t.split("/")[3] not in converted}
-    assert len(unchanged) == len(EXPECTED_MEMBER) - 2  # reps are reps; last_set's attributes are the LastSet
-    assert configs["member_m1_volume_today"]["unit_of_measurement"] == "kg"  # Bo kept kg
+    assert all(c["unit_of_measurement"] == "kg" for k, c in configs.items() if k.removeprefix("member_m1_")
+               in MEMBER_KG)  # Bo kept kg
+
+
+def test_every_member_entity_in_kg_follows_the_members_unit() -> None:
+    """A member entity added in kg later must be converted too, or a member in lb would read kg labelled lb."""
+    assert {d.key for d in MEMBER_ENTITIES if d.unit == "kg"} == set(MEMBER_KG)
 
 
 def test_the_correction_select_sends_an_edit_of_the_last_set_with_a_fresh_id() -> None:

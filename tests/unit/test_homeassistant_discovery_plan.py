@@ -11,6 +11,7 @@ from replens.config.homeassistant import DiscoveryFormat
 from replens.contract import Topics
 from replens.hub.homeassistant.discovery_plan import MIGRATE, DiscoveryPlan, Published, plan
 from replens.integrations.homeassistant.discovery import DiscoveryContext, all_configs
+from replens.integrations.homeassistant.entities import MEMBER_ENTITIES
 
 CTX = DiscoveryContext(Topics("replens"), "homeassistant", "1.2.3")
 OTHER: dict[DiscoveryFormat, DiscoveryFormat] = {"device": "component", "component": "device"}
@@ -42,7 +43,7 @@ def test_first_start_publishes_everything_and_touches_nothing_else(fmt: Discover
 
 
 @pytest.mark.parametrize(("fmt", "force", "sent"), [("device", False, 0), ("device", True, 3),
-                                                    ("component", False, 0), ("component", True, 1 + 3 + 13 + 8)])
+                                                    ("component", False, 0), ("component", True, 1 + 3 + 13 + 10)])
 def test_unchanged_configs_go_out_again_only_when_forced(fmt: DiscoveryFormat, force: bool, sent: int) -> None:
     steps = plan_to(fmt, published(fmt, {"rack": ["bench"]}, ANN), {"rack": ["bench"]}, ANN, force=force)
     assert len(steps.publish) == sent
@@ -63,7 +64,7 @@ def test_entities_gone_during_a_format_change_are_removed_not_handed_over() -> N
     before = published("component", {"rack": ["bench"]}, ANN | BO)
     steps = plan_to("device", before, {"rack": ["bench"]}, ANN)
     bo_topics = {t for t in before.hashes if "/member_bo2_" in t}
-    assert len(bo_topics) == 8
+    assert len(bo_topics) == len(MEMBER_ENTITIES)
     assert bo_topics <= set(steps.clear)
     assert not bo_topics & set(steps.migrate)
     assert set(steps.migrate) | bo_topics == set(before.hashes) == set(steps.clear)

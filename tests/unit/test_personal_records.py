@@ -94,3 +94,41 @@ def test_sets_without_a_member_or_a_load_set_no_records(journal: Journal) -> Non
     unloaded = lifted(2, 60.0, 8, seq=2).model_copy(update={"weight_kg": None})
     journal.record(Inbound(events=[anonymous, unloaded]))
     assert announced(journal) == [] and record_ops(journal) == []
+
+
+def test_correcting_an_earlier_set_re_judges_the_later_ones_quietly(journal: Journal) -> None:
+    journal.record(Inbound(events=[lifted(1, 60.0, 8), lifted(2, 70.0, 3)]))
+    announced(journal)
+    record_ops(journal)
+    journal.edit(SetEdit(edit_id="e1", set_id="a1.rack.1", weight_kg=80.0), EditVia.CLI)  # a typo: it was 60
+    assert sorted(kind for op, kind, _ in record_ops(journal) if op == "delete") == ["best_e1rm", "heaviest_load"]
+    assert announced(journal) == []  # set 1 held both records already; set 2 lost its own
+    journal.edit(SetEdit(edit_id="e2", set_id="a1.rack.1", weight_kg=60.0), EditVia.CLI)  # corrected back
+    later = str(int((START + timedelta(minutes=10)).timestamp()) * 1_000_000_000)
+    assert sorted((op, kind) for op, kind, at in record_ops(journal) if at == later) == [
+        ("write", "best_e1rm"), ("write", "heaviest_load")]  # set 2 holds its records again ...
+    assert announced(journal) == []  # ... as history, not news
+
+
+def test_a_set_delivered_late_takes_the_records_of_the_sets_after_it(journal: Journal) -> None:
+    journal.record(Inbound(events=[lifted(2, 70.0, 3, seq=1)]))
+    announced(journal)
+    record_ops(journal)
+    journal.record(Inbound(events=[lifted(1, 80.0, 5, seq=2)]))  # started first, delivered after an outage
+    assert announced(journal) == [("a1.rack.1", "heaviest_load", 80.0, None),
+                                  ("a1.rack.1", "best_e1rm", pytest.approx(93.333, abs=1e-3), None)]
+    later = str(int((START + timedelta(minutes=10)).timestamp()) * 1_000_000_000)
+    assert sorted((op, kind) for op, kind, at in record_ops(journal) if op == "delete") == [
+        ("delete", "best_e1rm"), ("delete", "heaviest_load")]
+    assert all(at == later for op, _, at in record_ops(journal) if op == "delete")
+
+
+def test_a_claim_moves_the_records_between_members(journal: Journal) -> None:
+    journal.record(Inbound(events=[lifted(1, 80.0, 5), lifted(2, 70.0, 3)]))
+    announced(journal)
+    record_ops(journal)  # set 2 holds nothing: set 1 was heavier
+    journal.claim("a1.rack.1", "m0other0000", by=None)  # the first set was someone else's
+    later = str(int((START + timedelta(minutes=10)).timestamp()) * 1_000_000_000)
+    assert sorted((op, kind) for op, kind, at in record_ops(journal) if at == later) == [
+        ("write", "best_e1rm"), ("write", "heaviest_load")]  # now Ann's first: her records, quietly
+    assert announced(journal) == []

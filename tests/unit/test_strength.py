@@ -32,6 +32,14 @@ def test_rep_based_estimates_follow_epley_and_brzycki(load: float, reps: int, ep
     assert brzycki_kg(load, reps) == pytest.approx(brzycki, abs=1e-3)
 
 
+@pytest.mark.parametrize("reps", range(2, 13))
+def test_the_forms_the_equations_are_published_in_agree(reps: int) -> None:
+    """Brzycki as a percentage of 1RM (102.78 − 2.78 × reps) and Epley as load + 0.0333 × reps × load, the forms
+    coaching texts print (four-digit coefficients), within the rounding of their coefficients."""
+    assert brzycki_kg(100.0, reps) == pytest.approx(100 * 100 / (102.78 - 2.78 * reps), rel=5e-4)  # 2.78 ≈ 100/36
+    assert epley_kg(100.0, reps) == pytest.approx(100 + 0.0333 * reps * 100, rel=5e-4)
+
+
 @pytest.mark.parametrize(("load", "reps"), [(100.0, 0), (100.0, 13), (0.0, 5)])
 def test_no_rep_based_estimate_outside_their_range(load: float, reps: int) -> None:
     assert epley_kg(load, reps) is None and brzycki_kg(load, reps) is None
@@ -78,6 +86,10 @@ def test_noisy_repeats_at_each_load_still_fit_and_report_r2() -> None:
      Refusal.NOT_SLOWER_WHEN_HEAVIER),
     (Exercise.DEADLIFT, [LoadVelocity(100.0, 0.8), LoadVelocity(140.0, 0.6), LoadVelocity(180.0, 0.4)],
      Refusal.NO_THRESHOLD),
+    (Exercise.BENCH_PRESS, [LoadVelocity(40.0, 0.12), LoadVelocity(60.0, 0.11), LoadVelocity(80.0, 0.10)],
+     Refusal.IMPLAUSIBLE),  # slower than the threshold with no load at all: the line meets it below 0 kg
+    (Exercise.BENCH_PRESS, [LoadVelocity(40.0, 0.800), LoadVelocity(60.0, 0.799), LoadVelocity(80.0, 0.798)],
+     Refusal.IMPLAUSIBLE),  # barely slower when heavier: the line meets the threshold at 12,600 kg
 ])
 def test_refusals(exercise: Exercise, points: list[LoadVelocity], refusal: Refusal) -> None:
     estimate = velocity_e1rm(exercise, points)
