@@ -20,6 +20,7 @@ from replens.contract.body import MIN_BODY_WEIGHT_KG  # the hub checks Home Assi
 from replens.errors import RepLensError
 
 if TYPE_CHECKING:
+    from replens.contract import LoadUnit
     from replens.members import Member, MembersStore
 
 
@@ -182,32 +183,49 @@ def identify_photos(config: RepLensConfig, photos: list[Path], *, as_json: bool)
 
 
 
-def set_member(config: RepLensConfig, name: str, body_weight: float, unit: str) -> int:
-    """Record a member's body weight in the hub's journal: it weighs their bodyweight sets from now on.
+def set_member(config: RepLensConfig, name: str, body_weight: float | None, unit: str | None) -> int:
+    """Record a member's unit and/or body weight in the hub's journal (which a running hub reads from there).
 
-    A member's first body weight weighs their earlier bodyweight sets too.
+    ``unit`` becomes the member's unit and is the unit ``body_weight`` is given in; without it, the body weight is
+    read in the member's unit as it was (kg unless they chose lb), so a member in lb never gets 180 kg by mistake.
+    The body weight weighs their bodyweight sets from now on; a member's first one weighs the earlier ones too.
     """
-    from replens.contract import LoadUnit, checked_load_kg, from_kg
+    from replens.contract import LoadUnit
     from replens.hub.journal import Journal
 
-    try:
-        kg = checked_load_kg(body_weight, LoadUnit(unit), "--body-weight")
-    except ValueError as err:
-        raise RepLensError(str(err)) from None
-    if kg < MIN_BODY_WEIGHT_KG:
-        raise RepLensError(f"--body-weight: {body_weight} {unit} is below 20 kg, no lifter's body weight; a typo?")
+    if body_weight is None and unit is None:
+        raise RepLensError("give --unit, --body-weight or both")
     found = member_named(config, name)
     path = config.journal_path()
     if not path.exists():
         raise RepLensError(f"no hub journal at {path}: has the hub run with this config?")
     journal = Journal(path)
     try:
-        reweighed = journal.set_body_weight(found.id, kg)
+        chosen = LoadUnit(unit) if unit is not None else journal.member_unit(found.id)
+        kg = None if body_weight is None else _checked_body_weight(body_weight, chosen)
+        if unit is not None:
+            journal.set_member_unit(found.id, chosen)
+        reweighed = 0 if kg is None else journal.set_body_weight(found.id, kg)
     finally:
         journal.close()
-    print(f"{found.name}: body weight {from_kg(kg, LoadUnit(unit)):g} {unit} ({kg:g} kg), for push-ups, pull-ups and "
-          "dips from now on")
+    if unit is not None:
+        print(f"{found.name}: loads shown in {chosen} from now on (stored in kg)")
+    if kg is not None:
+        print(f"{found.name}: body weight {body_weight:g} {chosen} ({kg:g} kg), for push-ups, pull-ups and dips "
+              "from now on")
     if reweighed:
         print(f"  it also weighs {reweighed} bodyweight sets already recorded (a first body weight weighs the earlier "
               "ones too)")
     return 0
+
+
+def _checked_body_weight(value: float, unit: LoadUnit) -> float:
+    from replens.contract import checked_load_kg
+
+    try:
+        kg = checked_load_kg(value, unit, "--body-weight")
+    except ValueError as err:
+        raise RepLensError(str(err)) from None
+    if kg < MIN_BODY_WEIGHT_KG:
+        raise RepLensError(f"--body-weight: {value} {unit} is below 20 kg, no lifter's body weight; a typo?")
+    return kg

@@ -28,6 +28,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.cli.demo import DEMO_STATION, demo_agent_config, sample_clip
+from replens.cli.main import main
 from replens.config import RepLensConfig
 from replens.contract import (
     AgentState,
@@ -281,7 +282,7 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
     agent_doc["source"].update(realtime=True, loop=True)
     agent_doc["stations"][DEMO_STATION]["weight_kg"] = 40.0
     agent_doc["stats_interval_s"] = 1
-    _, config = write_config(tmp_path, mosquitto, influx_db, agents={AGENT: agent_doc}, extra={"homeassistant": {
+    path, config = write_config(tmp_path, mosquitto, influx_db, agents={AGENT: agent_doc}, extra={"homeassistant": {
         "republish_delay_max_s": 1, "refresh_s": 2, "discovery_format": discovery_format()}})
     print(f"Home Assistant {'.'.join(map(str, ha_version()))}, {discovery_format()} discovery")
     with MembersStore(config.members_db()) as members:
@@ -394,6 +395,15 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                    "the body weight shown")
         # No bar velocity at a weight stack: no load-velocity profile, so the velocity e1RM stays unknown.
         assert hass.state(f"sensor.{member}_velocity_e1rm") == "unknown"
+
+        # Ann reads her loads in pounds: the hub re-publishes her discovery config, her state keeps kg.
+        assert main(["members", "set", "Ann", "--unit", "lb", "--config", str(path)]) == 0
+        wait_until(lambda: hass.state(f"number.{member}_body_weight") == "159.8", 15, 0.5, "72.5 kg shown as lb")
+        volume = hass.states()[f"sensor.{member}_volume_today"]["attributes"]
+        assert volume["unit_of_measurement"] == "lb"
+        assert hass.states()[f"sensor.{member}_last_set"]["attributes"]["weight_kg"] is not None  # the LastSet, kg
+        hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{member}_body_weight", "value": 165})
+        wait_until(lambda: journal_body_weight(config, ann.id) == 74.843, 10, 0.5, "165 lb in the journal, in kg")
 
         snapshot = {e: hass.state(e) for e in expected}
         print("states:", json.dumps(snapshot, indent=1))
