@@ -73,16 +73,37 @@ def list_members(config: RepLensConfig, *, as_json: bool) -> int:
         members = store.members()
     finally:
         store.close()
+    from replens.contract import LoadUnit, from_kg
+
+    settings = _journal_settings(config, [m.id for m in members])
     if as_json:
         for m in members:
+            unit, kg = settings.get(m.id, ("kg", None))
             print(json.dumps({"id": m.id, "name": m.name, "enrolled_at": m.enrolled_at.isoformat(),
-                              "consent_at": m.consent_at.isoformat(), "embeddings": m.embeddings, "crops": m.crops}))
+                              "consent_at": m.consent_at.isoformat(), "embeddings": m.embeddings, "crops": m.crops,
+                              "unit": unit, "body_weight_kg": kg}))
         return 0
-    table = Table("id", "name", "enrolled", "faces", title=f"{len(members)} member(s)")
+    table = Table("id", "name", "enrolled", "faces", "unit", "body weight", title=f"{len(members)} member(s)")
     for m in members:
-        table.add_row(m.id, m.name, m.enrolled_at.strftime("%Y-%m-%d %H:%M"), str(m.embeddings))
+        unit, kg = settings.get(m.id, ("kg", None))
+        weight = "–" if kg is None else f"{from_kg(kg, LoadUnit(unit)):g} {unit}"
+        table.add_row(m.id, m.name, m.enrolled_at.strftime("%Y-%m-%d %H:%M"), str(m.embeddings), unit, weight)
     Console().print(table)
     return 0
+
+
+def _journal_settings(config: RepLensConfig, ids: list[str]) -> dict[str, tuple[str, float | None]]:
+    """Member id → (unit, latest body weight in kg) from the hub's journal; empty when the hub never ran."""
+    from replens.hub.journal import JournalReader
+
+    path = config.journal_path()
+    if not path.exists():
+        return {}
+    reader = JournalReader(path)
+    try:
+        return {i: (reader.member_unit(i).value, reader.member_body_weight(i)) for i in ids}
+    finally:
+        reader.close()
 
 
 def rename_member(config: RepLensConfig, name: str, new_name: str) -> int:

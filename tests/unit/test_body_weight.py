@@ -176,3 +176,17 @@ def test_a_body_weight_entered_for_an_earlier_day_reweighs_the_sets_since(gym: t
     assert journal.set_body_weight(ann, 78.0, at=START + timedelta(days=1)) == 1  # weighed the day before the 2nd
     assert [f["lifted_kg"] for f in set_fields(journal)] == ["78.0"]
     journal.close()
+
+
+def test_the_member_list_shows_unit_and_body_weight(gym: tuple[Path, str], capsys) -> None:
+    config, _ = gym
+    assert main(["members", "list", "--json", "--config", str(config)]) == 0
+    (before,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (before["unit"], before["body_weight_kg"]) == ("kg", None)
+    assert main(["members", "set", "Ann Lee", "--body-weight", "176.4", "--unit", "lb", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["members", "list", "--json", "--config", str(config)]) == 0
+    (after,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (after["unit"], after["body_weight_kg"]) == ("lb", 80.014)
+    assert main(["members", "list", "--config", str(config)]) == 0
+    assert "176.4 lb" in capsys.readouterr().out
