@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 ClientOf = Callable[[], aiomqtt.Client | None]
 RECORD_FILE = "homeassistant.json"
+UNITS_SETTLE_S = 2.0
+"""After a member's unit changed, their state is sent again this much later: Home Assistant renders a state with
+the templates it has when the state arrives, and applies the re-published discovery config in its own time."""
 
 
 class HomeAssistantBridge:
@@ -64,12 +67,14 @@ class HomeAssistantBridge:
         # does not delete the event entity (and its registry entry) before the agent's retained state is in
         self._cues: deque[VelocityLossReached] = deque(maxlen=1000)
         self._cued: deque[str] = deque(maxlen=1000)  # set ids already relayed: one cue per set
+        self._member_pounds: set[str] = set()  # members whose unit is lb (the journal says, read when it changed)
         self._members: dict[str, str] = {}
         self._members_signature: tuple[float, int] | None = None
         self._views_sent: dict[str, bytes] = {}  # retained view topic → payload last published
         self._completed: deque[str] = deque(maxlen=10_000)
         self._journal_version: int | None = None
         self._next_refresh = 0.0
+        self._resend_views_at: float | None = None  # monotonic: when to send every view again (units changed)
         self._discovery_due = True
         self._force = True
         self.due = asyncio.Event()
@@ -174,14 +179,22 @@ class HomeAssistantBridge:
         await self._publish_cues(client)  # first: a cue is worth something only within seconds
         force, self._force = self._force, False
         members_changed = await asyncio.to_thread(self._read_members)
+        version = await asyncio.to_thread(self._views.version)
+        units_changed = (version != self._journal_version or force) and await asyncio.to_thread(
+            self._read_member_units)
+        self._discovery_due |= units_changed
         if force or members_changed or self._discovery_due:
             self._discovery_due = False
             await self._reconcile_discovery(client, force)
-        version = await asyncio.to_thread(self._views.version)
-        if force or members_changed or version != self._journal_version or time.monotonic() >= self._next_refresh:
+        if units_changed:
+            self._resend_views_at = time.monotonic() + UNITS_SETTLE_S
+        resend = self._resend_views_at is not None and time.monotonic() >= self._resend_views_at
+        due = (force, members_changed, resend, version != self._journal_version, time.monotonic() >= self._next_refresh)
+        if any(due):
             self._journal_version = version
             self._next_refresh = time.monotonic() + self._settings.refresh_s
-            await self._publish_views(client, force)
+            self._resend_views_at = None if resend else self._resend_views_at
+            await self._publish_views(client, force or resend)
         await self._publish_completed(client)
 
     def stations(self) -> dict[str, list[str]]:
@@ -209,15 +222,22 @@ class HomeAssistantBridge:
         self._members = members
         return changed
 
+    def _read_member_units(self) -> bool:
+        """Re-read which members want lb (``replens members set --unit``, the members' page); True when changed."""
+        pounds = self._views.members_in_pounds()
+        changed, self._member_pounds = pounds != self._member_pounds, pounds
+        return changed
+
     async def _reconcile_discovery(self, client: aiomqtt.Client, force: bool) -> None:
         fmt = self._settings.discovery_format
         stations, members = self.stations(), self._members
         wanted, other_form = {}, {}
         if self._settings.discovery:
             wanted = all_configs(self._ctx, stations, members, fmt, self._hosted, pounds=self._pounds,
-                                 cueing=self._cueing)
+                                 member_pounds=self._member_pounds, cueing=self._cueing)
             other_form = all_configs(self._ctx, stations, members, "component" if fmt == "device" else "device",
-                                     self._hosted, pounds=self._pounds, cueing=self._cueing)
+                                     self._hosted, pounds=self._pounds, member_pounds=self._member_pounds,
+                                     cueing=self._cueing)
         steps = plan(self._published, wanted, other_form, force=force)
         target = Published.of(wanted, self._ctx.is_device_topic)
         # Record first what may be on the broker, so a hub killed half-way still clears it after a restart.

@@ -71,6 +71,10 @@ class JournalViews:
             velocity_e1rm=next((s for s in strength if s.velocity_e1rm_kg is not None), None),
         )
 
+    def members_in_pounds(self) -> set[str]:
+        """The members whose unit is lb: their load entities show pounds (the state keeps kg)."""
+        return self._reader.members_in_pounds()
+
     def close(self) -> None:
         self._reader.close()
 

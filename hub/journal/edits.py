@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from replens.contract import IdentitySource, SetAttribution, SetEvent
 from replens.hub.journal import body, personal_records
 from replens.hub.journal.corrections import UnknownSetError, announcement, overrides_of, shown, unknown_set
+from replens.hub.journal.member_units import forget_member_unit
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_point
 from replens.hub.journal.reads import sets_by_id
 from replens.hub.journal.records import RecordedSet
@@ -91,6 +92,7 @@ def forget_member(db: sqlite3.Connection, member: str) -> Forgotten:
                (Outgoing.HUB_SETS.value, member))
     personal_records.forget(db, member)
     body.forget(db, member)
+    forget_member_unit(db, member)
     queue_announcement(db, Outgoing.PRESENCE, "")
     return Forgotten(visits=int(visits), sets=len(set_ids))
 

@@ -15,12 +15,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from replens.contract import Appearance, Exercise, IdentitySource, RecordKind, SetPhase, VisitRole, utc_from_unix
+from replens.contract import (
+    Appearance,
+    Exercise,
+    IdentitySource,
+    LoadUnit,
+    RecordKind,
+    SetPhase,
+    VisitRole,
+    utc_from_unix,
+)
 from replens.contract.edits import EditVia
 from replens.contract.events import SetField
 from replens.errors import TransientError
 from replens.hub.journal import profiles
 from replens.hub.journal.body import body_weight_kg, weighed_set_sql
+from replens.hub.journal.member_units import member_unit, members_in_pounds
 from replens.hub.journal.profiles import ExerciseProfile
 from replens.hub.journal.records import RecordedRep, RecordedSet, RepMeans, SetEditRecord, Visit
 
@@ -208,6 +218,13 @@ class JournalReader:
     def member_body_weight(self, member: str) -> float | None:
         """The member's body weight in kg (``replens members set``, Home Assistant), or None when unknown."""
         return self._read(lambda db: body_weight_kg(db, member))
+
+    def member_unit(self, member: str) -> LoadUnit:
+        """The unit the member reads loads in (kg unless they chose lb)."""
+        return self._read(lambda db: member_unit(db, member))
+
+    def members_in_pounds(self) -> set[str]:
+        return self._read(members_in_pounds)
 
     def member_strength(self, member: str) -> list[Strength]:
         """Per exercise with a known load: the best Epley e1RM and the current load-velocity profile."""

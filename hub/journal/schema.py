@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS profiles (set_id TEXT PRIMARY KEY, member TEXT NOT NU
 CREATE TABLE IF NOT EXISTS body_weight_log (
     member TEXT NOT NULL, kg REAL NOT NULL, at REAL NOT NULL, PRIMARY KEY (member, at)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS member_settings (member TEXT PRIMARY KEY, unit TEXT NOT NULL, at REAL NOT NULL);
 """
 
 COLUMNS_ADDED: dict[str, dict[str, str]] = {

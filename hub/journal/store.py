@@ -21,6 +21,7 @@ from replens.contract import (
     Event,
     Exercise,
     IdentitySource,
+    LoadUnit,
     RepEvent,
     SetAttribution,
     SetEvent,
@@ -35,6 +36,7 @@ from replens.hub.journal import corrections, edits, personal_records
 from replens.hub.journal.body import body_weight_kg, set_body_weight
 from replens.hub.journal.corrections import EditOutcome
 from replens.hub.journal.edits import Forgotten, reweigh
+from replens.hub.journal.member_units import set_member_unit
 from replens.hub.journal.outgoing import Announcement, PointOp, pending_announcements, queue_delete, queue_point
 from replens.hub.journal.reads import JournalReader
 from replens.hub.journal.schema import create_and_migrate
@@ -184,6 +186,11 @@ class Journal(JournalReader):
         with self._lock, self._transaction():
             first = set_body_weight(self._db, member, kg, since)
             return reweigh(self._db, member, -math.inf if first else since)
+
+    def set_member_unit(self, member: str, unit: LoadUnit) -> None:
+        """The unit the member reads and types loads in from now on (the journal keeps kg regardless)."""
+        with self._lock, self._transaction():
+            set_member_unit(self._db, member, unit)
 
     def forget_member(self, member: str) -> Forgotten:
         """Delete a member's visits and attributions, rewrite their InfluxDB points, leave no trace in the file."""

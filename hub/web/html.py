@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
+from replens.contract import LoadUnit, from_kg
+
 CSS = """
 *{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
 color:#16202a;background:#f3f5f7}header{background:#16202a;color:#fff;padding:.7rem 1rem}
@@ -43,8 +45,17 @@ def short_when(at: datetime, now: datetime) -> str:
     return local.strftime("%H:%M") if local.date() == now.astimezone().date() else local.strftime("%d %b")
 
 
-def kg(value: float | None) -> str:
-    return "–" if value is None else f"{value:g} kg"
+def load(kg: float | None, unit: LoadUnit) -> str:
+    """A load (or volume) stored in kg as the member reads it, in their unit: ``60 kg``, ``132.3 lb``."""
+    return "–" if kg is None else f"{from_kg(kg, unit):g} {unit}"
+
+
+def unit_form(unit: LoadUnit, csrf: str) -> str:
+    """The member chooses the unit their loads are shown and typed in (POST /me/unit)."""
+    options = "".join(f'<option value="{u.value}"{" selected" if u is unit else ""}>{u.value}</option>'
+                      for u in LoadUnit)
+    return (f'<form method="post" action="/me/unit">{csrf_field(csrf)}<label for="f-unit">Show loads in</label>'
+            f'<select id="f-unit" name="unit">{options}</select> <button>Save</button></form>')
 
 
 def csrf_field(csrf: str) -> str:

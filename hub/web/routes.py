@@ -16,12 +16,12 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from replens.contract import EditVia, Exercise
+from replens.contract import EditVia, Exercise, LoadUnit
 from replens.hub.journal import RecordedSet, TakenError, UnknownSetError
 from replens.hub.web import pages
 from replens.hub.web.access import Role
 from replens.hub.web.export import to_csv, to_json
-from replens.hub.web.forms import FormError, edit_form, parse_edit
+from replens.hub.web.forms import FormError, edit_form, form_unit, parse_edit
 from replens.hub.web.html import short_when
 from replens.hub.web.model import history as exercise_history
 from replens.hub.web.model import presence_windows, records, sets_in_windows, week_of, week_start
@@ -74,6 +74,11 @@ async def _own_set(request: web.Request, *, reps: bool = False) -> RecordedSet:
     return found[0]
 
 
+async def _unit(request: web.Request) -> LoadUnit:
+    """The caller's unit: every load on their pages is shown, and typed, in it."""
+    return await asyncio.to_thread(state_of(request).reader.member_unit, session_of(request).subject)
+
+
 async def _claimable(request: web.Request) -> list[RecordedSet]:
     """Unclaimed sets nobody was recognised at, started while the caller was in the gym (last 30 days)."""
     state, member = state_of(request), session_of(request).subject
@@ -93,13 +98,13 @@ async def week(request: web.Request) -> web.StreamResponse:
     now = state.clock()
     sets = await asyncio.to_thread(state.reader.member_sets, session.subject, week_start(now))
     name = await member_name(state, session.subject)
-    return html(pages.week_page(name, week_of(sets, now), session.csrf))
+    return html(pages.week_page(name, week_of(sets, now), session.csrf, await _unit(request)))
 
 
 async def member_records(request: web.Request) -> web.StreamResponse:
     state, session = state_of(request), session_of(request)
     sets = await asyncio.to_thread(state.reader.member_sets, session.subject)
-    return html(pages.records_page(records(sets), session.csrf))
+    return html(pages.records_page(records(sets), session.csrf, await _unit(request)))
 
 
 async def history(request: web.Request) -> web.StreamResponse:
@@ -110,15 +115,16 @@ async def history(request: web.Request) -> web.StreamResponse:
         raise not_found() from None
     measured = await asyncio.to_thread(state.reader.member_exercise_sets, session.subject, exercise.value)
     recent = [s for s, _ in reversed(measured[-RECENT_SETS:])]  # oldest first from the journal: newest first here
-    return html(pages.history_page(exercise, exercise_history(measured), recent, session.csrf))
+    return html(pages.history_page(exercise, exercise_history(measured), recent, session.csrf, await _unit(request)))
 
 
 async def set_detail(request: web.Request) -> web.StreamResponse:
     state, session = state_of(request), session_of(request)
     found = await _own_set(request, reps=True)
     trail = await asyncio.to_thread(state.reader.set_edits, found.set_id)
-    form = edit_form(found, f"{pages.set_link(found)}/edit", session.csrf)
-    return html(pages.set_page(found, trail, form, session.csrf))
+    unit = await _unit(request)
+    form = edit_form(found, f"{pages.set_link(found)}/edit", session.csrf, unit)
+    return html(pages.set_page(found, trail, form, session.csrf, unit))
 
 
 async def set_edit(request: web.Request) -> web.StreamResponse:
@@ -136,7 +142,7 @@ async def set_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def unclaimed(request: web.Request) -> web.StreamResponse:
-    return html(pages.unclaimed_page(await _claimable(request), session_of(request).csrf))
+    return html(pages.unclaimed_page(await _claimable(request), session_of(request).csrf, await _unit(request)))
 
 
 async def claim(request: web.Request) -> web.StreamResponse:
@@ -154,7 +160,22 @@ async def claim(request: web.Request) -> web.StreamResponse:
 
 async def me(request: web.Request) -> web.StreamResponse:
     state, session = state_of(request), session_of(request)
-    return html(pages.me_page(await member_name(state, session.subject), session.csrf))
+    body_weight = await asyncio.to_thread(state.reader.member_body_weight, session.subject)
+    return html(pages.me_page(await member_name(state, session.subject), session.csrf, await _unit(request),
+                              body_weight))
+
+
+async def set_unit(request: web.Request) -> web.StreamResponse:
+    """The member's own choice of kg or lb (as ``replens members set NAME --unit``); a bad value changes nothing."""
+    state, member = state_of(request), session_of(request).subject
+    form = await request.post()
+    try:
+        unit = form_unit({"unit": str(form.get("unit", ""))}, default=None)
+    except FormError as err:
+        return html(pages.message_page("Not saved", f"Not saved: {err}."), status=400)
+    await asyncio.to_thread(state.journal.set_member_unit, member, unit)
+    state.on_change()  # Home Assistant shows their loads in the new unit
+    raise see_other("/me")
 
 
 async def _all_sets(request: web.Request) -> list[RecordedSet]:
@@ -287,6 +308,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/unclaimed", unclaimed, Access.MEMBER),
     Route("POST", "/set/{set_id}/claim", claim, Access.MEMBER),
     Route("GET", "/me", me, Access.MEMBER),
+    Route("POST", "/me/unit", set_unit, Access.MEMBER),
     Route("GET", "/me/data.csv", data_csv, Access.MEMBER),
     Route("GET", "/me/data.json", data_json, Access.MEMBER),
     Route("GET", "/me/delete", delete_confirm, Access.MEMBER),

@@ -129,3 +129,35 @@ def in_pounds(key: str, station: str, payload: Payload) -> Payload:
     if key in ("load", "correct_load"):
         shown.update(max=round(MAX_LOAD_KG / KG_PER_LB, 1), step=0.5)
     return shown
+
+
+MEMBER_KG: dict[str, tuple[str, str | None]] = {
+    "volume_today": ("value_json.volume_today_kg", None),
+    "volume_week": ("value_json.volume_week_kg", None),
+    "velocity_e1rm": ("value_json.velocity_e1rm.velocity_e1rm_kg", "value_json.velocity_e1rm"),
+    "body_weight": ("value_json.body_weight_kg", None),
+}
+"""The member entities in kg: key → (the figure in the member's state, what must be there for it to be)."""
+
+
+def _in_pounds(kg_json: str, guard: str | None) -> str:
+    """A kg figure of the member's state as pounds to 0.1 lb (``from_kg``, in Jinja); 'None' where it is null."""
+    known = f"{guard} and {kg_json} is not none" if guard else f"{kg_json} is not none"
+    return f"{{{{ (({kg_json} / {KG_PER_LB}) | round(1)) if {known} else 'None' }}}}"
+
+
+def member_in_pounds(key: str, payload: Payload) -> Payload:
+    """The member entity ``key`` of a member whose unit is lb, shown (and, for body weight, set) in pounds.
+
+    The member's state keeps kg; only the entities in kg change (:data:`MEMBER_KG`). Attributes stay as sent
+    (``last_set``'s ``LastSet``, ``velocity_e1rm``'s estimate, in kg): Home Assistant (2024.3) keeps an entity's
+    first attributes template while its topic stays the same, so a unit-dependent one would go stale.
+    """
+    if key not in MEMBER_KG:
+        return payload
+    shown = dict(payload, unit_of_measurement=LoadUnit.LB.value, value_template=_in_pounds(*MEMBER_KG[key]))
+    if key == "body_weight":
+        shown.update(command_template=str(payload["command_template"]).replace(
+            '"kg":{{ value }}', f'"kg":{{{{ ((value | float) * {KG_PER_LB}) | round(3) }}}}'),
+            min=round(MIN_BODY_WEIGHT_KG / KG_PER_LB, 1), max=round(MAX_LOAD_KG / KG_PER_LB, 1), step=0.1)
+    return shown

@@ -31,6 +31,7 @@ from replens.integrations.homeassistant.commands import (
     body_weight_payload,
     command_payload,
     in_pounds,
+    member_in_pounds,
 )
 from replens.integrations.homeassistant.entities import (
     AGENT_ENTITIES,
@@ -216,8 +217,11 @@ def station_components(ctx: DiscoveryContext, agent_id: str, station: str, membe
     return components
 
 
-def member_components(ctx: DiscoveryContext, member_id: str, name: str) -> list[Component]:
-    """One member's device; depends on the hub only (members are not tied to a camera)."""
+def member_components(ctx: DiscoveryContext, member_id: str, name: str, *, pounds: bool = False) -> list[Component]:
+    """One member's device; depends on the hub only (members are not tied to a camera).
+
+    ``pounds``: the member's unit is lb, so their load entities show (and their body weight takes) pounds.
+    """
     topics = {Source.MEMBER_STATE: ctx.topics.member_state(member_id),
               Source.PERSONAL_RECORD: ctx.topics.member_personal_record(member_id)}
     components = [_entity(ctx, desc, unique_id=f"replens_member_{member_id}_{desc.key}", name=_title(desc.name),
@@ -227,6 +231,9 @@ def member_components(ctx: DiscoveryContext, member_id: str, name: str) -> list[
     for desc, component in zip(MEMBER_ENTITIES, components, strict=True):
         if desc.command is Command.BODY_WEIGHT:
             component.payload.update(body_weight_payload(ctx.topics, member_id))
+    if pounds:
+        components = [Component(c.platform, c.key, member_in_pounds(d.key, c.payload))
+                      for d, c in zip(MEMBER_ENTITIES, components, strict=True)]
     return components
 
 
@@ -234,12 +241,15 @@ Hosted = Mapping[tuple[str, str], Sequence[str]]
 """(agent id, station id) → the exercises the station hosts, where the hub knows them."""
 Pounds = Collection[tuple[str, str]]
 """(agent id, station id) of the stations whose ``units`` are lb (their agents' retained state says so)."""
+MembersInPounds = Collection[str]
+"""The ids of the members whose unit is lb (the journal's ``member_settings``)."""
 Cueing = Collection[tuple[str, str]]
 """(agent id, station id) of the stations with a velocity-loss target (their agents' retained state says so)."""
 
 
 def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
-            hosted: Hosted | None = None, *, pounds: Pounds = (), cueing: Cueing = ()) -> list[Device]:
+            hosted: Hosted | None = None, pounds: Pounds = (), *,
+            member_pounds: MembersInPounds = (), cueing: Cueing = ()) -> list[Device]:
     """Every device RepLens shows now: the hub, each agent with its stations, each member.
 
     ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: the exercises of
@@ -254,7 +264,7 @@ def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: M
             components += station_components(ctx, agent_id, station, names, exercises,
                                              pounds=(agent_id, station) in pounds, cueing=(agent_id, station) in cueing)
         found.append(Device(f"agent_{agent_id}", components))
-    found += [Device(f"member_{member_id}", member_components(ctx, member_id, name))
+    found += [Device(f"member_{member_id}", member_components(ctx, member_id, name, pounds=member_id in member_pounds))
               for member_id, name in sorted(members.items())]
     return found
 
@@ -291,12 +301,14 @@ def member_configs(ctx: DiscoveryContext, member_id: str, name: str) -> dict[str
 
 def all_configs(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
                 discovery_format: DiscoveryFormat = "device", hosted: Hosted | None = None, *,
-                pounds: Pounds = (), cueing: Cueing = ()) -> dict[str, bytes]:
+                pounds: Pounds = (), member_pounds: MembersInPounds = (), cueing: Cueing = ()) -> dict[str, bytes]:
     """Every config RepLens wants retained now, in one topic form: topic → payload bytes.
 
-    ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: see :func:`devices`.
+    ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: see :func:`devices`;
+    ``pounds``, ``member_pounds``: the stations and members whose loads are shown in lb; ``cueing``: the
+    stations with a velocity-loss target.
     """
-    found = devices(ctx, stations, members, hosted, pounds=pounds, cueing=cueing)
+    found = devices(ctx, stations, members, hosted, pounds, member_pounds=member_pounds, cueing=cueing)
     if discovery_format == "device":
         return {ctx.device_topic(d.key): encode(device_config(d)) for d in found}
     return {topic: encode(payload) for d in found for topic, payload in component_configs(ctx, d.components).items()}

@@ -145,11 +145,14 @@ def _add_member_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     add.add_argument("--face", type=int, help="in photos with several people, the face to enrol (0 = leftmost)")
     listing = members.add_parser("list", help="members enrolled on this box")
     listing.add_argument("--json", action="store_true")
-    setting = members.add_parser("set", help="a member's body weight: the load of their push-ups, pull-ups and dips "
-                                 "(plus what the station says was added)")
+    setting = members.add_parser("set", help="a member's unit (kg or lb: how the report, the members' page and Home "
+                                 "Assistant show their loads) and body weight (the load of their push-ups, pull-ups "
+                                 "and dips, plus what the station says was added); give either or both")
     setting.add_argument("name")
-    setting.add_argument("--body-weight", type=float, required=True, metavar="W", help="body weight, in --unit")
-    setting.add_argument("--unit", choices=["kg", "lb"], default="kg")
+    setting.add_argument("--body-weight", type=float, metavar="W",
+                         help="body weight, in --unit when given, else in the member's unit")
+    setting.add_argument("--unit", choices=["kg", "lb"],
+                         help="the member's unit from now on (stored loads stay kg); also the unit of --body-weight")
     rename = members.add_parser("rename", help="change a member's display name (the id stays)")
     rename.add_argument("name")
     rename.add_argument("new_name")

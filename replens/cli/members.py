@@ -20,6 +20,7 @@ from replens.contract.body import MIN_BODY_WEIGHT_KG  # the hub checks Home Assi
 from replens.errors import RepLensError
 
 if TYPE_CHECKING:
+    from replens.contract import LoadUnit
     from replens.members import Member, MembersStore
 
 
@@ -72,16 +73,37 @@ def list_members(config: RepLensConfig, *, as_json: bool) -> int:
         members = store.members()
     finally:
         store.close()
+    from replens.contract import LoadUnit, from_kg
+
+    settings = _journal_settings(config, [m.id for m in members])
     if as_json:
         for m in members:
+            unit, kg = settings.get(m.id, ("kg", None))
             print(json.dumps({"id": m.id, "name": m.name, "enrolled_at": m.enrolled_at.isoformat(),
-                              "consent_at": m.consent_at.isoformat(), "embeddings": m.embeddings, "crops": m.crops}))
+                              "consent_at": m.consent_at.isoformat(), "embeddings": m.embeddings, "crops": m.crops,
+                              "unit": unit, "body_weight_kg": kg}))
         return 0
-    table = Table("id", "name", "enrolled", "faces", title=f"{len(members)} member(s)")
+    table = Table("id", "name", "enrolled", "faces", "unit", "body weight", title=f"{len(members)} member(s)")
     for m in members:
-        table.add_row(m.id, m.name, m.enrolled_at.strftime("%Y-%m-%d %H:%M"), str(m.embeddings))
+        unit, kg = settings.get(m.id, ("kg", None))
+        weight = "–" if kg is None else f"{from_kg(kg, LoadUnit(unit)):g} {unit}"
+        table.add_row(m.id, m.name, m.enrolled_at.strftime("%Y-%m-%d %H:%M"), str(m.embeddings), unit, weight)
     Console().print(table)
     return 0
+
+
+def _journal_settings(config: RepLensConfig, ids: list[str]) -> dict[str, tuple[str, float | None]]:
+    """Member id → (unit, latest body weight in kg) from the hub's journal; empty when the hub never ran."""
+    from replens.hub.journal import JournalReader
+
+    path = config.journal_path()
+    if not path.exists():
+        return {}
+    reader = JournalReader(path)
+    try:
+        return {i: (reader.member_unit(i).value, reader.member_body_weight(i)) for i in ids}
+    finally:
+        reader.close()
 
 
 def rename_member(config: RepLensConfig, name: str, new_name: str) -> int:
@@ -182,32 +204,49 @@ def identify_photos(config: RepLensConfig, photos: list[Path], *, as_json: bool)
 
 
 
-def set_member(config: RepLensConfig, name: str, body_weight: float, unit: str) -> int:
-    """Record a member's body weight in the hub's journal: it weighs their bodyweight sets from now on.
+def set_member(config: RepLensConfig, name: str, body_weight: float | None, unit: str | None) -> int:
+    """Record a member's unit and/or body weight in the hub's journal (which a running hub reads from there).
 
-    A member's first body weight weighs their earlier bodyweight sets too.
+    ``unit`` becomes the member's unit and is the unit ``body_weight`` is given in; without it, the body weight is
+    read in the member's unit as it was (kg unless they chose lb), so a member in lb never gets 180 kg by mistake.
+    The body weight weighs their bodyweight sets from now on; a member's first one weighs the earlier ones too.
     """
-    from replens.contract import LoadUnit, checked_load_kg, from_kg
+    from replens.contract import LoadUnit
     from replens.hub.journal import Journal
 
-    try:
-        kg = checked_load_kg(body_weight, LoadUnit(unit), "--body-weight")
-    except ValueError as err:
-        raise RepLensError(str(err)) from None
-    if kg < MIN_BODY_WEIGHT_KG:
-        raise RepLensError(f"--body-weight: {body_weight} {unit} is below 20 kg, no lifter's body weight; a typo?")
+    if body_weight is None and unit is None:
+        raise RepLensError("give --unit, --body-weight or both")
     found = member_named(config, name)
     path = config.journal_path()
     if not path.exists():
         raise RepLensError(f"no hub journal at {path}: has the hub run with this config?")
     journal = Journal(path)
     try:
-        reweighed = journal.set_body_weight(found.id, kg)
+        chosen = LoadUnit(unit) if unit is not None else journal.member_unit(found.id)
+        kg = None if body_weight is None else _checked_body_weight(body_weight, chosen)
+        if unit is not None:
+            journal.set_member_unit(found.id, chosen)
+        reweighed = 0 if kg is None else journal.set_body_weight(found.id, kg)
     finally:
         journal.close()
-    print(f"{found.name}: body weight {from_kg(kg, LoadUnit(unit)):g} {unit} ({kg:g} kg), for push-ups, pull-ups and "
-          "dips from now on")
+    if unit is not None:
+        print(f"{found.name}: loads shown in {chosen} from now on (stored in kg)")
+    if kg is not None:
+        print(f"{found.name}: body weight {body_weight:g} {chosen} ({kg:g} kg), for push-ups, pull-ups and dips "
+              "from now on")
     if reweighed:
         print(f"  it also weighs {reweighed} bodyweight sets already recorded (a first body weight weighs the earlier "
               "ones too)")
     return 0
+
+
+def _checked_body_weight(value: float, unit: LoadUnit) -> float:
+    from replens.contract import checked_load_kg
+
+    try:
+        kg = checked_load_kg(value, unit, "--body-weight")
+    except ValueError as err:
+        raise RepLensError(str(err)) from None
+    if kg < MIN_BODY_WEIGHT_KG:
+        raise RepLensError(f"--body-weight: {value} {unit} is below 20 kg, no lifter's body weight; a typo?")
+    return kg

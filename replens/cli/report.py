@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from replens.config import RepLensConfig
+from replens.contract.load import LoadUnit, shown_load
 from replens.errors import RepLensError
 
 if TYPE_CHECKING:
@@ -33,15 +34,15 @@ def parse_since(text: str, now: datetime) -> datetime:
     return since if since.tzinfo else since.astimezone()
 
 
-def member_sets(journal_path: Path, member_id: str, since: datetime) -> list[RecordedSet]:
-    """The member's sets started since then, oldest first, each with its reps."""
+def member_sets(journal_path: Path, member_id: str, since: datetime) -> tuple[list[RecordedSet], LoadUnit]:
+    """The member's sets started since then, oldest first, each with its reps; and the unit they read loads in."""
     from replens.hub.journal import JournalReader
 
     if not journal_path.exists():
         raise RepLensError(f"no hub journal at {journal_path}: has the hub run with this config?")
     reader = JournalReader(journal_path)
     try:
-        return reader.member_sets(member_id, since, reps=True)
+        return reader.member_sets(member_id, since, reps=True), reader.member_unit(member_id)
     finally:
         reader.close()
 
@@ -55,20 +56,20 @@ def run_report(config: RepLensConfig, member: str, since_text: str, out: Path) -
     found = member_named(config, member)
     now = datetime.now(UTC)
     since = parse_since(since_text, now)
-    sets = member_sets(config.journal_path(), found.id, since)
+    sets, unit = member_sets(config.journal_path(), found.id, since)
     if not sets:
         raise RepLensError(f"{found.name} ({found.id}) has no sets since {since.astimezone():%Y-%m-%d %H:%M} in the "
                            "hub's journal")
-    render_report(found.name, sets, since, now, out)
+    render_report(found.name, sets, since, now, out, unit=unit)
     reps = sum(s.reps for s in sets)
     print(f"{out}: {found.name}, {len(sets)} sets, {reps} reps since {since.astimezone():%Y-%m-%d %H:%M}")
-    for line in strength_lines(sets):
+    for line in strength_lines(sets, unit):
         print(f"  {line}")
     return 0
 
 
-def strength_lines(sets: list[RecordedSet]) -> list[str]:
-    """Per exercise: volume, best rep-based e1RM, and the velocity-based e1RM or why there is none."""
+def strength_lines(sets: list[RecordedSet], unit: LoadUnit = LoadUnit.KG) -> list[str]:
+    """Per exercise: volume, best rep-based e1RM, and the velocity-based e1RM or why there is none (in ``unit``)."""
     from replens.strength import LoadVelocity, epley_kg, velocity_e1rm
 
     lines = []
@@ -84,10 +85,10 @@ def strength_lines(sets: list[RecordedSet]) -> list[str]:
         points = [LoadVelocity(s.lifted_kg, max(s.velocities)) for s in loaded if s.lifted_kg and s.velocities]
         estimate = velocity_e1rm(exercise, points)
         fit = f", R² {estimate.profile.r2:.2f} over {estimate.profile.distinct_loads} loads" if estimate.profile else ""
-        by_velocity = (f"{estimate.e1rm_kg:.1f} kg" if estimate.e1rm_kg is not None
+        by_velocity = (shown_load(estimate.e1rm_kg, unit) if estimate.e1rm_kg is not None
                        else f"none ({estimate.refused}{fit})" if points else "none (no bar velocity)")
         if estimate.e1rm_kg is not None:
             by_velocity += fit
-        lines.append(f"{exercise}: volume {volume:,.0f} kg in {len(loaded)} sets; best e1RM (Epley) "
-                     f"{'–' if best is None else f'{best:.1f} kg'}; by velocity {by_velocity}")
+        lines.append(f"{exercise}: volume {shown_load(volume, unit, 0)} in {len(loaded)} sets; best e1RM (Epley) "
+                     f"{'–' if best is None else shown_load(best, unit)}; by velocity {by_velocity}")
     return lines

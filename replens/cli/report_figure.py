@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from replens.contract.load import LoadUnit, from_kg, shown_load
 from replens.strength import epley_kg
 
 if TYPE_CHECKING:
@@ -20,8 +21,9 @@ Box = tuple[int, int, int, int]
 """Pixel box in the PNG: left, top, right, bottom."""
 
 
-def render_report(name: str, sets: list[RecordedSet], since: datetime, until: datetime, out: Path) -> dict[str, Box]:
-    """Draw the report to ``out`` (PNG); returns where each plot landed in the image, by panel name."""
+def render_report(name: str, sets: list[RecordedSet], since: datetime, until: datetime, out: Path, *,
+                  unit: LoadUnit = LoadUnit.KG) -> dict[str, Box]:
+    """Draw the report to ``out`` (PNG), loads in ``unit``; returns where each plot landed, by panel name."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -43,9 +45,9 @@ def render_report(name: str, sets: list[RecordedSet], since: datetime, until: da
                     f"{len(sets)} sets, {reps} reps, {len(exercises)} exercises", fontsize=15, fontweight="bold")
     _per_day(axes["reps per day"], sets, days, colours, value=lambda s: s.reps, title="Reps per day")
     _per_day(axes["sets per day"], sets, days, colours, value=lambda s: 1, title="Sets per day")
-    _volume(axes["volume"], sets, exercises, colours)
+    _volume(axes["volume"], sets, exercises, colours, unit)
     _velocity(axes["velocity"], sets, days, exercises, colours)
-    _summary(axes["summary"], sets, exercises, colours)
+    _summary(axes["summary"], sets, exercises, colours, unit)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, format="png")  # draws, so the axes' positions below are final
     height = figure.bbox.height
@@ -76,10 +78,11 @@ def _per_day(ax: Axes, sets: list[RecordedSet], days: list[date], colours: dict[
     ax.legend(fontsize=8, loc="upper left")
 
 
-def _volume(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str]) -> None:
-    """Load × reps per exercise where loads are known, else reps."""
+def _volume(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str], unit: LoadUnit) -> None:
+    """Load × reps per exercise where loads are known (in ``unit``), else reps."""
     loaded = any(s.lifted_kg is not None for s in sets)
-    totals = [sum((s.volume_kg or 0.0) if loaded else s.reps for s in sets if s.exercise == e) for e in exercises]
+    totals = [from_kg(sum(s.volume_kg or 0.0 for s in sets if s.exercise == e), unit) if loaded
+              else sum(s.reps for s in sets if s.exercise == e) for e in exercises]
     minutes = [sum(s.under_tension_s for s in sets if s.exercise == e) / 60 for e in exercises]
     counts = [sum(1 for s in sets if s.exercise == e) for e in exercises]
     labels = [e.replace("_", " ") for e in exercises]
@@ -89,8 +92,8 @@ def _volume(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: di
                     va="center", fontsize=9)
     ax.set_xlim(0, max(*totals, 1.0) * 1.6)
     ax.invert_yaxis()
-    ax.set_xlabel("kg (load × reps)" if loaded else "reps")
-    title = "Volume per exercise (kg)" if loaded else "Volume per exercise (reps; load not recorded)"
+    ax.set_xlabel(f"{unit} (load × reps)" if loaded else "reps")
+    title = f"Volume per exercise ({unit})" if loaded else "Volume per exercise (reps; load not recorded)"
     ax.set_title(title, loc="left", fontweight="bold")
     ax.grid(axis="x", alpha=0.3)
 
@@ -124,7 +127,8 @@ def _velocity(ax: Axes, sets: list[RecordedSet], days: list[date], exercises: li
                 va="center", transform=ax.transAxes, color="0.4")
 
 
-def _summary(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str]) -> None:
+def _summary(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: dict[str, str],
+             unit: LoadUnit) -> None:
     header = ["exercise", "sets", "reps", "best set", "best e1RM", "mean velocity", "best velocity", "velocity loss",
               "down/hold/up (s)", "mean ROM"]
     rows = []
@@ -137,7 +141,7 @@ def _summary(ax: Axes, sets: list[RecordedSet], exercises: list[str], colours: d
         rows.append([
             exercise.replace("_", " "), str(len(mine)), str(sum(s.reps for s in mine)),
             f"{max(s.reps for s in mine)} reps",
-            f"{max(e1rms):.1f} kg" if e1rms else "–",
+            shown_load(max(e1rms), unit) if e1rms else "–",
             f"{sum(speeds) / len(speeds):.2f} m/s" if speeds else "–",
             f"{max(speeds):.2f} m/s" if speeds else "–",
             f"{sum(losses) / len(losses):.0f} %" if losses else "–",

@@ -31,7 +31,7 @@ from replens.contract.events import (
 )
 from replens.contract.exercises import Exercise
 from replens.contract.kinds import EventKind
-from replens.contract.load import KG_PER_LB, MAX_LOAD_KG, LoadUnit, checked_load_kg, from_kg, to_kg
+from replens.contract.load import KG_PER_LB, MAX_LOAD_KG, LoadUnit, checked_load_kg, from_kg, shown_load, to_kg
 from replens.contract.records import PersonalRecordEvent, RecordKind
 from replens.contract.topics import DEFAULT_PREFIX, Topics
 from replens.contract.velocity import MAX_CUE_AGE_S, VelocityLossReached
@@ -106,6 +106,7 @@ __all__ = [
     "exercise_named",
     "from_kg",
     "set_id_for",
+    "shown_load",
     "to_kg",
     "utc_from_unix",
 ]

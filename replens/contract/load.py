@@ -36,3 +36,8 @@ def checked_load_kg(value: float, unit: LoadUnit, field: str = "load") -> float:
     if kg > MAX_LOAD_KG:
         raise ValueError(f"{field}: {value} {unit} is more than {MAX_LOAD_KG:.0f} kg, which no lift weighs; a typo?")
     return kg
+
+
+def shown_load(kg: float, unit: LoadUnit, digits: int = 1) -> str:
+    """``kg`` as a person reads it in ``unit``: ``"80.0 kg"``, ``"176.4 lb"`` (``digits`` after the point)."""
+    return f"{from_kg(kg, unit):,.{digits}f} {unit}"

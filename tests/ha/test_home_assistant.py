@@ -28,6 +28,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from replens.cli.demo import DEMO_STATION, demo_agent_config, sample_clip
+from replens.cli.main import main
 from replens.config import RepLensConfig
 from replens.contract import (
     AgentState,
@@ -283,7 +284,7 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
     agent_doc["stations"][DEMO_STATION]["counter"]["meters_per_unit"] = 0.002  # reps with a velocity
     agent_doc["stations"][DEMO_STATION]["end_set_at_velocity_loss_pct"] = 40.0  # the clip's first set: 46 % at rep 3
     agent_doc["stats_interval_s"] = 1
-    _, config = write_config(tmp_path, mosquitto, influx_db, agents={AGENT: agent_doc}, extra={"homeassistant": {
+    path, config = write_config(tmp_path, mosquitto, influx_db, agents={AGENT: agent_doc}, extra={"homeassistant": {
         "republish_delay_max_s": 1, "refresh_s": 2, "discovery_format": discovery_format()}})
     print(f"Home Assistant {'.'.join(map(str, ha_version()))}, {discovery_format()} discovery")
     with MembersStore(config.members_db()) as members:
@@ -405,6 +406,15 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         # The stack has a scale here (for the velocity-loss cue), but a lat pulldown has no checked minimal velocity
         # threshold: no velocity-based estimate, so the velocity e1RM stays unknown.
         assert hass.state(f"sensor.{member}_velocity_e1rm") == "unknown"
+
+        # Ann reads her loads in pounds: the hub re-publishes her discovery config, her state keeps kg.
+        assert main(["members", "set", "Ann", "--unit", "lb", "--config", str(path)]) == 0
+        wait_until(lambda: hass.state(f"number.{member}_body_weight") == "159.8", 15, 0.5, "72.5 kg shown as lb")
+        volume = hass.states()[f"sensor.{member}_volume_today"]["attributes"]
+        assert volume["unit_of_measurement"] == "lb"
+        assert hass.states()[f"sensor.{member}_last_set"]["attributes"]["weight_kg"] is not None  # the LastSet, kg
+        hass.api("POST", "/api/services/number/set_value", {"entity_id": f"number.{member}_body_weight", "value": 165})
+        wait_until(lambda: journal_body_weight(config, ann.id) == 74.843, 10, 0.5, "165 lb in the journal, in kg")
 
         snapshot = {e: hass.state(e) for e in expected}
         print("states:", json.dumps(snapshot, indent=1))

@@ -2,7 +2,8 @@
 
 The hub runs with its broker (real Mosquitto) and its journal; the page is the one the hub serves. At phone
 size (390×844) the member opens the invite link, sees the week, opens a set, claims an unclaimed set from the
-time they were in, corrects it, downloads the CSV and checks its rows, logs out, and is refused afterwards.
+time they were in, corrects it, downloads the CSV and checks its rows, chooses pounds and sees them, logs out,
+and is refused afterwards.
 Screenshots go to tmp/artifacts/members-page/ (REPLENS_ARTIFACTS overrides) for people to look at.
 """
 
@@ -118,6 +119,15 @@ def test_a_members_journey_from_invite_link_to_logging_out(browser: Browser, ser
         assert {(r["weight_kg"], r["volume_kg"]) for r in rows if r["set_id"] == gym.loose_set} == {("100.0", "400.0")}
         assert all(r["set_started_at"].endswith("+00:00") for r in rows)
         shot(page, "5-my-data")
+
+        page.select_option("#f-unit", "lb")  # Ann reads her loads in pounds from now on
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#f-unit")).to_have_value("lb")
+        page.get_by_role("link", name="Week").click()
+        expect(page.locator("main")).to_contain_text("lb volume")
+        expect(page.locator("main")).to_contain_text("132.3 lb")  # her 60 kg bench set
+        expect(page.locator("main")).not_to_contain_text(" kg")
+        shot(page, "5b-pounds")
 
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("heading", name="Logged out")).to_be_visible()

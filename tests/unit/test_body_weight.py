@@ -90,6 +90,37 @@ def test_a_deleted_member_leaves_no_body_weight(gym: tuple[Path, str], tmp_path:
     assert journal_files and not any(ann.encode() in p.read_bytes() for p in journal_files)
 
 
+def test_a_members_unit_is_set_alone_and_reads_their_body_weight(gym: tuple[Path, str], capsys) -> None:
+    config, ann = gym
+    assert main(["members", "set", "Ann Lee", "--unit", "lb", "--config", str(config)]) == 0
+    assert "Ann Lee: loads shown in lb from now on (stored in kg)" in capsys.readouterr().out
+    assert main(["members", "set", "Ann Lee", "--body-weight", "176.4", "--config", str(config)]) == 0
+    assert "body weight 176.4 lb (80.014 kg)" in capsys.readouterr().out  # read in Ann's unit: lb
+    journal = Journal(load_config(config, env={}).journal_path())
+    assert (journal.member_unit(ann), journal.member_body_weight(ann)) == ("lb", 80.014)
+    journal.close()
+    assert main(["members", "set", "Ann Lee", "--body-weight", "81", "--unit", "kg", "--config", str(config)]) == 0
+    journal = Journal(load_config(config, env={}).journal_path())
+    assert (journal.member_unit(ann), journal.member_body_weight(ann)) == ("kg", 81.0)
+    journal.close()
+
+
+def test_set_needs_a_unit_or_a_body_weight(gym: tuple[Path, str], capsys) -> None:
+    config, _ = gym
+    assert main(["members", "set", "Ann Lee", "--config", str(config)]) == 1
+    assert "give --unit, --body-weight or both" in capsys.readouterr().err
+
+
+def test_a_unit_other_than_kg_or_lb_is_refused_and_changes_nothing(gym: tuple[Path, str], capsys) -> None:
+    config, ann = gym
+    with pytest.raises(SystemExit):
+        main(["members", "set", "Ann Lee", "--unit", "st", "--body-weight", "12", "--config", str(config)])
+    assert "argument --unit: invalid choice: 'st'" in capsys.readouterr().err
+    journal = Journal(load_config(config, env={}).journal_path())
+    assert (journal.member_unit(ann), journal.member_body_weight(ann)) == ("kg", None)
+    journal.close()
+
+
 def test_each_set_is_weighed_with_the_body_weight_of_its_day(gym: tuple[Path, str]) -> None:
     config, ann = gym
     journal = Journal(load_config(config, env={}).journal_path())
@@ -145,3 +176,17 @@ def test_a_body_weight_entered_for_an_earlier_day_reweighs_the_sets_since(gym: t
     assert journal.set_body_weight(ann, 78.0, at=START + timedelta(days=1)) == 1  # weighed the day before the 2nd
     assert [f["lifted_kg"] for f in set_fields(journal)] == ["78.0"]
     journal.close()
+
+
+def test_the_member_list_shows_unit_and_body_weight(gym: tuple[Path, str], capsys) -> None:
+    config, _ = gym
+    assert main(["members", "list", "--json", "--config", str(config)]) == 0
+    (before,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (before["unit"], before["body_weight_kg"]) == ("kg", None)
+    assert main(["members", "set", "Ann Lee", "--body-weight", "176.4", "--unit", "lb", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["members", "list", "--json", "--config", str(config)]) == 0
+    (after,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (after["unit"], after["body_weight_kg"]) == ("lb", 80.014)
+    assert main(["members", "list", "--config", str(config)]) == 0
+    assert "176.4 lb" in capsys.readouterr().out

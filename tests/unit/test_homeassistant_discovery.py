@@ -7,7 +7,16 @@ import json
 
 import pytest
 
-from replens.contract import ClaimLastCommand, EditLastCommand, Exercise, StationCommand, StationCommandKind, Topics
+from replens.contract import (
+    BodyWeightCommand,
+    ClaimLastCommand,
+    EditLastCommand,
+    Exercise,
+    StationCommand,
+    StationCommandKind,
+    Topics,
+)
+from replens.integrations.homeassistant.commands import MEMBER_KG
 from replens.integrations.homeassistant.discovery import (
     DiscoveryContext,
     all_configs,
@@ -17,6 +26,7 @@ from replens.integrations.homeassistant.discovery import (
     station_configs,
     with_removed,
 )
+from replens.integrations.homeassistant.entities import MEMBER_ENTITIES
 
 CTX = DiscoveryContext(Topics("replens"), "homeassistant", "1.2.3", "https://example.org/replens")
 ORIGIN = {"name": "RepLens", "sw_version": "1.2.3", "support_url": "https://example.org/replens"}
@@ -227,6 +237,34 @@ def test_a_station_in_pounds_shows_and_takes_its_loads_in_pounds() -> None:
     assert '"weight_kg":{{ ((value | float) * 0.45359237) | round(3) }}' in correct["command_template"]
     assert configs["rack_1_bench_correct_reps"] == json.loads(encode(
         EXPECTED_STATION["homeassistant/number/replens/rack_1_bench_correct_reps/config"]))  # reps are reps
+
+
+def test_a_member_in_pounds_sees_and_sets_their_loads_in_pounds() -> None:
+    """Their state keeps kg; the discovery config converts (from_kg's 0.1 lb) and names lb, only for loads."""
+    configs = {t.split("/")[3]: json.loads(p) for t, p in all_configs(
+        CTX, {}, {"m3f9a0c21be": "Ann Lee", "m1": "Bo"}, "component", member_pounds={"m3f9a0c21be"}).items()}
+    key = "member_m3f9a0c21be_"
+    volume, body, e1rm = configs[key + "volume_today"], configs[key + "body_weight"], configs[key + "velocity_e1rm"]
+    assert (volume["unit_of_measurement"], body["unit_of_measurement"], e1rm["unit_of_measurement"]) == ("lb",) * 3
+    assert volume["value_template"] == ("{{ ((value_json.volume_today_kg / 0.45359237) | round(1)) if "
+                                        "value_json.volume_today_kg is not none else 'None' }}")
+    assert e1rm["value_template"] == (
+        "{{ ((value_json.velocity_e1rm.velocity_e1rm_kg / 0.45359237) | round(1)) if value_json.velocity_e1rm and "
+        "value_json.velocity_e1rm.velocity_e1rm_kg is not none else 'None' }}")
+    assert (body["min"], body["max"], body["step"]) == (44.1, 4409.2, 0.1)  # 20 kg to 2000 kg
+    command = BodyWeightCommand.model_validate_json(body["command_template"].replace(
+        "{{ ((value | float) * 0.45359237) | round(3) }}", "80.014"))  # what Home Assistant makes of 176.4 lb
+    assert (command.member, command.kg) == ("m3f9a0c21be", 80.014)
+    converted = {key + k for k in MEMBER_KG}
+    unchanged = {k: v for k, v in configs.items() if k.startswith(key) and k not in converted}
+    assert unchanged == {t.split("/")[3]: v for t, v in EXPECTED_MEMBER.items() if t.split("/")[3] not in converted}
+    assert all(c["unit_of_measurement"] == "kg" for k, c in configs.items() if k.removeprefix("member_m1_")
+               in MEMBER_KG)  # Bo kept kg
+
+
+def test_every_member_entity_in_kg_follows_the_members_unit() -> None:
+    """A member entity added in kg later must be converted too, or a member in lb would read kg labelled lb."""
+    assert {d.key for d in MEMBER_ENTITIES if d.unit == "kg"} == set(MEMBER_KG)
 
 
 def test_the_correction_select_sends_an_edit_of_the_last_set_with_a_fresh_id() -> None:

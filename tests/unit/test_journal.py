@@ -4,7 +4,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from replens.contract import Appearance, Exercise, IdentitySource, RepEvent, SetEvent, SetPhase, VisitEvent, VisitRole
+from replens.contract import (
+    Appearance,
+    Exercise,
+    IdentitySource,
+    LoadUnit,
+    RepEvent,
+    SetEvent,
+    SetPhase,
+    VisitEvent,
+    VisitRole,
+)
 from replens.hub.journal import Inbound, Journal, Outgoing, PointOp, UnknownSetError
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -227,7 +237,9 @@ def test_forget_member_leaves_no_trace(tmp_path):
     journal.record(Inbound(events=[visit_event(1, "m0a1b2c3d4e"), set_event(2, SetPhase.NEW, 1)]))
     journal.attribute("a1.bench.1", "m0a1b2c3d4e", IdentitySource.ONLY_PRESENT, 0.8)
     journal.point_rejected(journal.pending_points(10)[-1], "kept aside for inspection")
+    journal.set_member_unit("m0a1b2c3d4e", LoadUnit.LB)
     forgotten = journal.forget_member("m0a1b2c3d4e")
+    assert journal.member_unit("m0a1b2c3d4e") is LoadUnit.KG and journal.members_in_pounds() == set()
     assert (forgotten.visits, forgotten.sets) == (1, 1)
     assert journal.visits_between(START - timedelta(days=1), START + timedelta(days=1)) == []
     (stored,) = journal.sets()

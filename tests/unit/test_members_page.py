@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from replens.contract import EditVia, Exercise, IdentitySource, SetField
+from replens.contract import EditVia, Exercise, IdentitySource, LoadUnit, SetField
 from replens.hub.erasure import erase_member
 from replens.hub.journal import Journal, JournalReader
 from replens.hub.web.access import AccessStore, access_path
@@ -259,7 +259,8 @@ def test_a_member_corrects_their_set_through_the_journals_edit_path(gym: Gym) ->
         text = await page.text()
         assert "Rep by rep" in text and "43 cm" in text and "0.55 m/s" in text  # real units, never pixels
         form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', text))
-        assert set(form) == {"csrf", "edit_id", "was_exercise", "was_weight_kg", "was_reps"}
+        assert set(form) == {"csrf", "edit_id", "unit", "was_exercise", "was_weight_kg", "was_reps"}
+        assert form["unit"] == "kg" and '<label for="f-weight_kg">Load (kg)</label>' in text
         assert re.findall(r'<(?:input|select) id="f-([a-z_]+)"', text) == ["exercise", "weight_kg", "reps"]
         form["exercise"] = "overhead_press"
         for _ in range(2):  # a double tap applies once
@@ -300,6 +301,41 @@ def test_a_member_corrects_the_load_and_reps_of_their_set(gym: Gym) -> None:
     trail = {(t.field, t.old, t.new, t.via) for t in reader.set_edits(gym.ann_set)}
     reader.close()
     assert trail == {(SetField.WEIGHT_KG, 60.0, 62.5, EditVia.WEB), (SetField.REPS, 5, 6, EditVia.WEB)}
+
+
+def test_a_member_chooses_pounds_and_reads_and_corrects_loads_in_pounds(gym: Gym) -> None:
+    """Stored in kg (60 kg × 5), shown in lb: 132.3 lb, volume 661.4 lb, e1RM 154.3 lb; a load typed in lb."""
+    async def scenario(client: TestClient, state: WebState) -> None:
+        csrf = await log_in(client, invite(gym, gym.ann))
+        me = await (await client.get("/me")).text()
+        assert '<form method="post" action="/me/unit">' in me and '<option value="kg" selected>' in me
+        refused = await client.post("/me/unit", data={"csrf": csrf, "unit": "st"}, allow_redirects=False)
+        assert refused.status == 400 and "unit: give kg or lb (got &#x27;st&#x27;)" in await refused.text()
+        forged = await client.post("/me/unit", data={"unit": "lb"}, allow_redirects=False)
+        assert forged.status == 403
+        assert state.reader.member_unit(gym.ann) is LoadUnit.KG
+        chosen = await client.post("/me/unit", data={"csrf": csrf, "unit": "lb"}, allow_redirects=False)
+        assert (chosen.status, chosen.headers.get("Location")) == (303, "/me")
+        state.journal.set_body_weight(gym.ann, 80.0)
+        me = await (await client.get("/me")).text()
+        assert '<option value="lb" selected>' in me and "Body weight: 176.4 lb" in me
+        text = await (await client.get(f"/set/{gym.ann_set}")).text()
+        assert "<td>132.3 lb</td>" in text and "<td>661.4 lb</td>" in text and "<td>154.3 lb</td>" in text
+        assert " kg<" not in text and '<label for="f-weight_kg">Load (lb)</label>' in text
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', text))
+        assert (form["unit"], form["was_weight_kg"]) == ("lb", "132.3")
+        form.update(weight_kg="135", reps=form["was_reps"], exercise=form["was_exercise"])
+        edited = await client.post(f"/set/{gym.ann_set}/edit", data=form, allow_redirects=False)
+        assert edited.status == 303, await edited.text()
+        week = await (await client.get("/")).text()
+        assert "lb volume" in week and "<td class=n>135 lb</td>" in week and " kg" not in week
+        history = await (await client.get("/exercise/bench_press")).text()
+        assert "Best e1RM (lb)" in history and "Volume (lb)" in history and "(kg)" not in history
+        best = await (await client.get("/records")).text()  # e1RM 61.235 kg × 5: 71.4 kg
+        assert "<td class=n>157.4 lb</td><td class=n>135 lb</td><td class=n>8</td>" in best
+
+    assert len(serve(gym, scenario)) == 2  # the unit, then the load: each wakes the hub (Home Assistant)
+    assert read_set(gym, gym.ann_set).weight_kg == 61.235  # 135 lb, stored in kg
 
 
 def test_an_edit_that_changes_nothing_is_refused_with_a_reason(gym: Gym) -> None:

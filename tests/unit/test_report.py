@@ -14,6 +14,7 @@ from replens.cli.main import main
 from replens.cli.report import parse_since
 from replens.cli.report_figure import render_report
 from replens.config import load_config
+from replens.contract import LoadUnit
 from replens.device_agent.demo_week import generate_week
 from replens.errors import RepLensError
 from replens.hub.journal import Inbound, Journal
@@ -69,7 +70,8 @@ def test_every_plot_area_has_content(gym, tmp_path: Path):
     config_path, ids = gym
     config = load_config(config_path, env={})
     now = datetime.now(UTC)
-    sets = member_sets(config.journal_path(), ids["Bruno"], now - timedelta(days=7))
+    sets, unit = member_sets(config.journal_path(), ids["Bruno"], now - timedelta(days=7))
+    assert unit is LoadUnit.KG
     assert {s.exercise for s in sets} == {"deadlift", "overhead_press", "seated_row", "bench_press"}
     assert all(s.rep_details and len(s.rep_details) == s.reps for s in sets)
     out = tmp_path / "bruno.png"
@@ -80,6 +82,17 @@ def test_every_plot_area_has_content(gym, tmp_path: Path):
     blank = tmp_path / "blank.png"
     Image.new("L", (1400, 1100), 255).save(blank)
     assert max(plot_variance(blank, boxes).values()) == 0  # the measure does see emptiness
+
+
+def test_a_member_in_pounds_reads_the_report_in_pounds(gym, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """The same week as above, stored in kg, shown in lb, converted from the stored kg (not the rounded 95.7 kg)."""
+    config_path, _ = gym
+    assert main(["members", "set", "alice", "--unit", "lb", "--config", str(config_path)]) == 0
+    out = tmp_path / "alice.png"
+    assert main(["report", "--member", "alice", "--since", "7d", "--out", str(out), "--config", str(config_path)]) == 0
+    out_text = capsys.readouterr().out
+    assert "squat: volume 15,532 lb in 12 sets; best e1RM (Epley) 210.9 lb; by velocity none" in out_text
+    assert " kg" not in out_text.split("alice.png", 1)[1]
 
 
 @pytest.mark.parametrize(
