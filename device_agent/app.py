@@ -87,6 +87,7 @@ class Agent:
         self._store_alarm = False
         self._started = time.monotonic()
         self.events = 0
+        self.cue_counts = {"velocity_cues": 0, "velocity_cues_dropped": 0}
 
     def run(self, stop: threading.Event | None = None, progress: ProgressCallback | None = None,
             drain_timeout_s: float = 30.0) -> AgentRunSummary:
@@ -225,6 +226,7 @@ class Agent:
         drafts += [draft for watcher in self.watchers for draft in watcher.process(frame)]
         if drafts or self._unstored:
             self._emit(drafts)
+        self._send_cues()
         self._frame_costs_s.append(time.perf_counter() - began)
 
     def _emit(self, drafts: list[Draft]) -> None:
@@ -252,6 +254,17 @@ class Agent:
                 self._store_alarm = False
         self.publisher.wake()
         self._publish_state()
+
+    def _send_cues(self) -> None:
+        """Stop cues go out now or never: after the set they would only mislead (replens.contract.velocity)."""
+        for station in self.stations:
+            for cue in station.cues:
+                self.cue_counts["velocity_cues"] += 1
+                if self.publisher is not None and not self.publisher.publish_velocity_loss(cue.to_json()):
+                    self.cue_counts["velocity_cues_dropped"] += 1
+                    log.warning("agent %s: station %s: velocity loss %.1f %% reached in set %s while the broker is "
+                                "away; the cue is dropped", self.agent_id, cue.station, cue.loss_pct, cue.set_id)
+            station.cues.clear()
 
     def _store(self, draft: Draft) -> None:
         """Into the outbox, keeping the ledger of sets under way in the same transaction."""
@@ -299,7 +312,8 @@ class Agent:
             outbox_depth=self.outbox.depth(),
             outbox_oldest_s=self.outbox.oldest_age_s(),
             counters={"events": self.events, "published": self.publisher.published,
-                      "confirmed": self.publisher.confirmed, "held_in_memory": len(self._unstored)},
+                      "confirmed": self.publisher.confirmed, "held_in_memory": len(self._unstored),
+                      **self.cue_counts},
         )
         self.publisher.publish_stats(stats.to_json())
 

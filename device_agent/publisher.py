@@ -250,6 +250,13 @@ class Publisher:
         if self.connected:
             self._client.publish(self._topics.agent_enrol_result(self._agent_id), payload, qos=1)
 
+    def publish_velocity_loss(self, payload: bytes) -> bool:
+        """A live stop cue (QoS 1, not retained, never stored); False when the broker is away: it is dropped."""
+        if not self.connected:
+            return False
+        info = self._client.publish(self._topics.agent_velocity_loss(self._agent_id), payload, qos=1)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
     def _drain_loop(self) -> None:
         last_resend = time.monotonic()
         while not self._stopping.is_set():

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import deque
 
 from replens.config.agent import StationConfig
-from replens.contract import Appearance, Exercise, StationState
+from replens.contract import Appearance, Exercise, StationState, VelocityLossReached
 from replens.device_agent.drafts import Draft
 from replens.device_agent.identity.appearance import AppearanceAccumulator, AppearanceSample, describe
 from replens.device_agent.sets import CountedSet, SetAssembler
 from replens.device_agent.sources.frame import Frame
 from replens.device_agent.trackers.registry import PosePipeline, StationPipeline, make_pipeline
+from replens.device_agent.velocity_loss import VelocityLossWatch
 
 APPEARANCE_EVERY_S = 0.5  # clothing colour samples of the lifter (pose stations): cheap at this rate
 APPEARANCE_KEEP_S = 120.0
@@ -31,6 +32,10 @@ class Station:
         self.pipeline = pipeline or make_pipeline(config)
         self.sets = SetAssembler(agent_id, station_id, config.named, weight_kg=config.weight_kg,
                                  appearance=self._appearance_since, hold_reps=config.recognises)
+        target = config.end_set_at_velocity_loss_pct
+        self.velocity_loss = None if target is None else VelocityLossWatch(agent_id, station_id, target)
+        self.cues: list[VelocityLossReached] = []
+        """Stop cues not yet taken by the agent (live, never stored: see replens.contract.velocity)."""
         self._wall_offset_s = 0.0  # wall time minus media time of the current source
         self._looks: deque[tuple[float, AppearanceSample]] = deque()  # (media time, clothing colour)
 
@@ -40,7 +45,10 @@ class Station:
             return []
         events = self.pipeline.update(frame)
         self._sample_appearance(frame)
-        return self.sets.take(events, self._wall_offset_s)
+        drafts = self.sets.take(events, self._wall_offset_s)
+        if self.velocity_loss is not None and drafts:
+            self.cues += self.velocity_loss.observe(drafts, frame.wall_time_s)
+        return drafts
 
     def _sample_appearance(self, frame: Frame) -> None:
         """The lifter's clothing colour, so the hub can tell members apart when several are in."""
@@ -110,4 +118,5 @@ class Station:
             exercises=list(self.candidates) if self.recognises and self.candidates is not None else [],
             load_kg=self.sets.weight_kg,
             units=self.units,
+            end_set_at_velocity_loss_pct=None if self.velocity_loss is None else self.velocity_loss.target_pct,
         )

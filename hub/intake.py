@@ -1,7 +1,7 @@
 """MQTT messages → what the journal records and what the hub acts on; a bad message is counted and logged.
 
-Home Assistant's own messages (its birth message, an agent's retained state cleared) go to the bridge
-here and nowhere else.
+Home Assistant's own messages (its birth message, an agent's retained state cleared) and the agents' live
+velocity-loss cues go to the bridge here and nowhere else.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from replens.contract import (
     SetEvent,
     Stats,
     Topics,
+    VelocityLossReached,
     VisitEvent,
     decode_incoming,
 )
-from replens.contract.codec import Incoming
+from replens.contract.codec import Recordable
 from replens.errors import ContractError
 from replens.hub.homeassistant import HomeAssistantBridge
 from replens.hub.journal import Inbound
@@ -71,10 +72,13 @@ class Sorter:
                 edit = topic in (self._topics.edit, self._topics.edit_last, self._topics.body_weight)
                 self._counters.reject(f"message: {err}", "edits_rejected" if edit else "rejected")
                 continue
+            if isinstance(item, VelocityLossReached):
+                self._homeassistant.on_velocity_loss(item)  # a live cue: relayed, never recorded
+                continue
             self._file(item, intake)
         return intake
 
-    def _file(self, item: Incoming, intake: Intake) -> None:
+    def _file(self, item: Recordable, intake: Intake) -> None:
         inbound = intake.inbound
         if isinstance(item, SetEvent | RepEvent | VisitEvent):
             inbound.events.append(item)

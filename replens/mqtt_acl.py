@@ -120,6 +120,8 @@ def agent_writes(plan: AclPlan, agent: AgentAccount) -> list[str]:
         shared = {"sets": t.sets, "reps": t.reps, "visits": t.visits}
         writes += [shared[kind] for kind in kinds]
         writes.append(t.stats)  # shared with the hub and every agent: see docs/security.md
+    if agent.counts_sets:
+        writes.append(t.agent_velocity_loss(a))  # live stop cues: its own topic in either layout
     return writes
 
 

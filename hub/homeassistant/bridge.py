@@ -7,6 +7,8 @@
   ``<hub data dir>/homeassistant.json`` so that a restarted hub clears what disappeared while it was down.
 - Views (``LastSet`` per station, ``MemberState`` per member) are retained and republished when the
   journal changed (any process's commit), when members change, and every ``refresh_s``.
+- Velocity-loss cues from the agents are relayed to their station's topic at once, first thing in a cycle:
+  once per set (QoS 1 may deliver one twice), with the member where known, and never when stale.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import aiomqtt
 
 from replens import __version__
 from replens.config import RepLensConfig
-from replens.contract import AgentState, ClaimCommand, ClaimLastCommand, LoadUnit
+from replens.contract import MAX_CUE_AGE_S, AgentState, ClaimCommand, ClaimLastCommand, LoadUnit, VelocityLossReached
 from replens.errors import TransientError
 from replens.hub.homeassistant.discovery_plan import MIGRATE, DiscoveryPlan, Published, plan
 from replens.hub.homeassistant.views import JournalViews
@@ -56,11 +58,15 @@ class HomeAssistantBridge:
         self._record_path = config.hub_data_dir() / RECORD_FILE
         self._poll_s = poll_s
         self._config_stations = {a: sorted(c.stations) for a, c in config.agents.items() if c.stations}
-        published, stations = _load_record(self._record_path)
+        published, stations, cueing = _load_record(self._record_path)
         self._published = published
         self._state_stations = stations  # agent id → station ids, from the agents' retained state
         self._hosted: dict[tuple[str, str], list[str]] = {}  # (agent, station) → exercises it says it hosts
         self._pounds: set[tuple[str, str]] = set()  # (agent, station) whose units are lb
+        self._cueing = cueing  # (agent, station) with a velocity-loss target; recorded, so that a restarted hub
+        # does not delete the event entity (and its registry entry) before the agent's retained state is in
+        self._cues: deque[VelocityLossReached] = deque(maxlen=1000)
+        self._cued: deque[str] = deque(maxlen=1000)  # set ids already relayed: one cue per set
         self._member_pounds: set[str] = set()  # members whose unit is lb (the journal says, read when it changed)
         self._members: dict[str, str] = {}
         self._members_signature: tuple[float, int] | None = None
@@ -74,7 +80,8 @@ class HomeAssistantBridge:
         self.due = asyncio.Event()
         """Set to run a cycle now rather than at the next poll."""
         self.counts = {"discovery_published": 0, "discovery_cleared": 0, "discovery_migrated": 0,
-                       "views_published": 0, "completed": 0}
+                       "views_published": 0, "completed": 0, "velocity_cues": 0, "velocity_cues_stale": 0,
+                       "velocity_cues_duplicate": 0}
 
     # Events from the hub (event loop) ----------------------------------------------------------------
     def on_connect(self) -> None:
@@ -91,27 +98,35 @@ class HomeAssistantBridge:
         asyncio.get_running_loop().call_later(delay, self.on_connect)
 
     def on_agent_state(self, state: AgentState) -> None:
+        agent = state.agent_id
         stations = sorted(state.stations)
-        hosted = {(state.agent_id, s): [e.value for e in st.exercises] for s, st in state.stations.items()
-                  if st.exercises}
-        pounds = {(state.agent_id, s) for s, st in state.stations.items() if st.units is LoadUnit.LB}
-        mine = {k: v for k, v in self._hosted.items() if k[0] == state.agent_id}
-        my_pounds = {k for k in self._pounds if k[0] == state.agent_id}
-        if self._state_stations.get(state.agent_id) != stations or mine != hosted or my_pounds != pounds:
-            self._state_stations[state.agent_id] = stations
-            self._hosted = {k: v for k, v in self._hosted.items() if k[0] != state.agent_id} | hosted
-            self._pounds = {k for k in self._pounds if k[0] != state.agent_id} | pounds
+        hosted = {(agent, s): [e.value for e in st.exercises] for s, st in state.stations.items() if st.exercises}
+        pounds = {(agent, s) for s, st in state.stations.items() if st.units is LoadUnit.LB}
+        cueing = {(agent, s) for s, st in state.stations.items() if st.end_set_at_velocity_loss_pct is not None}
+        mine = {k: v for k, v in self._hosted.items() if k[0] == agent}
+        if (self._state_stations.get(agent) != stations or mine != hosted or _of(agent, self._pounds) != pounds
+                or _of(agent, self._cueing) != cueing):
+            self._state_stations[agent] = stations
+            self._hosted = {k: v for k, v in self._hosted.items() if k[0] != agent} | hosted
+            self._pounds = (self._pounds - _of(agent, self._pounds)) | pounds
+            self._cueing = (self._cueing - _of(agent, self._cueing)) | cueing
             self._discovery_due = True
             self.due.set()
 
     def forget_agent(self, agent_id: str) -> None:
         """Its retained state was cleared: the agent is gone (unless the config file still names it)."""
         self._hosted = {k: v for k, v in self._hosted.items() if k[0] != agent_id}
-        self._pounds = {k for k in self._pounds if k[0] != agent_id}
+        self._pounds -= _of(agent_id, self._pounds)
+        self._cueing -= _of(agent_id, self._cueing)
         if self._state_stations.pop(agent_id, None) is not None:
             log.info("hub: agent %s cleared its state; removing it from Home Assistant", agent_id)
             self._discovery_due = True
             self.due.set()
+
+    def on_velocity_loss(self, cue: VelocityLossReached) -> None:
+        """An agent's stop cue: relayed in the next cycle, which this starts now."""
+        self._cues.append(cue)
+        self.due.set()
 
     def sets_ended(self, set_ids: Iterable[str]) -> None:
         self._completed.extend(set_ids)
@@ -161,6 +176,7 @@ class HomeAssistantBridge:
                 self._force = True
 
     async def _cycle(self, client: aiomqtt.Client) -> None:
+        await self._publish_cues(client)  # first: a cue is worth something only within seconds
         force, self._force = self._force, False
         members_changed = await asyncio.to_thread(self._read_members)
         version = await asyncio.to_thread(self._views.version)
@@ -218,9 +234,10 @@ class HomeAssistantBridge:
         wanted, other_form = {}, {}
         if self._settings.discovery:
             wanted = all_configs(self._ctx, stations, members, fmt, self._hosted, pounds=self._pounds,
-                                 member_pounds=self._member_pounds)
+                                 member_pounds=self._member_pounds, cueing=self._cueing)
             other_form = all_configs(self._ctx, stations, members, "component" if fmt == "device" else "device",
-                                     self._hosted, pounds=self._pounds, member_pounds=self._member_pounds)
+                                     self._hosted, pounds=self._pounds, member_pounds=self._member_pounds,
+                                     cueing=self._cueing)
         steps = plan(self._published, wanted, other_form, force=force)
         target = Published.of(wanted, self._ctx.is_device_topic)
         # Record first what may be on the broker, so a hub killed half-way still clears it after a restart.
@@ -283,26 +300,54 @@ class HomeAssistantBridge:
                 self.counts["completed"] += 1
             self._completed.popleft()
 
+    async def _publish_cues(self, client: aiomqtt.Client) -> None:
+        while self._cues:
+            cue = self._cues[0]
+            age_s = time.time() - cue.at.timestamp()
+            if cue.set_id in self._cued:
+                self.counts["velocity_cues_duplicate"] += 1
+            elif age_s > MAX_CUE_AGE_S:
+                self.counts["velocity_cues_stale"] += 1
+                log.warning("hub: velocity-loss cue of set %s is %.0f s old; dropped (a late stop cue misleads)",
+                            cue.set_id, age_s)
+            else:
+                member = cue.member or await asyncio.to_thread(self._views.member_of, cue.set_id)
+                relayed = cue.model_copy(update={"member": member})
+                await client.publish(self._topics.station_velocity_loss(cue.agent_id, cue.station),
+                                     relayed.to_json(), qos=1)
+                self._cued.append(cue.set_id)
+                self.counts["velocity_cues"] += 1
+            self._cues.popleft()
+
     def _save_record(self, published: Published) -> None:
         document = {"configs": dict(sorted(published.hashes.items())), "components": published.components,
-                    "stations": dict(sorted(self._state_stations.items()))}
+                    "stations": dict(sorted(self._state_stations.items())),
+                    "velocity_loss_stations": sorted(f"{a}/{s}" for a, s in self._cueing)}
         self._record_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self._record_path.with_suffix(".tmp")
         temporary.write_text(json.dumps(document, indent=1) + "\n")
         temporary.replace(self._record_path)
 
 
-def _load_record(path: Path) -> tuple[Published, dict[str, list[str]]]:
-    """(what discovery last published, agent id → station ids) as last recorded; empty when there is none."""
+def _of(agent_id: str, stations: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {k for k in stations if k[0] == agent_id}
+
+
+def _load_record(path: Path) -> tuple[Published, dict[str, list[str]], set[tuple[str, str]]]:
+    """What discovery last published, agent id → station ids, and the stations with a velocity-loss target.
+
+    As last recorded; empty when there is none.
+    """
     try:
         document = json.loads(path.read_text())
         hashes = {str(t): str(h) for t, h in document.get("configs", {}).items()}
         components = {str(t): {str(k): str(p) for k, p in keys.items()}
                       for t, keys in document.get("components", {}).items()}
         stations = {str(a): [str(s) for s in ids] for a, ids in document.get("stations", {}).items()}
+        cueing = {(a, s) for a, _, s in (str(k).partition("/") for k in document.get("velocity_loss_stations", []))}
     except FileNotFoundError:
-        return Published(), {}
+        return Published(), {}, set()
     except (OSError, ValueError, AttributeError, TypeError) as err:
         log.warning("hub: ignoring unreadable %s (%s); stale Home Assistant entities may stay", path, err)
-        return Published(), {}
-    return Published(hashes, components), stations
+        return Published(), {}, set()
+    return Published(hashes, components), stations, cueing

@@ -35,6 +35,11 @@ class JournalViews:
             return None
         return SetCompleted(**last_set(found, names).model_dump(exclude={"schema_version"}))
 
+    def member_of(self, set_id: str) -> str | None:
+        """The set's member as the hub decided so far; None when unknown (or the set not recorded yet)."""
+        found = self._reader.sets_by_id([set_id])
+        return found[0].member if found else None
+
     def member_state(self, member_id: str, name: str, present: bool, day_start: datetime) -> MemberState:
         """Today's totals (sets started since ``day_start``) and the week's (from its Monday), the last set, seen.
 

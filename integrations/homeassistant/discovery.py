@@ -39,6 +39,7 @@ from replens.integrations.homeassistant.entities import (
     MEMBER_ENTITIES,
     STATION,
     STATION_ENTITIES,
+    VELOCITY_LOSS_ENTITY,
     Command,
     EntityDescription,
     Platform,
@@ -145,7 +146,7 @@ def _entity(ctx: DiscoveryContext, desc: EntityDescription, *, unique_id: str, n
     if desc.diagnostic:
         payload.update(entity_category="diagnostic", enabled_by_default=False)
     if desc.platform is Platform.EVENT:
-        payload["event_types"] = [desc.key]  # set_completed, personal_record: the event_type its payload names
+        payload["event_types"] = [desc.key]  # set_completed, personal_record, ...: the event_type its payload names
     return Component(desc.platform, unique_id.removeprefix("replens_"), payload)
 
 
@@ -185,20 +186,23 @@ def agent_components(ctx: DiscoveryContext, agent_id: str) -> list[Component]:
 
 
 def station_components(ctx: DiscoveryContext, agent_id: str, station: str, member_names: list[str],
-                       exercises: Sequence[str] = ALL_EXERCISES, *, pounds: bool = False) -> list[Component]:
+                       exercises: Sequence[str] = ALL_EXERCISES, *, pounds: bool = False,
+                       cueing: bool = False) -> list[Component]:
     """Every entity of one station, on its agent's device.
 
     ``member_names`` are the claim select's options, ``exercises`` the correction select's; ``pounds``: the
-    station's ``units`` are lb, so its load entities show and take pounds.
+    station's ``units`` are lb, so its load entities show and take pounds; ``cueing``: the station has a
+    velocity-loss target, so it also has the velocity_loss_reached event.
     """
     state_topics = {
         Source.AGENT_STATE: ctx.topics.agent_state(agent_id),
         Source.LAST_SET: ctx.topics.station_last_set(agent_id, station),
         Source.SET_COMPLETED: ctx.topics.station_set_completed(agent_id, station),
+        Source.VELOCITY_LOSS: ctx.topics.station_velocity_loss(agent_id, station),
     }
     label = _title(station.replace("_", " "))
     components: list[Component] = []
-    for desc in STATION_ENTITIES:
+    for desc in (*STATION_ENTITIES, *((VELOCITY_LOSS_ENTITY,) if cueing else ())):
         state_topic = state_topics[desc.source] if desc.source is not None else None
         component = _entity(ctx, desc, unique_id=f"replens_{agent_id}_{station}_{desc.key}",
                             name=f"{label} {desc.name}", device=agent_device(ctx, agent_id),
@@ -239,11 +243,13 @@ Pounds = Collection[tuple[str, str]]
 """(agent id, station id) of the stations whose ``units`` are lb (their agents' retained state says so)."""
 MembersInPounds = Collection[str]
 """The ids of the members whose unit is lb (the journal's ``member_settings``)."""
+Cueing = Collection[tuple[str, str]]
+"""(agent id, station id) of the stations with a velocity-loss target (their agents' retained state says so)."""
 
 
 def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
             hosted: Hosted | None = None, pounds: Pounds = (), *,
-            member_pounds: MembersInPounds = ()) -> list[Device]:
+            member_pounds: MembersInPounds = (), cueing: Cueing = ()) -> list[Device]:
     """Every device RepLens shows now: the hub, each agent with its stations, each member.
 
     ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: the exercises of
@@ -256,7 +262,7 @@ def devices(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: M
         for station in sorted(station_ids):
             exercises = (hosted or {}).get((agent_id, station)) or ALL_EXERCISES
             components += station_components(ctx, agent_id, station, names, exercises,
-                                             pounds=(agent_id, station) in pounds)
+                                             pounds=(agent_id, station) in pounds, cueing=(agent_id, station) in cueing)
         found.append(Device(f"agent_{agent_id}", components))
     found += [Device(f"member_{member_id}", member_components(ctx, member_id, name, pounds=member_id in member_pounds))
               for member_id, name in sorted(members.items())]
@@ -295,13 +301,14 @@ def member_configs(ctx: DiscoveryContext, member_id: str, name: str) -> dict[str
 
 def all_configs(ctx: DiscoveryContext, stations: Mapping[str, list[str]], members: Mapping[str, str],
                 discovery_format: DiscoveryFormat = "device", hosted: Hosted | None = None, *,
-                pounds: Pounds = (), member_pounds: MembersInPounds = ()) -> dict[str, bytes]:
+                pounds: Pounds = (), member_pounds: MembersInPounds = (), cueing: Cueing = ()) -> dict[str, bytes]:
     """Every config RepLens wants retained now, in one topic form: topic → payload bytes.
 
     ``stations``: agent id → its station ids; ``members``: member id → name; ``hosted``: see :func:`devices`;
-    ``pounds``, ``member_pounds``: the stations and members whose loads are shown in lb.
+    ``pounds``, ``member_pounds``: the stations and members whose loads are shown in lb; ``cueing``: the
+    stations with a velocity-loss target.
     """
-    found = devices(ctx, stations, members, hosted, pounds, member_pounds=member_pounds)
+    found = devices(ctx, stations, members, hosted, pounds, member_pounds=member_pounds, cueing=cueing)
     if discovery_format == "device":
         return {ctx.device_topic(d.key): encode(device_config(d)) for d in found}
     return {topic: encode(payload) for d in found for topic, payload in component_configs(ctx, d.components).items()}

@@ -30,6 +30,7 @@ class Source(StrEnum):
     AGENT_STATS = "agent_stats"
     LAST_SET = "last_set"
     SET_COMPLETED = "set_completed"
+    VELOCITY_LOSS = "velocity_loss"
     MEMBER_STATE = "member_state"
     PERSONAL_RECORD = "personal_record"
     HUB_AVAILABLE = "hub_available"
@@ -146,6 +147,11 @@ AGENT_ENTITIES: tuple[EntityDescription, ...] = (
     ),
 )
 """Per agent (its stats are the whole camera's); unique_id ``replens_<agent>_<key>``."""
+
+VELOCITY_LOSS_ENTITY = EntityDescription(
+    "velocity_loss_reached", Platform.EVENT, "velocity loss reached", Source.VELOCITY_LOSS, icon="mdi:speedometer-slow",
+)
+"""Only at stations with ``end_set_at_velocity_loss_pct`` (their agent's state says so): the stop cue."""
 
 MEMBER_ENTITIES: tuple[EntityDescription, ...] = (
     EntityDescription(

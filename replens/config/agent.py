@@ -287,6 +287,15 @@ class StationConfig(StrictModel):
         description="The unit people enter and read this station's load in (kg or lb): Home Assistant's load "
         "number and replens stations load without --unit. RepLens stores kilograms either way.",
     )
+    end_set_at_velocity_loss_pct: float | None = Field(
+        default=None,
+        gt=0,
+        lt=100,
+        description="Velocity-loss target in percent (e.g. 20): when a set's loss from its fastest rep's mean "
+        "concentric velocity to the latest rep's first reaches it, the agent sends one velocity_loss cue, and Home "
+        "Assistant's velocity_loss event entity of this station fires (play a sound, flash a light). Needs reps "
+        "with a velocity (a barbell, or a stack with meters_per_unit). null = no cue; see docs/load.md.",
+    )
     recognise_faces: bool = Field(
         default=False,
         description="Recognise faces seen at this station (needs replens[identity] and the member gallery on this "
@@ -345,6 +354,19 @@ class StationConfig(StrictModel):
             if getattr(counter, key) is not None:
                 raise ValueError(f"{key} does not apply to a {tracker.type} station: {instead}")
         return counter
+
+    @field_validator("end_set_at_velocity_loss_pct")
+    @classmethod
+    def _target_needs_velocities(cls, target: float | None, info: ValidationInfo) -> float | None:
+        """A target at a station whose reps carry no velocity would never cue: say so now, not by silence."""
+        tracker, counter = info.data.get("tracker"), info.data.get("counter")
+        if target is None or tracker is None or counter is None:  # their own errors say why
+            return target
+        if tracker.type == "pose":
+            raise ValueError("a pose station measures no bar velocity, so it cannot end a set at a velocity loss")
+        if tracker.type == "stack" and counter.meters_per_unit is None:
+            raise ValueError("a weight stack's reps have a velocity only with counter.meters_per_unit: set it too")
+        return target
 
     @field_validator("zone")
     @classmethod

@@ -34,6 +34,7 @@ from replens.contract.kinds import EventKind
 from replens.contract.load import KG_PER_LB, MAX_LOAD_KG, LoadUnit, checked_load_kg, from_kg, shown_load, to_kg
 from replens.contract.records import PersonalRecordEvent, RecordKind
 from replens.contract.topics import DEFAULT_PREFIX, Topics
+from replens.contract.velocity import MAX_CUE_AGE_S, VelocityLossReached
 from replens.contract.views import (
     ClaimLastCommand,
     EnrolCommand,
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "EVENT_MODELS",
     "KG_PER_LB",
+    "MAX_CUE_AGE_S",
     "MAX_LOAD_KG",
     "MIN_BODY_WEIGHT_KG",
     "SCHEMA_VERSION",
@@ -92,6 +94,7 @@ __all__ = [
     "Stats",
     "StrengthEstimate",
     "Topics",
+    "VelocityLossReached",
     "VisitEvent",
     "VisitRole",
     "checked_load_kg",

@@ -23,6 +23,7 @@ from replens.contract.events import (
 )
 from replens.contract.parsing import first_error, json_object
 from replens.contract.topics import Topics
+from replens.contract.velocity import VelocityLossReached
 from replens.contract.views import ClaimLastCommand
 from replens.errors import ContractError
 
@@ -33,7 +34,9 @@ M = TypeVar("M", bound=BaseModel)
 
 Command = ClaimCommand | ClaimLastCommand | SetEdit | EditLastCommand | BodyWeightCommand
 """What people (the CLI's MQTT twin, Home Assistant) ask the hub to change."""
-Incoming = Event | DecodedBatch | Command | Stats | AgentState | tuple[str, Availability]
+Recordable = Event | DecodedBatch | Command | Stats | AgentState | tuple[str, Availability]
+"""What the hub records or applies."""
+Incoming = Recordable | VelocityLossReached
 
 
 def decode(model: type[M], topic: str, payload: bytes) -> M:
@@ -96,10 +99,12 @@ def decode_incoming(topics: Topics, topic: str, payload: bytes) -> Incoming:
     raise ContractError(f"{topic}: not a RepLens topic")
 
 
-_AGENT_MODELS: dict[str, type[Event | Stats]] = {**{str(k): m for k, m in EVENT_MODELS.items()}, "stats": Stats}
+FromAgent = Event | Stats | VelocityLossReached
+_AGENT_MODELS: dict[str, type[FromAgent]] = {**{str(k): m for k, m in EVENT_MODELS.items()}, "stats": Stats,
+                                             "velocity_loss": VelocityLossReached}
 
 
-def _from_agent(agent_id: str, topic: str, payload: bytes) -> Event | Stats:
+def _from_agent(agent_id: str, topic: str, payload: bytes) -> FromAgent:
     """An event on the agent's own topic must name that agent: the broker's ACL ties the topic to an account."""
     item = decode(_AGENT_MODELS[topic.rsplit("/", 1)[1]], topic, payload)
     claimed = item.id if isinstance(item, Stats) else item.agent_id

@@ -156,6 +156,9 @@ class StationState(BaseModel):
         default=None, description="The station's current load: the set under way and later sets carry it. Null: "
         "unknown. Kept across agent restarts.")
     units: LoadUnit = Field(default=LoadUnit.KG, description="The unit people enter and read this station's load in.")
+    end_set_at_velocity_loss_pct: Annotated[float, Field(gt=0.0, lt=100.0)] | None = Field(
+        default=None, description="The station's velocity-loss target: the agent sends a velocity_loss cue when a "
+        "set reaches it (Home Assistant then shows a velocity_loss event entity). Null: no target.")
 
 
 class AgentState(WireModel):

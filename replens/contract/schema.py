@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from replens.contract import body, edits, events, records, views
+from replens.contract import body, edits, events, records, velocity, views
 from replens.contract.batch import EventBatch
 
 PAYLOADS: dict[str, type[BaseModel]] = {
@@ -34,6 +34,8 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "member_personal_record": records.PersonalRecordEvent,
     "agent_enrol": views.EnrolCommand,
     "agent_enrol_result": views.EnrolResult,
+    "agent_velocity_loss": velocity.VelocityLossReached,
+    "station_velocity_loss": velocity.VelocityLossReached,
 }
 
 
@@ -47,7 +49,9 @@ def contract_schema() -> dict[str, Any]:
         "/hub/claim, /hub/edit, /hub/edit_last, /hub/body_weight, /hub/sets, /hub/presence, /agent/<id>/command, "
         "/agent/<id>/stats, "
         "/hub/claim_last, "
-        "/station/<agent>/<station>/last_set and /set_completed, /member/<id>/state and /personal_record.",
+        "/agent/<id>/velocity_loss, "
+        "/station/<agent>/<station>/last_set, /set_completed and /velocity_loss, "
+        "/member/<id>/state and /personal_record.",
         "topics": {name: model.model_json_schema(by_alias=True) for name, model in PAYLOADS.items()},
     }
 

@@ -73,6 +73,10 @@ class Topics:
         """Entrance agent → all: ``EnrolResult``."""
         return f"{self.prefix}/agent/{agent_id}/enrol_result"
 
+    def agent_velocity_loss(self, agent_id: str) -> str:
+        """Agent → hub, not retained: ``VelocityLossReached``, live (never through the outbox)."""
+        return f"{self.prefix}/agent/{agent_id}/velocity_loss"
+
     def agent_stats(self, agent_id: str) -> str:
         """Agent → integrations, retained: the agent's latest ``Stats`` (also sent on ``<prefix>/stats``)."""
         return f"{self.prefix}/agent/{agent_id}/stats"
@@ -84,6 +88,10 @@ class Topics:
     def station_set_completed(self, agent_id: str, station: str) -> str:
         """Hub → integrations, not retained: ``SetCompleted`` when a set ends."""
         return f"{self.prefix}/station/{agent_id}/{station}/set_completed"
+
+    def station_velocity_loss(self, agent_id: str, station: str) -> str:
+        """Hub → integrations, not retained: ``VelocityLossReached`` (Home Assistant's velocity_loss event)."""
+        return f"{self.prefix}/station/{agent_id}/{station}/velocity_loss"
 
     def member_state(self, member_id: str) -> str:
         """Hub → integrations, retained: ``MemberState`` (today's reps and volume, last set, presence)."""
@@ -155,7 +163,7 @@ class Topics:
         return f"{self.prefix}/agent/+/state"
 
     def hub_subscriptions(self) -> tuple[str, ...]:
-        per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*EventKind, "batch", "stats"))
+        per_agent = tuple(f"{self.prefix}/agent/+/{kind}" for kind in (*EventKind, "batch", "stats", "velocity_loss"))
         # The shared topics stay subscribed for agents of earlier versions; a broker ACL lets no agent write them.
         shared = (self.sets, self.reps, self.stats, self.visits)
         return (*per_agent, *shared, self.claim, self.claim_last, self.edit, self.edit_last, self.body_weight,

@@ -281,6 +281,8 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
     agent_doc = demo_agent_config(clip).model_dump(mode="json", exclude_none=True)
     agent_doc["source"].update(realtime=True, loop=True)
     agent_doc["stations"][DEMO_STATION]["weight_kg"] = 40.0
+    agent_doc["stations"][DEMO_STATION]["counter"]["meters_per_unit"] = 0.002  # reps with a velocity
+    agent_doc["stations"][DEMO_STATION]["end_set_at_velocity_loss_pct"] = 40.0  # the clip's first set: 46 % at rep 3
     agent_doc["stats_interval_s"] = 1
     path, config = write_config(tmp_path, mosquitto, influx_db, agents={AGENT: agent_doc}, extra={"homeassistant": {
         "republish_delay_max_s": 1, "refresh_s": 2, "discovery_format": discovery_format()}})
@@ -305,6 +307,7 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                     f"event.{STATION}_set_completed", f"switch.{STATION}_counting", f"button.{STATION}_end_set",
                     f"select.{STATION}_last_set_member", f"select.{STATION}_correct_exercise",
                     f"number.{STATION}_load", f"number.{STATION}_correct_load", f"number.{STATION}_correct_reps",
+                    f"event.{STATION}_velocity_loss_reached",
                     f"event.{member}_personal_record", f"sensor.{member}_reps_today",
                     f"sensor.{member}_volume_today", f"sensor.{member}_volume_week",
                     f"sensor.{member}_last_exercise", f"sensor.{member}_last_set",
@@ -314,7 +317,8 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                    f"entities missing: {sorted(set(expected) - set(hass.states()))}")
         print(f"entities after {time.monotonic() - began:.1f} s")
         # Entity ids as docs/homeassistant.md promises them, diagnostics (disabled by default) included.
-        wait_until(lambda: len(mqtt_entities(hass)) == ENTITIES, 10, 0.5, "every entity registered")
+        # ENTITIES and the station's velocity_loss_reached event (only at a station with a target).
+        wait_until(lambda: len(mqtt_entities(hass)) == ENTITIES + 1, 10, 0.5, "every entity registered")
         assert {e["entity_id"] for e in mqtt_entities(hass).values()} == {
             f"{e['entity_id'].split('.')[0]}.{uid}" for uid, e in mqtt_entities(hass).items()}
 
@@ -339,6 +343,12 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
                    == "set_completed", 10, 0.5, "the set_completed event")
         event = hass.states()[f"event.{STATION}_set_completed"]
         assert event["attributes"]["reps"] == 6
+        # The velocity-loss cue of a set that reached 40 % (the clip loops: a cue HA was not yet subscribed for
+        # comes again with the next loop's first set).
+        wait_until(lambda: hass.states()[f"event.{STATION}_velocity_loss_reached"]["attributes"].get("event_type")
+                   == "velocity_loss_reached", 30, 0.5, "the velocity_loss_reached event")
+        cue = hass.states()[f"event.{STATION}_velocity_loss_reached"]["attributes"]
+        assert (cue["reps"], cue["target_pct"]) == (3, 40.0) and cue["loss_pct"] == pytest.approx(46.5, abs=0.1), cue
         # Ann was the only member present: the hub attributed the set to her.
         wait_until(lambda: hass.state(f"select.{STATION}_last_set_member") == "Ann", 10, 0.5, "attributed to Ann")
         wait_until(lambda: hass.state(f"sensor.{member}_reps_today") == "6", 10, 0.5, "Ann's reps today")
@@ -393,7 +403,8 @@ def test_replens_devices_and_entities_in_home_assistant(tmp_path: Path, mosquitt
         wait_until(lambda: journal_body_weight(config, ann.id) == 72.5, 10, 0.5, "the body weight in the journal")
         wait_until(lambda: number(hass.state(f"number.{member}_body_weight")) == 72.5, 10, 0.5,
                    "the body weight shown")
-        # No bar velocity at a weight stack: no load-velocity profile, so the velocity e1RM stays unknown.
+        # The stack has a scale here (for the velocity-loss cue), but a lat pulldown has no checked minimal velocity
+        # threshold: no velocity-based estimate, so the velocity e1RM stays unknown.
         assert hass.state(f"sensor.{member}_velocity_e1rm") == "unknown"
 
         # Ann reads her loads in pounds: the hub re-publishes her discovery config, her state keeps kg.

@@ -312,3 +312,41 @@ def test_bad_exercise_lists_name_the_line_and_every_bad_name(tmp_path, exercise,
     line = 8 if key == "exercise" else 9
     assert error.startswith(f"{tmp_path / 'replens.yaml'}:{line}: agents -> rack_1 -> stations -> bench -> {key}: ")
     assert message in error
+
+
+def test_velocity_loss_target_is_optional_and_a_percentage(tmp_path):
+    plain = load_config(write(tmp_path, MINIMAL), env={}).agents["rack_1"].stations["bench"]
+    assert plain.end_set_at_velocity_loss_pct is None
+    text = MINIMAL + "        counter: {meters_per_unit: 0.002}\n        end_set_at_velocity_loss_pct: 20\n"
+    station = load_config(write(tmp_path, text), env={}).agents["rack_1"].stations["bench"]
+    assert station.end_set_at_velocity_loss_pct == 20.0
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("0", "Input should be greater than 0 (got: 0)"), ("100", "Input should be less than 100 (got: 100)"),
+    ("-5", "Input should be greater than 0 (got: -5)"),
+    ("twenty", "Input should be a valid number, unable to parse string as a number (got: 'twenty')")])
+def test_bad_velocity_loss_target_names_file_line_and_key(tmp_path, value, reason):
+    text = MINIMAL + f"        counter: {{meters_per_unit: 0.002}}\n        end_set_at_velocity_loss_pct: {value}\n"
+    message = error_of(write(tmp_path, text))
+    assert message == (f"{tmp_path / 'replens.yaml'}:10: agents -> rack_1 -> stations -> bench -> "
+                       f"end_set_at_velocity_loss_pct: {reason}")
+
+
+@pytest.mark.parametrize(("station", "reason"), [
+    ("        tracker: {type: pose}\n",
+     "a pose station measures no bar velocity, so it cannot end a set at a velocity loss"),
+    ("", "a weight stack's reps have a velocity only with counter.meters_per_unit: set it too")])
+def test_a_velocity_loss_target_where_reps_have_no_velocity_is_refused(tmp_path, station, reason):
+    text = MINIMAL.replace("chest_press", "squat") + station + "        end_set_at_velocity_loss_pct: 20\n"
+    message = error_of(write(tmp_path, text))
+    line = 9 + station.count("\n")
+    assert message == (f"{tmp_path / 'replens.yaml'}:{line}: agents -> rack_1 -> stations -> bench -> "
+                       f"end_set_at_velocity_loss_pct: {reason} (got: 20)")
+
+
+def test_a_barbell_station_takes_a_velocity_loss_target_as_it_is(tmp_path):
+    text = MINIMAL.replace("chest_press", "squat") + "        tracker: {type: barbell}\n" + (
+        "        end_set_at_velocity_loss_pct: 20\n")
+    station = load_config(write(tmp_path, text), env={}).agents["rack_1"].stations["bench"]
+    assert station.end_set_at_velocity_loss_pct == 20.0

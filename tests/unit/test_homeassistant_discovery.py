@@ -284,6 +284,24 @@ def test_a_station_that_says_which_exercises_it_hosts_offers_those() -> None:
                        "rack_1_squat_correct_exercise": [e.value for e in Exercise if e is not Exercise.AUTO]}
 
 
+def test_only_a_station_with_a_velocity_loss_target_has_the_velocity_loss_event() -> None:
+    cueing = {("rack_1", "bench")}
+    configs = all_configs(CTX, {"rack_1": ["bench", "squat"]}, {}, "component", cueing=cueing)
+    events = {t for t in configs if t.startswith("homeassistant/event/")}
+    assert events == {"homeassistant/event/replens/rack_1_bench_set_completed/config",
+                      "homeassistant/event/replens/rack_1_squat_set_completed/config",
+                      "homeassistant/event/replens/rack_1_bench_velocity_loss_reached/config"}
+    assert json.loads(configs["homeassistant/event/replens/rack_1_bench_velocity_loss_reached/config"]) == station(
+        "event", "velocity_loss_reached", "Bench velocity loss reached",
+        state_topic="replens/station/rack_1/bench/velocity_loss", event_types=["velocity_loss_reached"],
+        icon="mdi:speedometer-slow")
+    without = all_configs(CTX, {"rack_1": ["bench", "squat"]}, {}, "component")
+    assert set(configs) - set(without) == {"homeassistant/event/replens/rack_1_bench_velocity_loss_reached/config"}
+    device = json.loads(all_configs(CTX, {"rack_1": ["bench"]}, {}, cueing=cueing)[
+        "homeassistant/device/replens/agent_rack_1/config"])
+    assert device["cmps"]["rack_1_bench_velocity_loss_reached"]["p"] == "event"
+
+
 EXPECTED_HUB_DEVICE = {
     "dev": {"identifiers": ["replens_hub"], "manufacturer": "RepLens", "model": "Hub", "name": "RepLens hub",
             "sw_version": "1.2.3"},

@@ -71,6 +71,7 @@ def test_acl_text_for_one_agent_and_the_hub():
         "topic write replens/agent/a1/sets",
         "topic write replens/agent/a1/reps",
         "topic write replens/agent/a1/batch",
+        "topic write replens/agent/a1/velocity_loss",
         "topic read replens/agent/a1/ack",
         "topic read replens/agent/a1/command",
         "topic read replens/hub/available",
@@ -95,6 +96,9 @@ def test_acl_text_for_one_agent_and_the_hub():
     ("write", f"{P}/sets", False, False, False),  # the shared topic of earlier versions: nobody
     ("write", f"{P}/agent/a1/visits", False, False, False),  # a1 recognises no faces
     ("write", f"{P}/station/a1/bench/last_set", False, True, False),
+    ("write", f"{P}/agent/a1/velocity_loss", True, False, False),  # live stop cues, relayed by the hub
+    ("write", f"{P}/agent/a2/velocity_loss", False, False, False),
+    ("write", f"{P}/station/a1/bench/velocity_loss", False, True, False),
     ("write", "homeassistant/sensor/replens/a1_bench_reps/config", False, True, False),
     ("write", "homeassistant/status", False, False, True),
     ("read", f"{P}/agent/a1/ack", True, True, True),
@@ -139,6 +143,7 @@ def test_shared_event_topics_only_on_request():
     acl = build_acl(plan_from_config(config(a1=station_agent("agent-a1")), per_agent_events=False))
     assert allowed(acl, "agent-a1", "write", f"{P}/sets")
     assert not allowed(acl, "agent-a1", "write", f"{P}/agent/a1/sets")
+    assert allowed(acl, "agent-a1", "write", f"{P}/agent/a1/velocity_loss")  # never shared: newer than that layout
 
 
 def test_per_agent_events_fence_events_to_the_agents_own_topics():
