@@ -110,6 +110,10 @@ def _load_template(station: str) -> str:
     return template.replace('"load":1.0', '"load":{{ value }}')
 
 
+_POUNDS_TO_KG = f"{{{{ ((value | float) * {KG_PER_LB}) | round(3) }}}}"
+"""A command template's value typed in pounds, sent as kilograms (``to_kg``, in Jinja)."""
+
+
 def in_pounds(key: str, station: str, payload: Payload) -> Payload:
     """The entity ``key`` of a station whose ``units`` are lb, shown and set in pounds (RepLens keeps kg).
 
@@ -118,14 +122,12 @@ def in_pounds(key: str, station: str, payload: Payload) -> Payload:
     kg_json = {"load": f"value_json.stations['{station}'].load_kg"}.get(key, "value_json.weight_kg")
     if key not in ("load", "correct_load", "last_set_weight"):
         return payload
-    template = f"{{{{ (({kg_json} / {KG_PER_LB}) | round(1)) if {kg_json} is not none else 'None' }}}}"
-    shown = dict(payload, unit_of_measurement=LoadUnit.LB.value, value_template=template)
+    shown = dict(payload, unit_of_measurement=LoadUnit.LB.value, value_template=_in_pounds(kg_json, None))
     if key == "load":
         sample = StationCommand(station=station, command=StationCommandKind.SET_LOAD, load=1.0, unit=LoadUnit.LB, by=BY)
         shown["command_template"] = sample.model_dump_json(by_alias=True).replace('"load":1.0', '"load":{{ value }}')
     if key == "correct_load":
-        shown["command_template"] = str(payload["command_template"]).replace(
-            "{{ value | float }}", f"{{{{ ((value | float) * {KG_PER_LB}) | round(3) }}}}")
+        shown["command_template"] = str(payload["command_template"]).replace("{{ value | float }}", _POUNDS_TO_KG)
     if key in ("load", "correct_load"):
         shown.update(max=round(MAX_LOAD_KG / KG_PER_LB, 1), step=0.5)
     return shown
@@ -158,6 +160,6 @@ def member_in_pounds(key: str, payload: Payload) -> Payload:
     shown = dict(payload, unit_of_measurement=LoadUnit.LB.value, value_template=_in_pounds(*MEMBER_KG[key]))
     if key == "body_weight":
         shown.update(command_template=str(payload["command_template"]).replace(
-            '"kg":{{ value }}', f'"kg":{{{{ ((value | float) * {KG_PER_LB}) | round(3) }}}}'),
+            '"kg":{{ value }}', f'"kg":{_POUNDS_TO_KG}'),
             min=round(MIN_BODY_WEIGHT_KG / KG_PER_LB, 1), max=round(MAX_LOAD_KG / KG_PER_LB, 1), step=0.1)
     return shown
