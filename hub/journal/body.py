@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import datetime
 
 from replens.strength import BODYWEIGHT_EXERCISES
 
@@ -46,6 +47,11 @@ def body_weight_kg(db: sqlite3.Connection, member: str | None, at: float | None 
     else:
         row = db.execute(f"SELECT {weighed_sql(':member', ':at')}", {"member": member, "at": at}).fetchone()
     return None if row is None or row[0] is None else float(row[0])
+
+
+def body_weight_on(db: sqlite3.Connection, member: str | None, day: datetime) -> float | None:
+    """The body weight a set that started at ``day`` is weighed with (None: unknown, or no member)."""
+    return body_weight_kg(db, member, day.timestamp())
 
 
 def set_body_weight(db: sqlite3.Connection, member: str, kg: float, at: float | None = None) -> bool:

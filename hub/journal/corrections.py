@@ -22,7 +22,7 @@ from replens.contract import Exercise, IdentitySource, RepEvent, SetAttribution,
 from replens.contract.edits import EditVia, SetChanges, SetEdit
 from replens.contract.events import SetField
 from replens.errors import RepLensError
-from replens.hub.journal.body import body_weight_kg
+from replens.hub.journal.body import body_weight_on
 from replens.hub.journal.outgoing import Outgoing, queue_announcement, queue_delete, queue_point
 from replens.hub.storage.points import rep_key, rep_line, set_key, set_line
 
@@ -144,7 +144,7 @@ def edit(db: sqlite3.Connection, change: SetEdit, via: EditVia, at: datetime) ->
         return EditOutcome(change.set_id, duplicate=False, changes=changes)
     identity = IdentitySource(source) if source else None
     retag(db, after, previous=before.exercise)
-    queue_point(db, set_line(after, member, identity, score, body_weight_kg(db, member, agent.started_at.timestamp())))
+    queue_point(db, set_line(after, member, identity, score, body_weight_on(db, member, agent.started_at)))
     said = announcement(agent, overrides, member, identity, score, at=at)
     queue_announcement(db, Outgoing.HUB_SETS, said.to_json().decode())
     return EditOutcome(change.set_id, duplicate=False, changes=changes, announcement=said)

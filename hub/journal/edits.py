@@ -109,7 +109,7 @@ def reweigh(db: sqlite3.Connection, member: str, since_ts: float) -> int:
         (member, since_ts, *exercises)).fetchall()
     for payload, stored, source, score in rows:
         agent = SetEvent.model_validate_json(payload)
-        weighed = body.body_weight_kg(db, member, agent.started_at.timestamp())
+        weighed = body.body_weight_on(db, member, agent.started_at)
         queue_point(db, set_line(shown(agent, overrides_of(stored)), member,
                                  IdentitySource(source) if source else None, score, weighed))
     if rows:
@@ -130,7 +130,7 @@ def _rewrite(
     )
     payload, stored = db.execute("SELECT payload, overrides FROM sets WHERE set_id = ?", (set_id,)).fetchone()
     agent, overrides = SetEvent.model_validate_json(payload), overrides_of(stored)
-    weighed = body.body_weight_kg(db, member, agent.started_at.timestamp())
+    weighed = body.body_weight_on(db, member, agent.started_at)
     queue_point(db, set_line(shown(agent, overrides), member, source, score, weighed))
     personal_records.judge_changed(db, set_id, was=[(was, exercise)])
     said = announcement(agent, overrides, member, source, score, at=datetime.now(UTC))

@@ -33,7 +33,7 @@ from replens.contract import (
 from replens.contract.edits import EditVia, SetEdit
 from replens.errors import TransientError
 from replens.hub.journal import corrections, edits, personal_records
-from replens.hub.journal.body import body_weight_kg, set_body_weight
+from replens.hub.journal.body import body_weight_on, set_body_weight
 from replens.hub.journal.corrections import EditOutcome
 from replens.hub.journal.edits import Forgotten, reweigh
 from replens.hub.journal.member_units import set_member_unit
@@ -245,7 +245,7 @@ class Journal(JournalReader):
         if previous is not effective.exercise:  # a new set (reps may have come first), or the agent decided again
             corrections.retag(self._db, effective, previous)
         self._queue_point(set_line(effective, member, IdentitySource(source) if source else None, score,
-                                   body_weight_kg(self._db, member, event.started_at.timestamp())))
+                                   body_weight_on(self._db, member, event.started_at)))
         if event.event is SetPhase.END:  # records and profiles are judged on ended sets; updates before cost nothing
             # Later sets too: a set delivered late (an agent's outbox after an outage) may take their records.
             personal_records.judge_changed(self._db, event.set_id)
