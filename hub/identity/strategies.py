@@ -70,7 +70,7 @@ def by_appearance(
     if set_.appearance is None:
         return None
     present = present_at(visits, set_.started_at, config.presence_timeout_s)
-    clothes = {m: a for m in present if (a := _appearance_that_day(m, visits, set_.started_at)) is not None}
+    clothes = {m: a for m, theirs in present.items() if (a := _appearance_of_stay(theirs)) is not None}
     if len(clothes) < 2:
         return None
     ranked = sorted(((appearance_similarity(set_.appearance, a), m) for m, a in clothes.items()), reverse=True)
@@ -95,14 +95,13 @@ def present_at(visits: Sequence[Visit], at: datetime, timeout_s: float) -> dict[
     return dict(present)
 
 
-def _appearance_that_day(member: str, visits: Sequence[Visit], at: datetime) -> Appearance | None:
-    """The clothes the entrance saw last on this member before ``at``, on the same local calendar day."""
-    day = at.astimezone().date()
-    seen = [
-        v for v in visits
-        if v.role is VisitRole.ENTRANCE and v.member == member and v.appearance is not None
-        and v.started_at <= at and v.started_at.astimezone().date() == day
-    ]
+def _appearance_of_stay(theirs: Sequence[Visit]) -> Appearance | None:
+    """The clothes the entrance saw last in the visits that make a member present at the set.
+
+    The stay, not the calendar day: a member who came in at 23:40 lifts in the same clothes at 00:10, and
+    clothes from an earlier stay (timed out) never count.
+    """
+    seen = [v for v in theirs if v.appearance is not None]
     return max(seen, key=lambda v: v.started_at).appearance if seen else None
 
 

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -104,6 +105,15 @@ CASES = {
         a_set(appearance=ALICE_CLOTHES),
         [visit("alice", start=-24 * 60, seen=-24 * 60 + 1, appearance=ALICE_CLOTHES), visit("alice"),
          visit("bob", appearance=BOB_CLOTHES)], None),
+    "clothes from an earlier stay that timed out do not count, even the same day": (
+        a_set(appearance=ALICE_CLOTHES),
+        [visit("alice", start=-200, seen=-199, appearance=ALICE_CLOTHES), visit("alice"),
+         visit("bob", appearance=BOB_CLOTHES)], None),
+    "came back in other clothes: the latest entrance counts": (
+        a_set(appearance=clothes(GREY, BLACK, noise=0.01)),
+        [visit("alice", start=-100, seen=-99, appearance=ALICE_CLOTHES),
+         visit("alice", start=-20, seen=-19, appearance=clothes(GREY, BLACK)),
+         visit("bob", appearance=BOB_CLOTHES)], ("alice", "appearance")),
 }
 
 
@@ -119,6 +129,23 @@ def test_strategies(set_, visits, expected):
         assert found.score == pytest.approx(expected[2])
     else:
         assert CONFIG.appearance_min_similarity <= found.score <= 1.0
+
+
+def test_clothes_seen_before_midnight_name_a_set_after_it():
+    """A 24-hour gym: the stay, not the calendar day, decides which clothes count (local midnight, any zone)."""
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def entrance(member: str, minutes: float, appearance: Appearance) -> Visit:
+        start = midnight + timedelta(minutes=minutes)
+        return Visit(visit_id=f"v{member}", agent_id="door_cam", camera="door", role=VisitRole.ENTRANCE,
+                     member=member, score=0.9, frames=10, started_at=start, seen_at=start + timedelta(seconds=14),
+                     ended_at=None, appearance=appearance)
+
+    visits = [entrance("alice", -30, ALICE_CLOTHES), entrance("bob", -25, BOB_CLOTHES)]
+    lift = replace(a_set(appearance=clothes(RED, BLUE, noise=0.01)), started_at=midnight + timedelta(minutes=10),
+                   ended_at=midnight + timedelta(minutes=11))
+    found = attribute(lift, visits, CONFIG, now=midnight + timedelta(minutes=12))
+    assert found is not None and (found.member, found.source) == ("alice", IdentitySource.APPEARANCE)
 
 
 def test_bhattacharyya():
