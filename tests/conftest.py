@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +14,26 @@ import pytest
 from tests.servers import InfluxDB1, Mosquitto, VictoriaMetrics
 
 MosquittoFactory = Callable[..., Mosquitto]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run every test, and every process it starts, at about local midday: see :func:`midday_time_zone`."""
+    os.environ["TZ"] = midday_time_zone(datetime.now(UTC))
+    time.tzset()
+
+
+def midday_time_zone(now: datetime) -> str:
+    """A POSIX ``TZ`` whose local time is 12:00 at ``now`` (UTC).
+
+    Tests lift "10 minutes ago" and then read today's and this week's totals. At the machine's own local
+    time such a test fails whenever it runs soon after midnight (CI did, at 00:14 UTC). Local midday leaves
+    12 hours either side; midnight itself is tested on purpose, with explicit times, where it matters.
+    """
+    offset = (12 * 60 - (now.hour * 60 + now.minute)) % (24 * 60)
+    if offset > 12 * 60:
+        offset -= 24 * 60
+    sign = "-" if offset >= 0 else "+"  # POSIX counts west of Greenwich as positive
+    return f"RLT{sign}{abs(offset) // 60}:{abs(offset) % 60:02d}"
 
 
 @pytest.fixture
