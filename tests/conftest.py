@@ -17,9 +17,18 @@ MosquittoFactory = Callable[..., Mosquitto]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Run every test, and every process it starts, at about local midday: see :func:`midday_time_zone`."""
-    os.environ["TZ"] = midday_time_zone(datetime.now(UTC))
+    """Run every test, and every process it starts, at about local midday: see :func:`midday_time_zone`.
+
+    ``REPLENS_TEST_TZ`` picks the zone instead: to rerun a failure at the offset the header reported.
+    """
+    os.environ["TZ"] = os.environ.get("REPLENS_TEST_TZ") or midday_time_zone(datetime.now(UTC))
     time.tzset()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    local = datetime.now().astimezone()
+    return (f"local time {local:%H:%M} (UTC{local:%z}), TZ={os.environ['TZ']}; "
+            f"rerun at this offset with REPLENS_TEST_TZ={os.environ['TZ']}")
 
 
 def midday_time_zone(now: datetime) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -14,7 +14,7 @@ from replens.hub.web.charts import line_chart
 from replens.hub.web.limits import LoginLimiter
 from replens.hub.web.model import e1rm_kg, history, records, rom_cm, week_of, week_start
 
-MONDAY = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+MONDAY = datetime(2026, 11, 30, 12, 0).astimezone()  # local midday: days are local days
 
 
 def recorded(set_id: str, at: datetime, reps: int = 5, weight: float | None = 60.0,

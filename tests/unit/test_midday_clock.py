@@ -31,6 +31,10 @@ def test_every_minute_of_a_day_becomes_local_midday(restore_tz: None) -> None:
         assert abs(local.utcoffset() or timedelta()) <= timedelta(hours=12)
 
 
-def test_this_run_is_at_local_midday() -> None:
+def test_this_run_is_at_local_midday_or_the_zone_asked_for() -> None:
     """Set before collection, so it holds here and in every process the tests start (they inherit TZ)."""
-    assert 12 <= datetime.now().astimezone().hour <= 13
+    asked = os.environ.get("REPLENS_TEST_TZ")
+    if asked:
+        assert os.environ["TZ"] == asked
+    else:
+        assert 12 <= datetime.now().astimezone().hour <= 13
