@@ -16,8 +16,8 @@ import numpy as np
 from replens.config import RepLensConfig
 from replens.contract import Exercise, RepEvent, SetEvent, SetPhase, VisitEvent, VisitRole
 from replens.hub.journal import Inbound, Journal
-from replens.hub.web.model import week_start
 from replens.hub.web.state import WebState
+from replens.local_days import week_start
 from replens.members import MembersStore
 
 STAFF_PASSWORD = "correct horse battery"

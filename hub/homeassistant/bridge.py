@@ -20,7 +20,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiomqtt
@@ -35,6 +35,7 @@ from replens.hub.identity.attributor import Attributor
 from replens.hub.wakeup import woken
 from replens.integrations.homeassistant.discovery import DiscoveryContext, all_configs
 from replens.integrations.homeassistant.entities import NOBODY
+from replens.local_days import day_start
 from replens.members import MemberError, member_names
 
 log = logging.getLogger(__name__)
@@ -284,9 +285,9 @@ class HomeAssistantBridge:
                 if last is not None:
                     views[self._topics.station_last_set(agent_id, station)] = last.to_json()
         present = {m.member for m in self._attributor.presence().members}
-        day_start = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        today = day_start(datetime.now(UTC))
         for member_id, name in self._members.items():
-            state = self._views.member_state(member_id, name, member_id in present, day_start)
+            state = self._views.member_state(member_id, name, member_id in present, today)
             views[self._topics.member_state(member_id)] = state.to_json()
         return views
 

@@ -7,12 +7,13 @@ own (WAL lets it read while the hub writes) and never writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from replens.contract import LastSet, MemberState, SetCompleted, SetField, StrengthEstimate
 from replens.hub.journal import JournalReader, RecordedSet
 from replens.hub.journal.reads import Strength
+from replens.local_days import week_start
 
 
 class JournalViews:
@@ -46,8 +47,7 @@ class JournalViews:
         The last set and when the member was last seen are of any day.
         """
         names = {member_id: name}
-        week_start = day_start - timedelta(days=day_start.weekday())
-        sets_this_week = [last_set(s, names) for s in self._reader.member_sets(member_id, week_start)]
+        sets_this_week = [last_set(s, names) for s in self._reader.member_sets(member_id, week_start(day_start))]
         sets_today = [s for s in sets_this_week if s.started_at >= day_start]
         newest = self._reader.member_last_set(member_id)
         last = None if newest is None else last_set(newest, names)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from replens.contract import Exercise
 from replens.hub.journal import RecordedSet, RepMeans, Visit
+from replens.local_days import week_start
 from replens.strength import epley_kg
 
 
@@ -67,12 +68,6 @@ class Week:
     @property
     def today_sets(self) -> tuple[RecordedSet, ...]:
         return next((d.sets for d in self.days if d.day == self.today), ())
-
-
-def week_start(now: datetime) -> datetime:
-    """Monday 00:00 of ``now``'s week, in ``now``'s time zone."""
-    local = now.astimezone()
-    return (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def week_of(sets: Sequence[RecordedSet], now: datetime) -> Week:

@@ -24,9 +24,10 @@ from replens.hub.web.export import to_csv, to_json
 from replens.hub.web.forms import FormError, edit_form, form_unit, parse_edit
 from replens.hub.web.html import short_when
 from replens.hub.web.model import history as exercise_history
-from replens.hub.web.model import presence_windows, records, sets_in_windows, week_of, week_start
+from replens.hub.web.model import presence_windows, records, sets_in_windows, week_of
 from replens.hub.web.sessions import client_of, log_in, member_name, staff_password_ok
 from replens.hub.web.state import COOKIE, PRE_COOKIE, Access, session_of, state_of
+from replens.local_days import day_start, week_start
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CLAIM_LOOKBACK = timedelta(days=30)
@@ -233,7 +234,7 @@ async def staff_home(request: web.Request) -> web.StreamResponse:
     state, session = state_of(request), session_of(request)
     now = state.clock()
     names = await asyncio.to_thread(member_names, state.config.members_db())
-    day = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    day = day_start(now)
     today = await asyncio.to_thread(state.reader.unclaimed_sets, day, now + timedelta(days=1))
     people = []
     for member_id, name in sorted(names.items(), key=lambda kv: kv[1].lower()):

@@ -12,7 +12,8 @@ from replens.contract import Exercise, IdentitySource, SetPhase
 from replens.hub.journal import RecordedRep, RecordedSet, RepMeans
 from replens.hub.web.charts import line_chart
 from replens.hub.web.limits import LoginLimiter
-from replens.hub.web.model import e1rm_kg, history, records, rom_cm, week_of, week_start
+from replens.hub.web.model import e1rm_kg, history, records, rom_cm, week_of
+from replens.local_days import week_start
 
 MONDAY = datetime(2026, 11, 30, 12, 0).astimezone()  # local midday: days are local days
 
