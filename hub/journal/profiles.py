@@ -23,6 +23,7 @@ from replens.hub.storage.points import PointKey, ns
 from replens.strength import LoadVelocity, Refusal, VelocityEstimate, lifted_kg, velocity_e1rm
 
 PROFILE_MEASUREMENT = "profile"
+_EFFECTIVE_WEIGHT = "COALESCE(json_extract(s.overrides, '$.weight_kg'), json_extract(s.payload, '$.weight_kg'))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,6 @@ class ExerciseProfile:
     refused: Refusal | None
     at: datetime
     """The start of the set it was fitted at."""
-_EFFECTIVE_WEIGHT = "COALESCE(json_extract(s.overrides, '$.weight_kg'), json_extract(s.payload, '$.weight_kg'))"
 
 
 def _key(event: SetEvent) -> PointKey:

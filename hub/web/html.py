@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from replens.contract import LoadUnit, from_kg
+from replens.contract import LoadUnit, shown_load
 
 CSS = """
 *{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
@@ -47,7 +47,7 @@ def short_when(at: datetime, now: datetime) -> str:
 
 def load(kg: float | None, unit: LoadUnit) -> str:
     """A load (or volume) stored in kg as the member reads it, in their unit: ``60 kg``, ``132.3 lb``."""
-    return "–" if kg is None else f"{from_kg(kg, unit):g} {unit}"
+    return "–" if kg is None else shown_load(kg, unit, digits=None)
 
 
 def unit_form(unit: LoadUnit, csrf: str) -> str:

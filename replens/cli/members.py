@@ -73,7 +73,7 @@ def list_members(config: RepLensConfig, *, as_json: bool) -> int:
         members = store.members()
     finally:
         store.close()
-    from replens.contract import LoadUnit, from_kg
+    from replens.contract import LoadUnit, shown_load
 
     settings = _journal_settings(config, [m.id for m in members])
     if as_json:
@@ -86,7 +86,7 @@ def list_members(config: RepLensConfig, *, as_json: bool) -> int:
     table = Table("id", "name", "enrolled", "faces", "unit", "body weight", title=f"{len(members)} member(s)")
     for m in members:
         unit, kg = settings.get(m.id, ("kg", None))
-        weight = "–" if kg is None else f"{from_kg(kg, LoadUnit(unit)):g} {unit}"
+        weight = "–" if kg is None else shown_load(kg, LoadUnit(unit), digits=None)
         table.add_row(m.id, m.name, m.enrolled_at.strftime("%Y-%m-%d %H:%M"), str(m.embeddings), unit, weight)
     Console().print(table)
     return 0

@@ -38,6 +38,11 @@ def checked_load_kg(value: float, unit: LoadUnit, field: str = "load") -> float:
     return kg
 
 
-def shown_load(kg: float, unit: LoadUnit, digits: int = 1) -> str:
-    """``kg`` as a person reads it in ``unit``: ``"80.0 kg"``, ``"176.4 lb"`` (``digits`` after the point)."""
+def shown_load(kg: float, unit: LoadUnit, digits: int | None = 1) -> str:
+    """``kg`` as a person reads it in ``unit``: ``"80.0 kg"``, ``"176.4 lb"`` (``digits`` after the point).
+
+    ``digits=None``: as few as the value needs (``"60 kg"``, ``"132.3 lb"``), as a load is typed in.
+    """
+    if digits is None:
+        return f"{from_kg(kg, unit):g} {unit}"
     return f"{from_kg(kg, unit):,.{digits}f} {unit}"

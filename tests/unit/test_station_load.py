@@ -19,6 +19,7 @@ from replens.contract import (
     StationCommand,
     StationCommandKind,
     from_kg,
+    shown_load,
     to_kg,
 )
 from replens.device_agent.app import Agent
@@ -96,3 +97,5 @@ def test_pounds_are_stored_as_kilograms_and_shown_back_in_pounds() -> None:
     assert load_command(225, LoadUnit.LB).load_kg == 102.058 and load_command(100).load_kg == 100.0
     assert to_kg(45, LoadUnit.LB) == 20.412 and from_kg(20.412, LoadUnit.LB) == 45.0
     assert from_kg(102.058, LoadUnit.LB) == 225.0 and from_kg(100.0, LoadUnit.KG) == 100.0
+    assert shown_load(102.058, LoadUnit.LB) == "225.0 lb" and shown_load(15202.4, LoadUnit.KG, 0) == "15,202 kg"
+    assert shown_load(60.0, LoadUnit.KG, digits=None) == "60 kg" and shown_load(60.0, LoadUnit.LB, None) == "132.3 lb"
